@@ -1,0 +1,181 @@
+// ORCH_HOME and settings.
+//
+// Precedence, highest first (Airflow's): ORCH__SECTION__KEY environment variables, then
+// $ORCH_HOME/orch.toml, then the defaults below. ORCH_DATABASE_URL is the short form of
+// ORCH__DATABASE__URL. ORCH_HOME falls back to AIRFLOW_HOME, then ~/orch (as Airflow's ~/airflow).
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { parse, TomlError } from "smol-toml";
+import { OrchError } from "./errors.ts";
+
+export type SettingValue = string | number | boolean;
+
+interface SettingSpec {
+  default: SettingValue;
+  description: string;
+}
+
+/** Every setting orch reads, with its default. Unknown keys in orch.toml are refused. */
+export const SETTINGS: Record<string, Record<string, SettingSpec>> = {
+  core: {
+    dags_folder: { default: "{ORCH_HOME}/dags", description: "Where DAG files are found" },
+    dagbag_import_timeout: { default: 30, description: "Seconds one DAG file may take to import" },
+    executor: { default: "SequentialExecutor", description: "SequentialExecutor or LocalExecutor" },
+    parallelism: { default: 1, description: "Task instances running at once (LocalExecutor)" },
+    max_active_tasks_per_dag: { default: 16, description: "Default max_active_tasks of a DAG" },
+    max_active_runs_per_dag: { default: 16, description: "Default max_active_runs of a DAG" },
+    max_xcom_size: { default: 65536, description: "Largest XCom value in bytes (JSON text)" },
+    default_timezone: { default: "UTC", description: "Timezone of DAGs that name none" },
+    killed_task_cleanup_time: { default: 10, description: "Seconds between SIGTERM and SIGKILL of a timed-out task" },
+  },
+  database: {
+    url: { default: "sqlite:///{ORCH_HOME}/orch.db", description: "Metadata store: sqlite:///path or postgres://…" },
+  },
+  logging: {
+    base_log_folder: { default: "{ORCH_HOME}/logs", description: "Task log root" },
+  },
+  api: {
+    host: { default: "127.0.0.1", description: "Address the API server binds" },
+    port: { default: 8080, description: "Port of the API server and status page" },
+  },
+  scheduler: {
+    catchup_by_default: { default: false, description: "catchup of DAGs that do not say" },
+  },
+  warehouse: {
+    url: { default: "sqlite:///{ORCH_HOME}/warehouse.db", description: "Default warehouse for the providers" },
+  },
+};
+
+export type SettingSource = "default" | "orch.toml" | "env";
+
+export interface Setting {
+  section: string;
+  key: string;
+  value: SettingValue;
+  source: SettingSource;
+}
+
+export interface Config {
+  home: string;
+  /** The file settings came from, when it exists. */
+  file?: string;
+  get(section: string, key: string): SettingValue;
+  getString(section: string, key: string): string;
+  getNumber(section: string, key: string): number;
+  getBoolean(section: string, key: string): boolean;
+  list(): Setting[];
+}
+
+export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
+  const raw = env.ORCH_HOME || env.AIRFLOW_HOME || join(homedir(), "orch");
+  return resolve(raw);
+}
+
+function coerce(spec: SettingSpec, raw: string, where: string): SettingValue {
+  if (typeof spec.default === "number") {
+    const n = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(n)) {
+      throw new OrchError("ORCH_CONFIG_INVALID", `${where}: expected a number, got "${raw}"`, { where });
+    }
+    return n;
+  }
+  if (typeof spec.default === "boolean") {
+    const v = raw.trim().toLowerCase();
+    if (["true", "1", "yes", "on"].includes(v)) return true;
+    if (["false", "0", "no", "off"].includes(v)) return false;
+    throw new OrchError("ORCH_CONFIG_INVALID", `${where}: expected true or false, got "${raw}"`, { where });
+  }
+  return raw;
+}
+
+function readToml(file: string): Record<string, Record<string, unknown>> {
+  const text = readFileSync(file, "utf8");
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(text) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof TomlError) {
+      const first = e.message.split("\n")[0];
+      throw new OrchError("ORCH_CONFIG_INVALID", `${file}:${e.line}:${e.column}: ${first}`, {
+        file,
+        line: e.line,
+        column: e.column,
+      });
+    }
+    throw e;
+  }
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [section, body] of Object.entries(doc)) {
+    if (!(section in SETTINGS)) {
+      throw new OrchError(
+        "ORCH_CONFIG_UNKNOWN_KEY",
+        `${file}: unknown section [${section}]; known sections: ${Object.keys(SETTINGS).join(", ")}`,
+        { file, section },
+      );
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      throw new OrchError("ORCH_CONFIG_INVALID", `${file}: "${section}" must be a [${section}] table`, { file, section });
+    }
+    for (const key of Object.keys(body)) {
+      if (!(key in SETTINGS[section])) {
+        throw new OrchError(
+          "ORCH_CONFIG_UNKNOWN_KEY",
+          `${file}: unknown key "${key}" in [${section}]; known keys: ${Object.keys(SETTINGS[section]).join(", ")}`,
+          { file, section, key },
+        );
+      }
+    }
+    out[section] = body as Record<string, unknown>;
+  }
+  return out;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const home = resolveHome(env);
+  const file = join(home, "orch.toml");
+  const fromFile = existsSync(file) ? readToml(file) : {};
+  const values = new Map<string, Setting>();
+
+  for (const [section, keys] of Object.entries(SETTINGS)) {
+    for (const [key, spec] of Object.entries(keys)) {
+      let value: SettingValue = spec.default;
+      let source: SettingSource = "default";
+      const fv = fromFile[section]?.[key];
+      if (fv !== undefined) {
+        const where = `${file}: [${section}] ${key}`;
+        if (typeof fv !== typeof spec.default) {
+          // TOML has types of its own: `port = "8080"` is a string; accept it when it coerces.
+          value = coerce(spec, String(fv), where);
+        } else value = fv as SettingValue;
+        source = "orch.toml";
+      }
+      const envName = `ORCH__${section.toUpperCase()}__${key.toUpperCase()}`;
+      let ev = env[envName];
+      if (ev === undefined && section === "database" && key === "url") ev = env.ORCH_DATABASE_URL || undefined;
+      if (ev !== undefined) {
+        value = coerce(spec, ev, envName);
+        source = "env";
+      }
+      if (typeof value === "string") value = value.replaceAll("{ORCH_HOME}", home);
+      values.set(`${section}.${key}`, { section, key, value, source });
+    }
+  }
+
+  const get = (section: string, key: string): SettingValue => {
+    const s = values.get(`${section}.${key}`);
+    if (!s) {
+      throw new OrchError("ORCH_CONFIG_UNKNOWN_KEY", `unknown setting [${section}] ${key}`, { section, key });
+    }
+    return s.value;
+  };
+  return {
+    home,
+    file: existsSync(file) ? file : undefined,
+    get,
+    getString: (s, k) => String(get(s, k)),
+    getNumber: (s, k) => Number(get(s, k)),
+    getBoolean: (s, k) => Boolean(get(s, k)),
+    list: () => [...values.values()],
+  };
+}

@@ -1,0 +1,31 @@
+// The differences between SQLite and PostgreSQL, as named capabilities. Query code asks these,
+// never the URL. Each flag says why it differs.
+import type { ColumnDefinitionBuilder } from "kysely";
+
+export type DialectName = "sqlite" | "postgres";
+
+export interface Dialect {
+  name: DialectName;
+  /** PostgreSQL can lock claimable rows without waiting on other claimers; SQLite has one writer
+   *  at a time anyway (BEGIN IMMEDIATE), so it needs no row locks. */
+  supportsSkipLocked: boolean;
+  /** SQLite serialises writers per database file: a claim must take the write lock up front
+   *  (BEGIN IMMEDIATE), or two processes that both read first dead-end on the upgrade. */
+  needsImmediateWriteTransactions: boolean;
+  /** The integer primary key that the database numbers itself. */
+  autoId(col: ColumnDefinitionBuilder): ColumnDefinitionBuilder;
+}
+
+export const sqliteDialect: Dialect = {
+  name: "sqlite",
+  supportsSkipLocked: false,
+  needsImmediateWriteTransactions: true,
+  autoId: (col) => col.primaryKey().autoIncrement(),
+};
+
+export const postgresDialect: Dialect = {
+  name: "postgres",
+  supportsSkipLocked: true,
+  needsImmediateWriteTransactions: false,
+  autoId: (col) => col.primaryKey().generatedByDefaultAsIdentity(),
+};
