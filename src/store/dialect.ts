@@ -12,6 +12,9 @@ export interface Dialect {
   /** SQLite serialises writers per database file: a claim must take the write lock up front
    *  (BEGIN IMMEDIATE), or two processes that both read first dead-end on the upgrade. */
   needsImmediateWriteTransactions: boolean;
+  /** PostgreSQL's DDL races (two CREATE TABLE IF NOT EXISTS collide on pg_type) need migrators
+   *  serialised by an advisory lock; SQLite's BEGIN IMMEDIATE already serialises them. */
+  supportsAdvisoryLocks: boolean;
   /** The integer primary key that the database numbers itself. */
   autoId(col: ColumnDefinitionBuilder): ColumnDefinitionBuilder;
 }
@@ -20,6 +23,7 @@ export const sqliteDialect: Dialect = {
   name: "sqlite",
   supportsSkipLocked: false,
   needsImmediateWriteTransactions: true,
+  supportsAdvisoryLocks: false,
   autoId: (col) => col.primaryKey().autoIncrement(),
 };
 
@@ -27,5 +31,6 @@ export const postgresDialect: Dialect = {
   name: "postgres",
   supportsSkipLocked: true,
   needsImmediateWriteTransactions: false,
+  supportsAdvisoryLocks: true,
   autoId: (col) => col.primaryKey().generatedByDefaultAsIdentity(),
 };

@@ -88,8 +88,23 @@ export async function assertSchemaCurrent(store: Store): Promise<void> {
   }
 }
 
+// An arbitrary constant: the advisory lock key every orch migrator takes on PostgreSQL.
+const MIGRATION_LOCK_KEY = 7_240_311;
+
 /** Applies what is pending, in order; returns what this call applied (empty when current). */
 export async function migrate(store: Store, onApplied?: (m: Migration) => void): Promise<Migration[]> {
+  if (!store.dialect.supportsAdvisoryLocks) return migrateUnlocked(store, onApplied);
+  return store.db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(conn);
+    try {
+      return await migrateUnlocked({ ...store, db: conn, writeTransaction: (fn) => conn.transaction().execute(fn) }, onApplied);
+    } finally {
+      await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(conn);
+    }
+  });
+}
+
+async function migrateUnlocked(store: Store, onApplied?: (m: Migration) => void): Promise<Migration[]> {
   await ensureVersionTable(store);
   const status = await schemaStatus(store);
   if (status.current > status.latest) throw schemaTooNewError(status, store.displayUrl);
