@@ -20,7 +20,8 @@ export type OrchErrorCode =
   | "ORCH_DOWNLOAD_FAILED"
   | "ORCH_NOT_PUBLISHED"
   | "ORCH_PARQUET_INVALID"
-  | "ORCH_SCHEMA_MISMATCH";
+  | "ORCH_SCHEMA_MISMATCH"
+  | "ORCH_LOG_PATH_INVALID";
 
 export class OrchError extends Error {
   readonly code: OrchErrorCode;
