@@ -8,10 +8,11 @@ import { ORCH_VERSION } from "../version.ts";
 import { configCommand } from "./config.ts";
 import { dagsCommand } from "./dags/index.ts";
 import { dbCommand } from "./db.ts";
+import { schedulerCommand } from "./scheduler.ts";
 import { standaloneCommand } from "./standalone.ts";
 import { tasksCommand } from "./tasks/index.ts";
 
-const TOP_LEVEL = ["db", "config", "dags", "tasks", "standalone", "version", "help"];
+const TOP_LEVEL = ["db", "config", "dags", "tasks", "scheduler", "standalone", "version", "help"];
 
 export async function main(argv: string[]): Promise<void> {
   const cli = yargs(argv)
@@ -21,6 +22,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(configCommand)
     .command(dagsCommand)
     .command(tasksCommand)
+    .command(schedulerCommand)
     .command(standaloneCommand)
     .command({
       command: "version",

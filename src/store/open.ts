@@ -17,6 +17,7 @@ export interface Store {
   dialect: Dialect;
   /** The URL with any password hidden, for messages. */
   displayUrl: string;
+  location: DatabaseLocation;
   /** Runs `fn` in one transaction that holds the write lock from its first statement (SQLite's
    *  BEGIN IMMEDIATE; an ordinary transaction on PostgreSQL, where claims lock rows instead). */
   writeTransaction<T>(fn: (trx: Kysely<Schema>) => Promise<T>): Promise<T>;
@@ -66,6 +67,7 @@ function openSqlite(path: string, url: string): Store {
     db,
     dialect: sqliteDialect,
     displayUrl: url,
+    location: { kind: "sqlite", path },
     writeTransaction: (fn) =>
       db.connection().execute(async (c) => {
         await sql`begin immediate`.execute(c);
@@ -102,6 +104,7 @@ async function openPostgres(url: string): Promise<Store> {
     db,
     dialect: postgresDialect,
     displayUrl: redactUrl(url),
+    location: { kind: "postgres", url },
     writeTransaction: (fn) => db.transaction().execute(fn),
     close: () => db.destroy(),
   };

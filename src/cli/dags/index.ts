@@ -1,7 +1,15 @@
 // orch dags …: one module per subcommand, registered here.
 import type { CommandModule } from "yargs";
+import { listRunsCommand, pauseDagCommand, stateCommand, triggerCommand, unpauseDagCommand } from "./runs.ts";
+import { testCommand } from "./test.ts";
+import { listCommand } from "./list.ts";
+import { listImportErrorsCommand } from "./list-import-errors.ts";
+import { showCommand } from "./show.ts";
+import { detailsCommand } from "./details.ts";
+import { reserializeCommand } from "./reserialize.ts";
 
-const subcommands: CommandModule<any, any>[] = [];
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each subcommand has its own args
+const subcommands: CommandModule<any, any>[] = [triggerCommand, testCommand, listRunsCommand, stateCommand, pauseDagCommand, unpauseDagCommand, listCommand, listImportErrorsCommand, showCommand, detailsCommand, reserializeCommand];
 
 export const dagsCommand: CommandModule = {
   command: "dags <command>",

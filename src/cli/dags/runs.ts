@@ -1,0 +1,146 @@
+// orch dags trigger | list-runs | state | pause | unpause
+import type { Argv, CommandModule } from "yargs";
+import { OrchError } from "../../errors.ts";
+import { triggerDagRun } from "../../scheduler/run-creation.ts";
+import { getDagRun, listDagRuns } from "../../store/dag-runs.ts";
+import { notifyScheduler } from "../../store/notify.ts";
+import type { DagRunRow } from "../../store/schema.ts";
+import type { Store } from "../../store/index.ts";
+import { parseConfArg, parseDateArg, requireDag, withStore } from "../common.ts";
+import { outputOption, printRows, type OutputFormat } from "../output.ts";
+
+export function dagRunJson(r: DagRunRow): Record<string, unknown> {
+  return {
+    dag_id: r.dag_id,
+    run_id: r.run_id,
+    state: r.state,
+    run_type: r.run_type,
+    logical_date: r.logical_date,
+    data_interval_start: r.data_interval_start,
+    data_interval_end: r.data_interval_end,
+    run_after: r.run_after,
+    start_date: r.start_date,
+    end_date: r.end_date,
+    conf: r.conf ? (JSON.parse(r.conf) as unknown) : {},
+    triggered_by: r.triggered_by,
+  };
+}
+
+/** A run named by run id, or by logical date (Airflow's LOGICAL_DATE_OR_RUN_ID). */
+export async function findRun(store: Store, dagId: string, ref: string): Promise<DagRunRow> {
+  const byId = await getDagRun(store.db, dagId, ref);
+  if (byId) return byId;
+  let date: Date | undefined;
+  try {
+    date = parseDateArg(ref, "LOGICAL_DATE_OR_RUN_ID");
+  } catch {
+    date = undefined;
+  }
+  if (date) {
+    const row = await store.db.selectFrom("dag_run").selectAll().where("dag_id", "=", dagId).where("logical_date", "=", date.toISOString()).executeTakeFirst();
+    if (row) return row;
+  }
+  throw new OrchError("ORCH_NOT_FOUND", `DAG ${dagId} has no run with run id or logical date "${ref}"; \`orch dags list-runs ${dagId}\` lists them`, { dag_id: dagId, ref });
+}
+
+interface TriggerArgs {
+  dag_id: string;
+  conf?: string;
+  "logical-date"?: string;
+  "run-id"?: string;
+  output: OutputFormat;
+}
+
+export const triggerCommand: CommandModule<object, TriggerArgs> = {
+  command: "trigger <dag_id>",
+  describe: "Create a manual DAG run; the scheduler runs it",
+  builder: (y: Argv) =>
+    y
+      .positional("dag_id", { type: "string", demandOption: true, describe: "The DAG to run" })
+      .option("conf", { alias: "c", type: "string", describe: "JSON object merged over the DAG's params" })
+      .option("logical-date", { alias: "l", type: "string", describe: "Logical date (YYYY-MM-DD or ISO-8601); default now" })
+      .option("run-id", { alias: "r", type: "string", describe: "Run id; default manual__<logical date>" })
+      .options(outputOption)
+      .example("$0 dags trigger example_etl", "run now with the default params")
+      .example(`$0 dags trigger nyc_taxi_monthly --conf '{"month": "2024-01"}'`, "run with params")
+      .example("$0 dags trigger example_etl -l 2024-01-01", "a run for a given logical date") as unknown as Argv<TriggerArgs>,
+  handler: (args) =>
+    withStore(async (store) => {
+      const d = await requireDag(store, args.dag_id);
+      const run = await triggerDagRun(store, d, {
+        conf: parseConfArg(args.conf),
+        logicalDate: args["logical-date"] ? parseDateArg(args["logical-date"], "--logical-date") : undefined,
+        runId: args["run-id"],
+        triggeredBy: "cli",
+      });
+      await notifyScheduler(store);
+      printRows([dagRunJson(run)], args.output, ["dag_id", "run_id", "state", "run_type", "logical_date", "conf"]);
+    }),
+};
+
+interface ListRunsArgs {
+  dag_id: string;
+  state?: string;
+  "start-date"?: string;
+  "end-date"?: string;
+  output: OutputFormat;
+}
+
+export const listRunsCommand: CommandModule<object, ListRunsArgs> = {
+  command: "list-runs <dag_id>",
+  describe: "List a DAG's runs, newest first",
+  builder: (y: Argv) =>
+    y
+      .positional("dag_id", { type: "string", demandOption: true })
+      .option("state", { type: "string", choices: ["queued", "running", "success", "failed"], describe: "Only runs in this state" })
+      .option("start-date", { alias: "s", type: "string", describe: "Only runs with logical date on or after" })
+      .option("end-date", { alias: "e", type: "string", describe: "Only runs with logical date on or before" })
+      .options(outputOption)
+      .example("$0 dags list-runs example_etl --state failed", "") as unknown as Argv<ListRunsArgs>,
+  handler: (args) =>
+    withStore(async (store) => {
+      await requireDag(store, args.dag_id);
+      const runs = await listDagRuns(store.db, {
+        dagId: args.dag_id,
+        state: args.state,
+        startDate: args["start-date"] ? parseDateArg(args["start-date"], "--start-date").toISOString() : undefined,
+        endDate: args["end-date"] ? parseDateArg(args["end-date"], "--end-date").toISOString() : undefined,
+      });
+      printRows(runs.map(dagRunJson), args.output, ["dag_id", "run_id", "state", "run_type", "logical_date", "start_date", "end_date"]);
+    }),
+};
+
+export const stateCommand: CommandModule<object, { dag_id: string; ref: string }> = {
+  command: "state <dag_id> <ref>",
+  describe: "Print the state of a DAG run (by logical date or run id)",
+  builder: (y: Argv) =>
+    y
+      .positional("dag_id", { type: "string", demandOption: true })
+      .positional("ref", { type: "string", demandOption: true, describe: "Logical date or run id" })
+      .example("$0 dags state example_etl 2024-01-01", "") as unknown as Argv<{ dag_id: string; ref: string }>,
+  handler: (args) =>
+    withStore(async (store) => {
+      const run = await findRun(store, args.dag_id, args.ref);
+      console.log(run.state);
+    }),
+};
+
+function pauseCommand(pause: boolean): CommandModule<object, { dag_id: string }> {
+  const verb = pause ? "pause" : "unpause";
+  return {
+    command: `${verb} <dag_id>`,
+    describe: pause ? "Pause a DAG: no new runs, and its runs take no new tasks" : "Unpause a DAG so the scheduler runs it",
+    builder: (y: Argv) =>
+      y.positional("dag_id", { type: "string", demandOption: true }).example(`$0 dags ${verb} example_etl`, "") as unknown as Argv<{ dag_id: string }>,
+    handler: (args) =>
+      withStore(async (store) => {
+        await requireDag(store, args.dag_id);
+        await store.db.updateTable("dag").set({ is_paused: pause ? 1 : 0 }).where("dag_id", "=", args.dag_id).execute();
+        await notifyScheduler(store);
+        console.log(`Dag: ${args.dag_id}, paused: ${pause ? "True" : "False"}`);
+      }),
+  };
+}
+
+export const pauseDagCommand = pauseCommand(true);
+export const unpauseDagCommand = pauseCommand(false);

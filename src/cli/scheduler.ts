@@ -1,0 +1,15 @@
+// orch scheduler: the DAG processor, the scheduler and the executor, in the foreground.
+import type { Argv, CommandModule } from "yargs";
+import { loadConfig } from "../config.ts";
+import { runComponents } from "./components.ts";
+
+export const schedulerCommand: CommandModule<object, { parallelism?: number }> = {
+  command: "scheduler",
+  describe: "Run the DAG processor, scheduler and executor in the foreground",
+  builder: (y: Argv) =>
+    y
+      .option("parallelism", { alias: "p", type: "number", describe: "Task instances at once (LocalExecutor); default from [core]" })
+      .example("$0 scheduler", "schedule the DAGs in $ORCH_HOME/dags; Ctrl-C stops after running tasks finish")
+      .example("ORCH_DATABASE_URL=postgres://… $0 scheduler -p 4", "on PostgreSQL, four tasks at a time") as Argv<{ parallelism?: number }>,
+  handler: (args) => runComponents(loadConfig(), { migrate: false, parallelism: args.parallelism }),
+};

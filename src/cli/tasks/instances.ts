@@ -1,0 +1,135 @@
+// orch tasks states-for-dag-run | state | clear
+import type { Argv, CommandModule } from "yargs";
+import { OrchError } from "../../errors.ts";
+import { allDownstream } from "../../scheduler/dag-bag.ts";
+import { requeueDagRun, listDagRuns } from "../../store/dag-runs.ts";
+import { notifyScheduler } from "../../store/notify.ts";
+import { clearTaskInstances, listTaskInstances } from "../../store/task-instances.ts";
+import { confirmOrRefuse } from "../confirm.ts";
+import { parseDateArg, requireDag, withStore } from "../common.ts";
+import { findRun } from "../dags/runs.ts";
+import { outputOption, printRows, type OutputFormat } from "../output.ts";
+
+export const statesForDagRunCommand: CommandModule<object, { dag_id: string; run_id: string; output: OutputFormat }> = {
+  command: "states-for-dag-run <dag_id> <run_id>",
+  describe: "The state of every task instance of one DAG run",
+  builder: (y: Argv) =>
+    y
+      .positional("dag_id", { type: "string", demandOption: true })
+      .positional("run_id", { type: "string", demandOption: true, describe: "Run id (or logical date)" })
+      .options(outputOption)
+      .example("$0 tasks states-for-dag-run example_etl manual__2024-01-01T00:00:00+00:00 -o json", "") as unknown as Argv<{
+      dag_id: string;
+      run_id: string;
+      output: OutputFormat;
+    }>,
+  handler: (args) =>
+    withStore(async (store) => {
+      const run = await findRun(store, args.dag_id, args.run_id);
+      const tis = await listTaskInstances(store.db, run.dag_id, run.run_id);
+      printRows(
+        tis.map((t) => ({
+          dag_id: t.dag_id,
+          logical_date: run.logical_date,
+          task_id: t.task_id,
+          state: t.state,
+          start_date: t.start_date,
+          end_date: t.end_date,
+          try_number: t.try_number,
+          state_reason: t.state_reason,
+        })),
+        args.output,
+        ["dag_id", "logical_date", "task_id", "state", "start_date", "end_date", "try_number"],
+      );
+    }),
+};
+
+export const taskStateCommand: CommandModule<object, { dag_id: string; task_id: string; ref: string }> = {
+  command: "state <dag_id> <task_id> <ref>",
+  describe: "Print one task instance's state (run by logical date or run id)",
+  builder: (y: Argv) =>
+    y
+      .positional("dag_id", { type: "string", demandOption: true })
+      .positional("task_id", { type: "string", demandOption: true })
+      .positional("ref", { type: "string", demandOption: true, describe: "Logical date or run id" })
+      .example("$0 tasks state example_etl extract 2024-01-01", "") as unknown as Argv<{ dag_id: string; task_id: string; ref: string }>,
+  handler: (args) =>
+    withStore(async (store) => {
+      const run = await findRun(store, args.dag_id, args.ref);
+      const ti = (await listTaskInstances(store.db, run.dag_id, run.run_id)).find((t) => t.task_id === args.task_id);
+      if (!ti) throw new OrchError("ORCH_NOT_FOUND", `run ${run.run_id} of ${args.dag_id} has no task "${args.task_id}"`);
+      console.log(ti.state ?? "None");
+    }),
+};
+
+interface ClearArgs {
+  dag_id: string;
+  "task-regex"?: string;
+  "start-date"?: string;
+  "end-date"?: string;
+  downstream: boolean;
+  "only-failed": boolean;
+  yes: boolean;
+}
+
+export const clearCommand: CommandModule<object, ClearArgs> = {
+  command: "clear <dag_id>",
+  describe: "Clear task instances so the scheduler runs them again",
+  builder: (y: Argv) =>
+    y
+      .positional("dag_id", { type: "string", demandOption: true })
+      .option("task-regex", { alias: "t", type: "string", describe: "Only tasks whose id matches this regular expression" })
+      .option("start-date", { alias: "s", type: "string", describe: "Only runs with logical date on or after" })
+      .option("end-date", { alias: "e", type: "string", describe: "Only runs with logical date on or before" })
+      .option("downstream", { alias: "d", type: "boolean", default: false, describe: "Also clear the matched tasks' downstream" })
+      .option("only-failed", { alias: "f", type: "boolean", default: false, describe: "Only failed and upstream_failed task instances" })
+      .option("yes", { alias: "y", type: "boolean", default: false, describe: "Do not ask for confirmation" })
+      .example("$0 tasks clear example_etl -t '^load' -s 2024-01-01 -e 2024-01-31 --downstream --yes", "re-run loads of January") as unknown as Argv<ClearArgs>,
+  handler: (args) =>
+    withStore(async (store) => {
+      const d = await requireDag(store, args.dag_id);
+      let re: RegExp | undefined;
+      try {
+        re = args["task-regex"] ? new RegExp(args["task-regex"]) : undefined;
+      } catch (e) {
+        throw new OrchError("ORCH_USAGE", `--task-regex: ${(e as Error).message}`, { flag: "--task-regex" });
+      }
+      const matched = new Set(d.dag.tasks.map((t) => t.task_id).filter((id) => !re || re.test(id)));
+      if (args.downstream) for (const id of [...matched]) for (const x of allDownstream(d, id)) matched.add(x);
+      const runs = await listDagRuns(store.db, {
+        dagId: args.dag_id,
+        startDate: args["start-date"] ? parseDateArg(args["start-date"], "--start-date").toISOString() : undefined,
+        endDate: args["end-date"] ? parseDateArg(args["end-date"], "--end-date").toISOString() : undefined,
+        limit: 100_000,
+      });
+      const targets: { runId: number; run_id: string; id: number; task_id: string; state: string | null }[] = [];
+      for (const run of runs) {
+        for (const ti of await listTaskInstances(store.db, run.dag_id, run.run_id)) {
+          if (!matched.has(ti.task_id)) continue;
+          if (args["only-failed"] && !["failed", "upstream_failed"].includes(ti.state ?? "")) continue;
+          if (ti.state === null) continue;
+          targets.push({ runId: run.id, run_id: run.run_id, id: ti.id, task_id: ti.task_id, state: ti.state });
+        }
+      }
+      if (targets.length === 0) {
+        console.log("No task instances to clear");
+        return;
+      }
+      for (const t of targets) console.error(`  ${t.run_id} ${t.task_id} (${t.state})`);
+      const ok = await confirmOrRefuse(`Clear these ${targets.length} task instance(s)?`, { yes: args.yes });
+      if (!ok) {
+        console.error("cancelled; nothing was cleared");
+        process.exitCode = 1;
+        return;
+      }
+      await store.writeTransaction(async (trx) => {
+        await clearTaskInstances(
+          trx,
+          targets.map((t) => ({ id: t.id, retries: d.tasks.get(t.task_id)?.retries ?? 0 })),
+        );
+        for (const runId of new Set(targets.map((t) => t.runId))) await requeueDagRun(trx, runId);
+      });
+      await notifyScheduler(store);
+      console.log(`cleared ${targets.length} task instance(s) in ${new Set(targets.map((t) => t.runId)).size} run(s)`);
+    }),
+};

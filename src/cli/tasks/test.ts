@@ -1,0 +1,87 @@
+// orch tasks test DAG_ID TASK_ID [DATE]: run one task in a worker, print its log to stdout, record
+// nothing (as Airflow's `tasks test`). Upstream XComs come from the run at that date, if any.
+import type { Argv, CommandModule } from "yargs";
+import { OrchError } from "../../errors.ts";
+import { createLocalExecutor } from "../../executor/local-executor.ts";
+import { createSecretsMasker } from "../../logging/index.ts";
+import { resolveParams } from "../../scheduler/run-creation.ts";
+import { buildRequest, loadVariablesAndConnections, secretsOf } from "../../scheduler/task-runner.ts";
+import type { DagRunRow, TaskInstanceRow } from "../../store/schema.ts";
+import { listRunXcoms } from "../../store/xcom.ts";
+import { createTimetable } from "../../timetables/index.ts";
+import { parseConfArg, parseDateArg, requireDag, withStore } from "../common.ts";
+import { processDagsFolder } from "../process-dags.ts";
+
+interface TasksTestArgs {
+  dag_id: string;
+  task_id: string;
+  date?: string;
+  conf?: string;
+}
+
+export const taskTestCommand: CommandModule<object, TasksTestArgs> = {
+  command: "test <dag_id> <task_id> [date]",
+  describe: "Run one task instance without recording its state; its log goes to stdout",
+  builder: (y: Argv) =>
+    y
+      .positional("dag_id", { type: "string", demandOption: true })
+      .positional("task_id", { type: "string", demandOption: true })
+      .positional("date", { type: "string", describe: "Logical date (YYYY-MM-DD or ISO-8601); default now" })
+      .option("conf", { alias: "c", type: "string", describe: "JSON object merged over the DAG's params" })
+      .example("$0 tasks test example_etl report 2024-01-01", "") as unknown as Argv<TasksTestArgs>,
+  handler: (args) =>
+    withStore(async (store, config) => {
+      await processDagsFolder(store, config);
+      const d = await requireDag(store, args.dag_id);
+      const task = d.tasks.get(args.task_id);
+      if (!task) {
+        throw new OrchError("ORCH_NOT_FOUND", `DAG ${args.dag_id} has no task "${args.task_id}"; its tasks: ${[...d.tasks.keys()].join(", ")}`);
+      }
+      const logical = args.date ? parseDateArg(args.date, "DATE") : new Date();
+      const conf = parseConfArg(args.conf);
+      const params = resolveParams(d, conf);
+      const interval = createTimetable(d.dag.timetable).inferManualDataInterval(logical);
+      const existing = await store.db.selectFrom("dag_run").selectAll().where("dag_id", "=", args.dag_id).where("logical_date", "=", logical.toISOString()).executeTakeFirst();
+      const run: DagRunRow = existing ?? {
+        id: -1,
+        dag_id: args.dag_id,
+        run_id: `__orch_tasks_test__${logical.toISOString()}`,
+        logical_date: logical.toISOString(),
+        data_interval_start: interval.start.toISOString(),
+        data_interval_end: interval.end.toISOString(),
+        run_after: logical.toISOString(),
+        queued_at: null,
+        start_date: new Date().toISOString(),
+        end_date: null,
+        state: "running",
+        run_type: "manual",
+        conf: JSON.stringify(conf),
+        triggered_by: "test",
+        last_scheduling_decision: null,
+        backfill_id: null,
+        clear_number: 0,
+        note: null,
+      };
+      const ti = { id: 0, dag_id: args.dag_id, run_id: run.run_id, task_id: args.task_id, map_index: -1, try_number: 1, max_tries: 0 } as TaskInstanceRow;
+      const env = await loadVariablesAndConnections(store);
+      const masker = createSecretsMasker();
+      for (const s of secretsOf(env)) masker.addSecret(s);
+      const xcoms = existing ? await listRunXcoms(store.db, existing.id) : [];
+      const request = buildRequest({ ti, run, d, config, xcoms, params, ...env });
+      const executor = createLocalExecutor({ parallelism: 1 });
+      try {
+        const outcome = await executor.execute(request, (line, level) => process.stdout.write(`[${level}] ${masker.mask(line)}\n`));
+        if (outcome.state === "success") {
+          for (const x of outcome.xcoms) console.log(`XCom ${x.key}: ${JSON.stringify(x.value)}`);
+          console.log(`Task ${args.task_id}: success`);
+        } else if (outcome.state === "skipped") {
+          console.log(`Task ${args.task_id}: skipped (${outcome.reason})`);
+        } else {
+          console.log(`Task ${args.task_id}: failed: ${outcome.error.message}`);
+          process.exitCode = 1;
+        }
+      } finally {
+        await executor.stop(1000);
+      }
+    }),
+};

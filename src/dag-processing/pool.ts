@@ -1,0 +1,154 @@
+// A pool of import children, reused across files (a child's start costs ~50-300 ms; an import,
+// a few). An import that outlives the time limit kills its child; the next import starts another.
+import { fork, type ChildProcess } from "node:child_process";
+import { orchInstall } from "./install.ts";
+import type { FromImportChild, ImportProblem } from "./protocol.ts";
+import type { SerializedDag } from "./serialized.ts";
+
+export interface ImportResult {
+  dags: SerializedDag[];
+  problems: ImportProblem[];
+}
+
+export interface ImportJob {
+  compiledPath: string;
+  fileloc: string;
+  relative_fileloc: string;
+}
+
+/** Modules stay in a child's memory; a fresh child after this many imports bounds it. */
+const IMPORTS_PER_CHILD = 500;
+
+interface Child {
+  proc: ChildProcess;
+  ready: Promise<void>;
+  imports: number;
+  busy: boolean;
+  dead: boolean;
+}
+
+export interface ImportPool {
+  run(job: ImportJob): Promise<ImportResult>;
+  close(): Promise<void>;
+}
+
+export function createImportPool(opts: { size: number; timeoutMs: number; cwd: string }): ImportPool {
+  const install = orchInstall();
+  const children: Child[] = [];
+  const waiting: (() => void)[] = [];
+  let nextId = 1;
+  let closed = false;
+
+  function spawnChild(): Child {
+    const proc = fork(install.importChild.entry, [], {
+      execArgv: install.importChild.execArgv,
+      cwd: opts.cwd,
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+      serialization: "advanced",
+    });
+    proc.stderr?.resume();
+    const child: Child = { proc, imports: 0, busy: false, dead: false, ready: Promise.resolve() };
+    child.ready = new Promise<void>((resolve, reject) => {
+      const onMsg = (m: FromImportChild) => {
+        if (m.type === "ready") {
+          proc.off("message", onMsg);
+          resolve();
+        }
+      };
+      proc.on("message", onMsg);
+      proc.once("exit", (code) => reject(new Error(`DAG import child exited (code ${code}) before it was ready`)));
+    });
+    child.ready.catch(() => {});
+    proc.once("exit", () => {
+      child.dead = true;
+      const i = children.indexOf(child);
+      if (i >= 0) children.splice(i, 1);
+      wake();
+    });
+    children.push(child);
+    return child;
+  }
+
+  function wake(): void {
+    const w = waiting.shift();
+    if (w) w();
+  }
+
+  async function acquire(): Promise<Child> {
+    for (;;) {
+      if (closed) throw new Error("import pool is closed");
+      const idle = children.find((c) => !c.busy && !c.dead);
+      if (idle) {
+        idle.busy = true;
+        return idle;
+      }
+      if (children.length < opts.size) {
+        const c = spawnChild();
+        c.busy = true;
+        return c;
+      }
+      await new Promise<void>((r) => waiting.push(r));
+    }
+  }
+
+  function release(c: Child): void {
+    c.busy = false;
+    if (c.imports >= IMPORTS_PER_CHILD && !c.dead) c.proc.kill();
+    wake();
+  }
+
+  async function run(job: ImportJob): Promise<ImportResult> {
+    const child = await acquire();
+    try {
+      await child.ready;
+      child.imports++;
+      const id = nextId++;
+      return await new Promise<ImportResult>((resolve) => {
+        const finish = (r: ImportResult) => {
+          clearTimeout(timer);
+          child.proc.off("message", onMsg);
+          child.proc.off("exit", onExit);
+          resolve(r);
+        };
+        const onMsg = (m: FromImportChild) => {
+          if (m.type === "imported" && m.id === id) finish({ dags: m.dags, problems: m.problems });
+        };
+        const onExit = (code: number | null, signal: string | null) => {
+          const message = `the DAG import process exited (${signal ?? `code ${code}`}) while importing the file`;
+          finish({ dags: [], problems: [{ message, line: null, detail: message }] });
+        };
+        const timer = setTimeout(() => {
+          child.proc.off("exit", onExit);
+          child.proc.kill("SIGKILL");
+          const message = `DagBag import timeout: importing the file took longer than ${opts.timeoutMs / 1000} s ([core] dagbag_import_timeout)`;
+          finish({ dags: [], problems: [{ message, line: null, detail: message }] });
+        }, opts.timeoutMs);
+        child.proc.on("message", onMsg);
+        child.proc.once("exit", onExit);
+        child.proc.send({ type: "import", id, ...job });
+      });
+    } catch (e) {
+      const message = `could not start the DAG import process: ${(e as Error).message}`;
+      return { dags: [], problems: [{ message, line: null, detail: message }] };
+    } finally {
+      release(child);
+    }
+  }
+
+  async function close(): Promise<void> {
+    closed = true;
+    for (const w of waiting.splice(0)) w();
+    await Promise.all(
+      children.splice(0).map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.dead || c.proc.exitCode !== null) return resolve();
+            c.proc.once("exit", () => resolve());
+            c.proc.kill();
+          }),
+      ),
+    );
+  }
+
+  return { run, close };
+}

@@ -1,0 +1,151 @@
+// The serialized DAG: the JSON document stored in `serialized_dag.data`. It is the contract
+// between the DAG processor (which writes it after importing a DAG file in a child process) and
+// the engine (scheduler, executor, API), which reads only this and never runs DAG code.
+//
+// Glossary:
+//   fileloc           - absolute path of the DAG file (source, not the compiled output).
+//   relative_fileloc  - fileloc relative to the dags folder.
+//   XComArg marker    - `{ "__xcomarg": { task_id, key } }`: a TaskFlow argument that is another
+//                       task's output; it may sit anywhere inside op_args (arrays, objects).
+//   durations         - seconds as numbers (Airflow serializes timedelta the same way).
+//   dates             - ISO-8601 UTC strings with milliseconds, or null.
+//
+// Stability: fields may be added; none is renamed or removed without bumping `format_version`.
+import type { AssetRef, TimetableSpec } from "../sdk/timetable-spec.ts";
+import type { TriggerRuleName } from "../sdk/trigger-rule.ts";
+
+export type { AssetRef, TimetableSpec } from "../sdk/timetable-spec.ts";
+
+export const SERIALIZED_DAG_FORMAT_VERSION = 1;
+
+export { TRIGGER_RULES, type TriggerRuleName } from "../sdk/trigger-rule.ts";
+
+export type TaskKind = "task" | "branch" | "short_circuit" | "bash" | "empty";
+
+/** A JSON Schema object as Airflow's Param carries it (type, minimum, enum, format, ...). */
+export type JsonSchema = Record<string, unknown>;
+
+export interface SerializedParam {
+  /** null when the param has no default (a required param). */
+  default: unknown;
+  schema: JsonSchema;
+  description: string | null;
+}
+
+/** A reference to an upstream task's XCom, as it appears inside serialized op_args. */
+export interface XComArgMarker {
+  __xcomarg: { task_id: string; key: string };
+}
+
+/** JSON data in which any value may be an XComArg marker. Values that are not JSON (functions,
+ *  class instances) are replaced by `{ "__repr": "<description>" }`: the worker uses the live
+ *  arguments from the DAG module, the serialized form is for edges, display and the API. */
+export type SerializedArg =
+  | null
+  | boolean
+  | number
+  | string
+  | XComArgMarker
+  | { __repr: string }
+  | SerializedArg[]
+  | { [key: string]: SerializedArg };
+
+interface SerializedTaskBase {
+  task_id: string;
+  kind: TaskKind;
+  /** Airflow's operator name for task_instance.operator and display: "@task", "@task.branch",
+   *  "@task.short_circuit", "BashOperator", "EmptyOperator". */
+  operator: string;
+  upstream_task_ids: string[];
+  downstream_task_ids: string[];
+  trigger_rule: TriggerRuleName;
+  retries: number;
+  retry_delay_seconds: number;
+  retry_exponential_backoff: boolean;
+  max_retry_delay_seconds: number | null;
+  execution_timeout_seconds: number | null;
+  priority_weight: number;
+  owner: string;
+  outlets: AssetRef[];
+  doc_md: string | null;
+  has_on_execute_callback: boolean;
+  has_on_success_callback: boolean;
+  has_on_failure_callback: boolean;
+  has_on_retry_callback: boolean;
+}
+
+/** TaskFlow `task()`, `task.branch()`, `task.short_circuit()`: a callable with arguments. */
+export interface SerializedCallableTask extends SerializedTaskBase {
+  kind: "task" | "branch" | "short_circuit";
+  /** The arguments the task was called with, XComArgs as markers. */
+  op_args: SerializedArg[];
+  /** A returned plain object is also pushed key by key as separate XComs (Airflow's multiple_outputs). */
+  multiple_outputs: boolean;
+}
+
+export interface SerializedBashTask extends SerializedTaskBase {
+  kind: "bash";
+  /** The command template; null when `command` is a function of the context (command_is_callable). */
+  bash_command: string | null;
+  command_is_callable: boolean;
+  /** Environment templates; null means inherit the worker's environment. */
+  env: Record<string, string> | null;
+  /** true: env is added to the inherited environment instead of replacing it. */
+  append_env: boolean;
+  cwd: string | null;
+  /** Exit codes that make the task skipped instead of failed (Airflow's default: [99]). */
+  skip_on_exit_code: number[];
+  multiple_outputs: false;
+}
+
+export interface SerializedEmptyTask extends SerializedTaskBase {
+  kind: "empty";
+  multiple_outputs: false;
+}
+
+export type SerializedTask = SerializedCallableTask | SerializedBashTask | SerializedEmptyTask;
+
+export interface SerializedDag {
+  format_version: typeof SERIALIZED_DAG_FORMAT_VERSION;
+  dag_id: string;
+  fileloc: string;
+  relative_fileloc: string;
+  timetable: TimetableSpec;
+  /** A short text for listings: "@daily", "0 6 * * *", "None", "@once", "Asset", "6:00:00". */
+  timetable_summary: string;
+  start_date: string | null;
+  end_date: string | null;
+  /** IANA zone the DAG's dates and cron expressions are read in; default "UTC". */
+  timezone: string;
+  catchup: boolean;
+  params: Record<string, SerializedParam>;
+  max_active_runs: number;
+  max_active_tasks: number;
+  /** How many consecutive failed runs pause the DAG; 0 never (Airflow's default). */
+  max_consecutive_failed_dag_runs: number;
+  dagrun_timeout_seconds: number | null;
+  tags: string[];
+  /** The task owners, distinct, joined by ", " (Airflow's DagModel.owners). */
+  owner: string;
+  description: string | null;
+  doc_md: string | null;
+  is_paused_upon_creation: boolean | null;
+  has_on_success_callback: boolean;
+  has_on_failure_callback: boolean;
+  /** Tasks in definition order. */
+  tasks: SerializedTask[];
+}
+
+export function isXComArgMarker(v: unknown): v is XComArgMarker {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const inner = (v as { __xcomarg?: unknown }).__xcomarg;
+  return typeof inner === "object" && inner !== null && typeof (inner as { task_id?: unknown }).task_id === "string";
+}
+
+/** Every XComArg marker inside a serialized argument, depth first. */
+export function collectXComArgMarkers(arg: SerializedArg, out: XComArgMarker[] = []): XComArgMarker[] {
+  if (isXComArgMarker(arg)) out.push(arg);
+  else if (Array.isArray(arg)) for (const a of arg) collectXComArgMarkers(a, out);
+  else if (typeof arg === "object" && arg !== null) for (const a of Object.values(arg)) collectXComArgMarkers(a as SerializedArg, out);
+  return out;
+}

@@ -1,0 +1,67 @@
+// Runs task instances in up to `parallelism` reused worker processes. parallelism 1 is Airflow's
+// SequentialExecutor (the default); more is the LocalExecutor. A worker that died or was killed
+// for a timeout is dropped and a fresh one takes the next task.
+import type { RunTaskRequest, TaskOutcome } from "../worker/protocol.ts";
+import { spawnWorker, type LogSink, type WorkerProcess } from "./worker-process.ts";
+
+export interface Executor {
+  readonly parallelism: number;
+  /** How many more tasks it can start now. */
+  freeSlots(): number;
+  /** Runs one task instance; resolves with its outcome (never rejects). */
+  execute(request: RunTaskRequest, log: LogSink): Promise<TaskOutcome>;
+  /** Starts the worker processes now, so the first task does not pay for the spawn. */
+  warm(): void;
+  /** Lets running tasks finish for up to `graceMs`, then kills what is left. Idempotent. */
+  stop(graceMs: number): Promise<void>;
+}
+
+export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.ProcessEnv }): Executor {
+  const parallelism = Math.max(1, Math.floor(opts.parallelism));
+  const idle: WorkerProcess[] = [];
+  let running = 0;
+  let stopping: Promise<void> | undefined;
+  const all = new Set<WorkerProcess>();
+
+  function take(): WorkerProcess {
+    while (idle.length) {
+      const w = idle.pop()!;
+      if (w.alive) return w;
+      all.delete(w);
+    }
+    const w = spawnWorker({ env: opts.env });
+    all.add(w);
+    return w;
+  }
+
+  return {
+    parallelism,
+    freeSlots: () => (stopping ? 0 : parallelism - running),
+    warm() {
+      while (all.size < parallelism && !stopping) {
+        const w = spawnWorker({ env: opts.env });
+        all.add(w);
+        idle.push(w);
+      }
+    },
+    async execute(request, log) {
+      if (stopping) return { state: "failed", error: { message: "the executor is shutting down", retryable: true } };
+      running++;
+      const w = take();
+      try {
+        return await w.run(request, log);
+      } finally {
+        running--;
+        if (w.alive && !stopping) idle.push(w);
+        else all.delete(w);
+      }
+    },
+    stop(graceMs) {
+      stopping ??= Promise.all([...all].map((w) => w.stop(graceMs))).then(() => {
+        all.clear();
+        idle.length = 0;
+      });
+      return stopping;
+    },
+  };
+}

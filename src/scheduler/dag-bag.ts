@@ -1,0 +1,65 @@
+// The scheduler's view of DAGs: serialized DAGs read from the store (never DAG code: the scheduler
+// does not import user files), cached by dag_hash, with the graph facts it asks for often.
+import type { SerializedDag, SerializedTask } from "../dag-processing/serialized.ts";
+import type { Db } from "../store/index.ts";
+
+export interface SchedulableDag {
+  dag: SerializedDag;
+  dagHash: string;
+  fileloc: string;
+  tasks: Map<string, SerializedTask>;
+  /** Tasks no other task depends on: they decide the run's state. */
+  leaves: string[];
+}
+
+export interface DagBag {
+  get(db: Db, dagId: string): Promise<SchedulableDag | undefined>;
+  /** Forget everything (DAG files changed). */
+  invalidate(): void;
+}
+
+export function createDagBag(): DagBag {
+  const cache = new Map<string, SchedulableDag>();
+  let checkedAt = new Map<string, number>();
+  return {
+    async get(db, dagId) {
+      const cached = cache.get(dagId);
+      // Within one scheduling step, a DAG's hash is checked once.
+      if (cached && checkedAt.has(dagId)) return cached;
+      const head = await db.selectFrom("serialized_dag").select(["dag_hash"]).where("dag_id", "=", dagId).executeTakeFirst();
+      if (!head) {
+        cache.delete(dagId);
+        return undefined;
+      }
+      checkedAt.set(dagId, Date.now());
+      if (cached && cached.dagHash === head.dag_hash) return cached;
+      const row = await db.selectFrom("serialized_dag").selectAll().where("dag_id", "=", dagId).executeTakeFirstOrThrow();
+      const dag = JSON.parse(row.data) as SerializedDag;
+      const entry = toSchedulable(dag, row.dag_hash, row.fileloc);
+      cache.set(dagId, entry);
+      return entry;
+    },
+    invalidate() {
+      checkedAt = new Map();
+    },
+  };
+}
+
+export function toSchedulable(dag: SerializedDag, dagHash: string, fileloc: string): SchedulableDag {
+  const tasks = new Map(dag.tasks.map((t) => [t.task_id, t]));
+  const leaves = dag.tasks.filter((t) => t.downstream_task_ids.length === 0).map((t) => t.task_id);
+  return { dag, dagHash, fileloc, tasks, leaves };
+}
+
+/** Every task downstream of `taskId`, transitively (Airflow's get_flat_relative_ids). */
+export function allDownstream(d: SchedulableDag, taskId: string): Set<string> {
+  const out = new Set<string>();
+  const stack = [...(d.tasks.get(taskId)?.downstream_task_ids ?? [])];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (out.has(id)) continue;
+    out.add(id);
+    stack.push(...(d.tasks.get(id)?.downstream_task_ids ?? []));
+  }
+  return out;
+}

@@ -1,0 +1,77 @@
+// One DAG run's scheduling decision: which task instances may run now (→ scheduled), which can
+// never run (→ skipped / upstream_failed, by their trigger rule), and whether the run is over.
+// Each decision comes from a dep in ./deps, which says why; nothing here re-implements them.
+import type { Kysely } from "kysely";
+import { countUpstreamStates, decideDagRunState, evaluateTriggerRule } from "./deps/index.ts";
+import { finishDagRun, markDagRunRunning } from "../store/dag-runs.ts";
+import type { Database, DagRunRow } from "../store/schema.ts";
+import { setTaskInstanceState } from "../store/task-instances.ts";
+import type { SchedulableDag } from "./dag-bag.ts";
+
+interface TiLite {
+  id: number;
+  task_id: string;
+  state: string | null;
+  next_retry_at: string | null;
+  state_reason: string | null;
+}
+
+export interface RunEvaluation {
+  scheduled: number;
+  runState: "running" | "success" | "failed";
+  /** Earliest retry time among up_for_retry tasks, for the scheduler's timer. */
+  nextRetryAt: Date | null;
+}
+
+/**
+ * Evaluates every not-yet-finished task of the run until nothing changes (a skip can cascade down
+ * a chain in one call), then decides the run's state. One write transaction.
+ */
+export async function evaluateDagRun(trx: Kysely<Database>, run: DagRunRow, d: SchedulableDag, now: Date): Promise<RunEvaluation> {
+  if (run.state === "queued") await markDagRunRunning(trx, run.id);
+  const tis = (await trx
+    .selectFrom("task_instance")
+    .select(["id", "task_id", "state", "next_retry_at", "state_reason"])
+    .where("dag_id", "=", run.dag_id)
+    .where("run_id", "=", run.run_id)
+    .execute()) as TiLite[];
+  const states = new Map(tis.map((t) => [t.task_id, t.state]));
+  let scheduled = 0;
+  let nextRetryAt: Date | null = null;
+
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const ti of tis) {
+      const task = d.tasks.get(ti.task_id);
+      if (!task) continue; // removed from the DAG since the run was created
+      const state = states.get(ti.task_id) ?? null;
+      if (state === "up_for_retry") {
+        const at = ti.next_retry_at ? new Date(ti.next_retry_at) : now;
+        if (at > now) {
+          if (!nextRetryAt || at < nextRetryAt) nextRetryAt = at;
+          continue;
+        }
+      } else if (state !== null) continue;
+      const verdict = evaluateTriggerRule({ rule: task.trigger_rule, upstream: countUpstreamStates(task.upstream_task_ids.map((u) => states.get(u) ?? null)) });
+      if (verdict.newState) {
+        await setTaskInstanceState(trx, [ti.id], verdict.newState, { from: [null, "up_for_retry"], reason: verdict.reason, finished: true });
+        states.set(ti.task_id, verdict.newState);
+        changed = true;
+      } else if (verdict.passed) {
+        await setTaskInstanceState(trx, [ti.id], "scheduled", { from: [null, "up_for_retry"], reason: null });
+        states.set(ti.task_id, "scheduled");
+        scheduled++;
+      } else if (ti.state_reason !== verdict.reason) {
+        // Kept for people asking why the task waits (API, status page); written only on change,
+        // or a 1,000-task chain would rewrite 999 rows per step.
+        await trx.updateTable("task_instance").set({ state_reason: verdict.reason }).where("id", "=", ti.id).execute();
+        ti.state_reason = verdict.reason;
+      }
+    }
+  }
+
+  const leafStates = d.leaves.map((id) => states.get(id) ?? null);
+  const runState = decideDagRunState({ leafStates, allStates: [...states.values()] });
+  if (runState !== "running") await finishDagRun(trx, run.id, runState);
+  return { scheduled, runState, nextRetryAt };
+}

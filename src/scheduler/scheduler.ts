@@ -1,0 +1,229 @@
+// The scheduler: creates runs when timetables say so, moves task instances through Airflow's state
+// machine, and hands runnable ones to the executor.
+//
+// It waits on events, never on a fixed sleep: a finished task, a new or changed DAG file, a
+// trigger from another process (notifyScheduler) or `nudge()` runs a step at once; a timer is
+// set only for the next cron time or retry delay. Steps never overlap: nudges during a step
+// coalesce into one more step.
+import type { Config } from "../config.ts";
+import type { Executor } from "../executor/local-executor.ts";
+import { listActiveDagRuns } from "../store/dag-runs.ts";
+import type { Store } from "../store/index.ts";
+import { listenForNotifications, type NotificationListener } from "../store/notify.ts";
+import type { DagRunRow } from "../store/schema.ts";
+import { claimScheduledTaskInstances } from "../store/task-instances.ts";
+import { createDagBag, type DagBag } from "./dag-bag.ts";
+import { evaluateDagRun } from "./evaluate-run.ts";
+import { recoverOrphanedTaskInstances } from "./recovery.ts";
+import { createDueScheduledRuns } from "./run-creation.ts";
+import { runClaimedTaskInstance } from "./task-runner.ts";
+
+export interface SchedulerOptions {
+  store: Store;
+  config: Config;
+  executor: Executor;
+  /** The clock; tests and `dags test` may pin it. */
+  now?: () => Date;
+  /** Look after only these runs, paused or not, and create no scheduled runs (`orch dags test`). */
+  onlyRunIds?: ReadonlySet<number>;
+  onRunFinished?: (run: { dag_id: string; run_id: string; state: "success" | "failed" }) => void;
+  /** Listen for other processes' notifyScheduler (the long-running scheduler does). */
+  listen?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface Scheduler {
+  start(): Promise<void>;
+  /** Takes no new task; lets running ones finish for up to graceMs; idempotent. */
+  stop(graceMs?: number): Promise<void>;
+  /** Something changed: run a step soon. `dagsChanged` also re-reads DAGs and run creation. */
+  nudge(opts?: { dagsChanged?: boolean }): void;
+  /** Resolves when no step is running, no task is in flight, and nothing is due now. */
+  idle(): Promise<void>;
+  readonly bag: DagBag;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export function createScheduler(opts: SchedulerOptions): Scheduler {
+  const { store, config, executor } = opts;
+  const clock = opts.now ?? (() => new Date());
+  const log = opts.log ?? ((m: string) => process.stderr.write(`[scheduler] ${m}\n`));
+  const bag = createDagBag();
+  const inFlight = new Set<Promise<void>>();
+  let wanted = false;
+  let looping: Promise<void> | undefined;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let runCreationDue = true;
+  let nextRunCreation: Date | null = null;
+  let listener: NotificationListener | undefined;
+  let idleWaiters: (() => void)[] = [];
+
+  function nudge(o: { dagsChanged?: boolean } = {}): void {
+    if (o.dagsChanged) {
+      runCreationDue = true;
+      bag.invalidate();
+    }
+    if (stopped) return;
+    wanted = true;
+    looping ??= loop();
+  }
+
+  async function loop(): Promise<void> {
+    try {
+      while (wanted && !stopped) {
+        wanted = false;
+        try {
+          await step();
+        } catch (e) {
+          // A failed step (a database hiccup) must not kill the scheduler; the next event retries.
+          log(`step failed: ${(e as Error).stack ?? e}`);
+          setTimer(new Date(clock().getTime() + 1000));
+        }
+      }
+    } finally {
+      looping = undefined;
+      if (wanted && !stopped) looping = loop();
+      else checkIdle();
+    }
+  }
+
+  function checkIdle(): void {
+    if (looping || inFlight.size || wanted) return;
+    const w = idleWaiters;
+    idleWaiters = [];
+    for (const f of w) f();
+  }
+
+  function setTimer(at: Date | null): void {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (!at || stopped) return;
+    const ms = Math.min(MAX_TIMER_MS, Math.max(0, at.getTime() - clock().getTime()));
+    timer = setTimeout(() => {
+      timer = undefined;
+      runCreationDue = true;
+      nudge();
+    }, ms);
+  }
+
+  async function createRuns(now: Date): Promise<void> {
+    if (opts.onlyRunIds) return;
+    if (!runCreationDue && !(nextRunCreation && nextRunCreation <= now)) return;
+    runCreationDue = false;
+    nextRunCreation = null;
+    const dags = await store.db.selectFrom("dag").select("dag_id").where("is_paused", "=", 0).where("is_stale", "=", 0).execute();
+    for (const { dag_id } of dags) {
+      const d = await bag.get(store.db, dag_id);
+      if (!d) continue;
+      try {
+        const r = await createDueScheduledRuns(store, d, now);
+        for (const run of r.created) log(`created ${run.run_id} of ${dag_id}`);
+        if (r.wakeAt && (!nextRunCreation || r.wakeAt < nextRunCreation)) nextRunCreation = r.wakeAt;
+      } catch (e) {
+        log(`cannot schedule ${dag_id}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  async function activeRuns(): Promise<DagRunRow[]> {
+    const runs = await listActiveDagRuns(store.db);
+    if (opts.onlyRunIds) return runs.filter((r) => opts.onlyRunIds!.has(r.id));
+    const paused = new Set(
+      (await store.db.selectFrom("dag").select("dag_id").where("is_paused", "=", 1).execute()).map((r) => r.dag_id),
+    );
+    return runs.filter((r) => !paused.has(r.dag_id));
+  }
+
+  async function step(): Promise<void> {
+    const now = clock();
+    bag.invalidate();
+    await createRuns(now);
+
+    let nextWake: Date | null = nextRunCreation;
+    const runningPerDag = new Map<string, number>();
+    const runs = await activeRuns();
+    for (const r of runs) if (r.state === "running") runningPerDag.set(r.dag_id, (runningPerDag.get(r.dag_id) ?? 0) + 1);
+
+    for (const run of runs) {
+      const d = await bag.get(store.db, run.dag_id);
+      if (!d) continue;
+      if (run.state === "queued") {
+        const n = runningPerDag.get(run.dag_id) ?? 0;
+        if (!opts.onlyRunIds && n >= d.dag.max_active_runs) continue;
+        runningPerDag.set(run.dag_id, n + 1);
+      }
+      const ev = await store.writeTransaction((trx) => evaluateDagRun(trx, run, d, now));
+      if (ev.nextRetryAt && (!nextWake || ev.nextRetryAt < nextWake)) nextWake = ev.nextRetryAt;
+      if (ev.runState !== "running") {
+        log(`${run.dag_id} ${run.run_id} finished: ${ev.runState}`);
+        runCreationDue = true;
+        opts.onRunFinished?.({ dag_id: run.dag_id, run_id: run.run_id, state: ev.runState });
+      }
+    }
+
+    const maxActiveTasks = new Map<string, number>();
+    for (const run of runs) {
+      const d = await bag.get(store.db, run.dag_id);
+      if (d) maxActiveTasks.set(run.dag_id, d.dag.max_active_tasks);
+    }
+    await dispatch(maxActiveTasks);
+    setTimer(nextWake);
+  }
+
+  async function dispatch(maxActiveTasks: Map<string, number>): Promise<void> {
+    const free = Math.min(executor.freeSlots(), executor.parallelism - inFlight.size);
+    if (free <= 0 || stopped) return;
+    const claimed = await store.writeTransaction((trx) =>
+      claimScheduledTaskInstances(trx, store.dialect, {
+        limit: free,
+        maxActiveTasks: (dagId) => maxActiveTasks.get(dagId) ?? config.getNumber("core", "max_active_tasks_per_dag"),
+      }),
+    );
+    for (const ti of claimed) {
+      const d = await bag.get(store.db, ti.dag_id);
+      if (!d) continue;
+      const p: Promise<void> = runClaimedTaskInstance({ store, config, executor }, ti, d)
+        .catch((e) => log(`running ${ti.dag_id}.${ti.task_id} failed: ${(e as Error).stack ?? e}`))
+        .finally(() => {
+          inFlight.delete(p);
+          nudge();
+        });
+      inFlight.add(p);
+    }
+  }
+
+  return {
+    bag,
+    async start() {
+      const r = await recoverOrphanedTaskInstances(store, bag);
+      if (r.failed || r.retried || r.requeued) {
+        log(`recovered orphaned task instances: ${r.failed} failed, ${r.retried} up for retry, ${r.requeued} re-queued`);
+      }
+      if (opts.listen) listener = await listenForNotifications(store, () => nudge({ dagsChanged: true }));
+      executor.warm();
+      nudge({ dagsChanged: true });
+    },
+    async stop(graceMs = config.getNumber("core", "killed_task_cleanup_time") * 1000) {
+      if (stopped) return;
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await listener?.close();
+      await looping;
+      const drained = Promise.all([...inFlight]);
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([drained, new Promise<void>((r) => (t = setTimeout(r, graceMs)))]);
+      clearTimeout(t);
+      await executor.stop(1000);
+      await drained;
+    },
+    nudge,
+    idle() {
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        checkIdle();
+      });
+    },
+  };
+}

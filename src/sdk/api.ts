@@ -1,0 +1,60 @@
+// Everything the SDK exports (index.ts adds the global registration).
+export { dag, isDag, collectDags, findCycle, parseDagDate } from "./dag.ts";
+export { task, bash, empty, chain, isTask, isXComArg, findXComArgs, resolveXComArgs, ID_PATTERN } from "./tasks.ts";
+export type { BranchResult } from "./tasks.ts";
+export { Param, isParam } from "./param.ts";
+export type { ParamSpec, ParamSchemaOptions, ParamsInput } from "./param.ts";
+export {
+  Asset,
+  AssetAll,
+  AssetAny,
+  isAsset,
+  CronTriggerTimetable,
+  CronDataIntervalTimetable,
+  DeltaTriggerTimetable,
+  DeltaDataIntervalTimetable,
+  CRON_PRESETS,
+  describeDuration,
+} from "./schedule.ts";
+export type { Schedule, TimetableObject, AssetExpression } from "./schedule.ts";
+export type { AssetRef, AssetCondition, Duration, TimetableSpec } from "./timetable-spec.ts";
+export { TriggerRule, TRIGGER_RULES, isTriggerRule } from "./trigger-rule.ts";
+export type { TriggerRuleName } from "./trigger-rule.ts";
+export { DagDefinitionError } from "./errors.ts";
+export type {
+  TaskContext,
+  CallbackContext,
+  ConnectionInfo,
+  DagRunInfo,
+  TaskInstanceHandle,
+  VariableAccessor,
+  ConnectionAccessor,
+  Macros,
+  TaskLogger,
+  ParamValues,
+  TaskCallback,
+  TaskCallbacks,
+} from "./context.ts";
+export type {
+  Dag,
+  DagOptions,
+  DagCallback,
+  DefaultArgs,
+  Task,
+  CallableTask,
+  BashTask,
+  EmptyTask,
+  TaskKind,
+  TaskFn,
+  XComArg,
+  ArgInput,
+  Dependable,
+  Chainable,
+  BaseTaskOptions,
+  TaskFlowOptions,
+  BashOptions,
+  BashCommand,
+  EmptyOptions,
+  CallArgs,
+} from "./types.ts";
+export { AirflowSkipException, AirflowFailException } from "./signals.ts";

@@ -1,0 +1,111 @@
+// The context a task receives (types only: the worker builds the object). Names are Airflow's
+// template context (airflow/sdk/definitions/context.py): what `{{ ds }}` reads in a template is
+// `ctx.ds` in code.
+
+/** A connection as the task sees it (password in clear; the task log masks it). */
+export interface ConnectionInfo {
+  conn_id: string;
+  conn_type: string;
+  host: string | null;
+  schema: string | null;
+  login: string | null;
+  password: string | null;
+  port: number | null;
+  /** JSON text, as Airflow stores it. */
+  extra: string | null;
+}
+
+export interface DagRunInfo {
+  dag_id: string;
+  run_id: string;
+  /** "scheduled" | "manual" | "backfill" | "asset_triggered" */
+  run_type: string;
+  conf: Record<string, unknown>;
+  logical_date: Date | null;
+  data_interval_start: Date | null;
+  data_interval_end: Date | null;
+  start_date: Date | null;
+}
+
+export interface TaskInstanceHandle {
+  task_id: string;
+  dag_id: string;
+  run_id: string;
+  try_number: number;
+  map_index: number;
+  /** Pushes an extra XCom under `key` (the return value is pushed as "return_value"). */
+  xcom_push(key: string, value: unknown): void;
+  /** Synchronous: served from the run's XComs as they were when this try started. One task id
+   *  gives its value; a list gives an array in the same order. Default key "return_value". */
+  xcom_pull(task_ids?: string | string[], key?: string): unknown;
+}
+
+export interface VariableAccessor {
+  get(key: string, default_var?: string): string | undefined;
+  /** The variable parsed as JSON. */
+  json(key: string, default_var?: unknown): unknown;
+}
+
+export interface ConnectionAccessor {
+  /** Throws when the connection does not exist. */
+  get(conn_id: string): ConnectionInfo;
+}
+
+/** Airflow's macros (airflow/sdk/execution_time/macros). Formats are strftime's. */
+export interface Macros {
+  /** ds_add("2024-01-31", 1) = "2024-02-01" */
+  ds_add(ds: string, days: number): string;
+  /** ds_format("2024-01-31", "%Y-%m-%d", "%Y%m") = "202401" */
+  ds_format(ds: string, input_format: string, output_format: string): string;
+}
+
+export interface TaskLogger {
+  debug(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  warning(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+/**
+ * Param values of the run (defaults with the run's conf merged over them and validated).
+ * Values are the JSON the user triggered with; annotate `ctx: TaskContext<{ limit: number }>`
+ * for stricter types. The loose default lets `ctx.params.limit` flow into a typed task argument.
+ */
+// `any` on purpose: JSON params are untyped unless the author narrows them.
+export type ParamValues = Record<string, any>;
+
+export interface TaskContext<P extends ParamValues = ParamValues> {
+  /** The logical date as YYYY-MM-DD (data interval start for interval timetables). */
+  ds: string;
+  ds_nodash: string;
+  /** The logical date as ISO-8601 with offset, e.g. 2024-01-01T00:00:00+00:00. */
+  ts: string;
+  ts_nodash: string;
+  logical_date: Date | null;
+  data_interval_start: Date | null;
+  data_interval_end: Date | null;
+  run_id: string;
+  dag_run: DagRunInfo;
+  params: P;
+  ti: TaskInstanceHandle;
+  /** Alias of ti, as Airflow's context has both. */
+  task_instance: TaskInstanceHandle;
+  var: VariableAccessor;
+  conn: ConnectionAccessor;
+  macros: Macros;
+  log: TaskLogger;
+}
+
+/** What a failure callback receives: the context plus the error. */
+export interface CallbackContext extends TaskContext {
+  exception?: unknown;
+}
+
+export type TaskCallback = (ctx: CallbackContext) => void | Promise<void>;
+
+export interface TaskCallbacks {
+  on_execute_callback?: TaskCallback;
+  on_success_callback?: TaskCallback;
+  on_failure_callback?: TaskCallback;
+  on_retry_callback?: TaskCallback;
+}

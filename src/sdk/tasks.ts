@@ -1,0 +1,290 @@
+// Task kinds (TaskFlow task, branch, short_circuit, bash, empty), XComArgs and edges.
+import { TASKFN_BRAND, TASK_BRAND, XCOMARG_BRAND, hasBrand } from "./brand.ts";
+import type { TaskContext } from "./context.ts";
+import { currentDag, type DagUnderConstruction } from "./current.ts";
+import { DagDefinitionError } from "./errors.ts";
+import { assetRef, durationSeconds } from "./schedule.ts";
+import type { Duration } from "./timetable-spec.ts";
+import { TRIGGER_RULES, isTriggerRule } from "./trigger-rule.ts";
+import type {
+  BaseTaskOptions,
+  BashOptions,
+  BashTask,
+  CallArgs,
+  CallableTask,
+  Dependable,
+  EmptyOptions,
+  EmptyTask,
+  Task,
+  TaskFlowOptions,
+  TaskFn,
+  TaskKind,
+  XComArg,
+} from "./types.ts";
+
+/** Airflow's KEY_REGEX for dag and task ids. */
+export const ID_PATTERN = /^[a-zA-Z0-9_.-]+$/;
+const MAX_ID_LENGTH = 250;
+
+export function checkId(id: unknown, what: "dag_id" | "task_id", dag_id?: string): string {
+  if (typeof id !== "string" || !ID_PATTERN.test(id) || id.length > MAX_ID_LENGTH) {
+    throw new DagDefinitionError(
+      `${what} ${JSON.stringify(id)}${dag_id ? ` in DAG "${dag_id}"` : ""} is invalid: use letters, digits, "_", "." and "-" (at most ${MAX_ID_LENGTH})`,
+      { dag_id, field: what },
+    );
+  }
+  return id;
+}
+
+export function isTask(v: unknown): v is Task {
+  return hasBrand(v, TASK_BRAND);
+}
+
+export function isXComArg(v: unknown): v is XComArg<unknown> {
+  return hasBrand(v, XCOMARG_BRAND);
+}
+
+function tasksOf(next: Dependable | readonly Dependable[], where: string): Task[] {
+  const items = Array.isArray(next) ? (next as readonly Dependable[]) : [next as Dependable];
+  return items.map((n) => {
+    if (isTask(n)) return n;
+    if (isXComArg(n)) return n.task;
+    if (hasBrand(n, TASKFN_BRAND)) {
+      throw new DagDefinitionError(`${where}: got the task function "${(n as unknown as TaskFn<[], unknown>).task_id}" itself; call it first, e.g. ${(n as unknown as TaskFn<[], unknown>).task_id}()`);
+    }
+    throw new DagDefinitionError(`${where}: expected a task or a task's output, got ${typeof n === "function" ? "a function" : JSON.stringify(n)}`);
+  });
+}
+
+function addEdge(from: Task, to: Task): void {
+  if (from.dag_id !== to.dag_id) {
+    throw new DagDefinitionError(`cannot set "${to.task_id}" (DAG "${to.dag_id}") downstream of "${from.task_id}" (DAG "${from.dag_id}"): tasks are in different DAGs`, {
+      dag_id: from.dag_id,
+    });
+  }
+  if (from === to) throw new DagDefinitionError(`task "${from.task_id}" in DAG "${from.dag_id}" cannot depend on itself (cycle: ${from.task_id} -> ${from.task_id})`, { dag_id: from.dag_id });
+  from.downstream_task_ids.add(to.task_id);
+  to.upstream_task_ids.add(from.task_id);
+}
+
+function thenFrom(task: () => Task) {
+  return function then<N extends Dependable | readonly Dependable[]>(next: N): N {
+    const from = task();
+    for (const to of tasksOf(next, `${from.task_id}.then()`)) addEdge(from, to);
+    return next;
+  };
+}
+
+function makeXComArg<T>(task: () => Task, key: string): XComArg<T> {
+  return {
+    [XCOMARG_BRAND]: true,
+    get task() {
+      return task();
+    },
+    key,
+    then: thenFrom(task),
+    get: <K extends string>(k: K) => makeXComArg<T extends Record<K, infer V> ? V : unknown>(task, k),
+  };
+}
+
+/** chain(a, [b, c], d): a -> b, a -> c, b -> d, c -> d. Two adjacent lists pair up element-wise
+ *  and must be the same length (Airflow's chain). */
+export function chain(...items: (Dependable | readonly Dependable[])[]): void {
+  for (let i = 0; i + 1 < items.length; i++) {
+    const up = items[i];
+    const down = items[i + 1];
+    if (Array.isArray(up) && Array.isArray(down)) {
+      if (up.length !== down.length) {
+        throw new DagDefinitionError(`chain(): adjacent lists must have the same length, got ${up.length} and ${down.length}`);
+      }
+      up.forEach((u: Dependable, j: number) => {
+        for (const from of tasksOf(u, "chain()")) for (const to of tasksOf(down[j] as Dependable, "chain()")) addEdge(from, to);
+      });
+    } else {
+      for (const from of tasksOf(up, "chain()")) for (const to of tasksOf(down, "chain()")) addEdge(from, to);
+    }
+  }
+}
+
+function seconds(v: number | Duration | undefined, field: string, task_id: string, dag_id: string): number | null {
+  if (v === undefined || v === null) return null;
+  try {
+    return durationSeconds(v, field);
+  } catch (e) {
+    throw new DagDefinitionError(`task "${task_id}" in DAG "${dag_id}": ${(e as Error).message}`, { dag_id, field });
+  }
+}
+
+function nonNegativeInt(v: unknown, field: string, task_id: string, dag_id: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+    throw new DagDefinitionError(`task "${task_id}" in DAG "${dag_id}": ${field} must be a non-negative integer, got ${JSON.stringify(v)}`, { dag_id, field });
+  }
+  return v;
+}
+
+type Base = Omit<CallableTask, "kind" | "callable" | "args" | "multiple_outputs" | "output" | "then">;
+
+function resolveBase(task_id: string, opts: BaseTaskOptions, d: DagUnderConstruction): Base {
+  const da = d.default_args;
+  const dag_id = d.dag_id;
+  const trigger_rule = opts.trigger_rule ?? da.trigger_rule ?? "all_success";
+  if (!isTriggerRule(trigger_rule)) {
+    throw new DagDefinitionError(
+      `task "${task_id}" in DAG "${dag_id}": unknown trigger_rule ${JSON.stringify(trigger_rule)}; expected one of ${TRIGGER_RULES.join(", ")}`,
+      { dag_id, field: "trigger_rule" },
+    );
+  }
+  const priority_weight = opts.priority_weight ?? da.priority_weight ?? 1;
+  if (typeof priority_weight !== "number" || !Number.isInteger(priority_weight)) {
+    throw new DagDefinitionError(`task "${task_id}" in DAG "${dag_id}": priority_weight must be an integer`, { dag_id, field: "priority_weight" });
+  }
+  return {
+    [TASK_BRAND]: true,
+    task_id,
+    dag_id,
+    trigger_rule,
+    retries: nonNegativeInt(opts.retries ?? da.retries ?? 0, "retries", task_id, dag_id),
+    retry_delay_seconds: seconds(opts.retry_delay ?? da.retry_delay ?? 300, "retry_delay", task_id, dag_id) ?? 300,
+    retry_exponential_backoff: Boolean(opts.retry_exponential_backoff ?? da.retry_exponential_backoff ?? false),
+    max_retry_delay_seconds: seconds(opts.max_retry_delay ?? da.max_retry_delay, "max_retry_delay", task_id, dag_id),
+    execution_timeout_seconds: seconds(opts.execution_timeout ?? da.execution_timeout, "execution_timeout", task_id, dag_id),
+    priority_weight,
+    owner: opts.owner ?? da.owner ?? "airflow",
+    outlets: (opts.outlets ?? []).map(assetRef),
+    doc_md: opts.doc_md ?? null,
+    callbacks: {
+      on_execute_callback: opts.on_execute_callback ?? da.on_execute_callback,
+      on_success_callback: opts.on_success_callback ?? da.on_success_callback,
+      on_failure_callback: opts.on_failure_callback ?? da.on_failure_callback,
+      on_retry_callback: opts.on_retry_callback ?? da.on_retry_callback,
+    },
+    upstream_task_ids: new Set<string>(),
+    downstream_task_ids: new Set<string>(),
+  };
+}
+
+function register<T extends Task>(d: DagUnderConstruction, t: T): T {
+  if (d.tasks.has(t.task_id)) {
+    throw new DagDefinitionError(`duplicate task_id "${t.task_id}" in DAG "${d.dag_id}": each task needs its own task_id`, { dag_id: d.dag_id, field: "task_id" });
+  }
+  d.tasks.set(t.task_id, t);
+  return t;
+}
+
+/** Every XComArg inside a value (arrays and plain objects are searched). */
+export function findXComArgs(v: unknown, out: XComArg<unknown>[] = []): XComArg<unknown>[] {
+  if (isXComArg(v)) out.push(v);
+  else if (Array.isArray(v)) for (const x of v) findXComArgs(x, out);
+  else if (isPlainObject(v)) for (const x of Object.values(v)) findXComArgs(x, out);
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== "object" || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** The worker's half of TaskFlow: replaces each XComArg in `v` (deeply) by `pull(task_id, key)`. */
+export function resolveXComArgs(v: unknown, pull: (task_id: string, key: string) => unknown): unknown {
+  if (isXComArg(v)) return pull(v.task.task_id, v.key);
+  if (Array.isArray(v)) return v.map((x) => resolveXComArgs(x, pull));
+  if (isPlainObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolveXComArgs(x, pull)]));
+  return v;
+}
+
+function makeTaskFn<A extends unknown[], R>(kind: "task" | "branch" | "short_circuit", opts: TaskFlowOptions, fn: (...args: never[]) => unknown): TaskFn<A, R> {
+  if (typeof opts !== "object" || opts === null) throw new DagDefinitionError(`task(): the first argument must be options such as { task_id: "extract" }`);
+  const baseId = checkId(opts.task_id, "task_id");
+  if (typeof fn !== "function") throw new DagDefinitionError(`task "${baseId}": the second argument must be the task's function`, { field: "task_id" });
+  // The same TaskFlow function called twice in one DAG gets ids "x", "x__1", ... (Airflow's
+  // get_unique_task_id); a different definition reusing an id is a duplicate.
+  const calls = new WeakMap<DagUnderConstruction, number>();
+  const call = (...args: unknown[]): XComArg<R> => {
+    const d = currentDag(`task "${baseId}"`);
+    const n = calls.get(d) ?? 0;
+    calls.set(d, n + 1);
+    const task_id = n === 0 ? baseId : `${baseId}__${n}`;
+    let self: CallableTask;
+    const output = makeXComArg<unknown>(() => self, "return_value");
+    self = register(d, {
+      ...resolveBase(task_id, opts, d),
+      kind,
+      callable: fn as (...args: unknown[]) => unknown,
+      args,
+      multiple_outputs: Boolean(opts.multiple_outputs),
+      output,
+      then: thenFrom(() => self),
+    });
+    for (const x of findXComArgs(args)) addEdge(x.task, self);
+    return output as XComArg<R>;
+  };
+  return Object.assign(call, { [TASKFN_BRAND]: true as const, task_id: baseId }) as unknown as TaskFn<A, R>;
+}
+
+export type BranchResult = string | readonly string[] | null | undefined | void;
+
+interface TaskFactory {
+  /** A TaskFlow task: its return value is its XCom. The function gets the values it is called
+   *  with, then the context: `task({ task_id: "x" }, async (ctx) => ...)`, or with upstream
+   *  values `task({ task_id: "y" }, async (n: number, ctx: TaskContext) => ...)`. */
+  <R>(opts: TaskFlowOptions, fn: (ctx: TaskContext) => R): TaskFn<[], Awaited<R>>;
+  <A extends unknown[], R>(opts: TaskFlowOptions, fn: (...args: A) => R): TaskFn<CallArgs<A>, Awaited<R>>;
+  /** Returns the task id(s) to follow; the other direct downstream tasks are skipped. */
+  branch: {
+    <R extends BranchResult | Promise<BranchResult>>(opts: TaskFlowOptions, fn: (ctx: TaskContext) => R): TaskFn<[], Awaited<R>>;
+    <A extends unknown[], R extends BranchResult | Promise<BranchResult>>(opts: TaskFlowOptions, fn: (...args: A) => R): TaskFn<CallArgs<A>, Awaited<R>>;
+  };
+  /** A falsy return value skips every downstream task (Airflow's ShortCircuitOperator). */
+  short_circuit: {
+    <R>(opts: TaskFlowOptions, fn: (ctx: TaskContext) => R): TaskFn<[], Awaited<R>>;
+    <A extends unknown[], R>(opts: TaskFlowOptions, fn: (...args: A) => R): TaskFn<CallArgs<A>, Awaited<R>>;
+  };
+}
+
+export const task: TaskFactory = Object.assign(
+  (opts: TaskFlowOptions, fn: (...args: never[]) => unknown) => makeTaskFn("task", opts, fn),
+  {
+    branch: (opts: TaskFlowOptions, fn: (...args: never[]) => unknown) => makeTaskFn("branch", opts, fn),
+    short_circuit: (opts: TaskFlowOptions, fn: (...args: never[]) => unknown) => makeTaskFn("short_circuit", opts, fn),
+  },
+) as TaskFactory;
+
+/** Runs a shell command (Airflow's BashOperator); the last line of stdout is its XCom. */
+export function bash(opts: BashOptions): BashTask {
+  const task_id = checkId(opts?.task_id, "task_id");
+  const d = currentDag(`bash task "${task_id}"`);
+  if (typeof opts.command !== "string" && typeof opts.command !== "function") {
+    throw new DagDefinitionError(`task "${task_id}" in DAG "${d.dag_id}": command must be a string template or a function of the context`, { dag_id: d.dag_id, field: "command" });
+  }
+  const skip = opts.skip_on_exit_code === undefined ? [99] : opts.skip_on_exit_code === null ? [] : typeof opts.skip_on_exit_code === "number" ? [opts.skip_on_exit_code] : [...opts.skip_on_exit_code];
+  let self: BashTask;
+  self = register(d, {
+    ...resolveBase(task_id, opts, d),
+    kind: "bash",
+    command: opts.command,
+    env: opts.env ? { ...opts.env } : null,
+    append_env: Boolean(opts.append_env),
+    cwd: opts.cwd ?? null,
+    skip_on_exit_code: skip,
+    output: makeXComArg<string>(() => self, "return_value"),
+    then: thenFrom(() => self),
+  });
+  return self;
+}
+
+/** A task that does nothing (Airflow's EmptyOperator): a join or fork point in the graph. */
+export function empty(opts: EmptyOptions): EmptyTask {
+  const task_id = checkId(opts?.task_id, "task_id");
+  const d = currentDag(`empty task "${task_id}"`);
+  let self: EmptyTask;
+  self = register(d, {
+    ...resolveBase(task_id, opts, d),
+    kind: "empty",
+    output: makeXComArg<unknown>(() => self, "return_value"),
+    then: thenFrom(() => self),
+  });
+  return self;
+}
+
+export type { TaskKind };

@@ -1,0 +1,205 @@
+// The SDK's in-memory objects: what a DAG file builds and what the worker runs.
+//
+// Runtime contract for the worker (src/worker):
+// - CallableTask (kind "task" | "branch" | "short_circuit"): call
+//   `task.callable(...resolveXComArgs(task.args, pull), ctx)`: the task's arguments with every
+//   XComArg replaced by the pulled value, then the context as one extra, last argument.
+//   "branch" returns the task id(s) to follow (string | string[] | null); "short_circuit" returns
+//   a value whose truthiness decides whether downstream tasks run.
+// - BashTask: render `command` (a template string, or call it with ctx), env, cwd; run it.
+// - EmptyTask: nothing to run; the scheduler marks it success.
+// - callbacks: `task.callbacks.on_*_callback?.(ctx)`.
+import type { DAG_BRAND, TASK_BRAND, TASKFN_BRAND, XCOMARG_BRAND } from "./brand.ts";
+import type { TaskCallback, TaskCallbacks, TaskContext } from "./context.ts";
+import type { ParamSpec } from "./param.ts";
+import type { Asset, Schedule } from "./schedule.ts";
+import type { AssetRef, Duration, TimetableSpec } from "./timetable-spec.ts";
+import type { TriggerRuleName } from "./trigger-rule.ts";
+
+/** Something an edge can start or end at: a task, or a task's output. */
+export type Dependable = Task | XComArg<unknown>;
+
+export interface Chainable {
+  /** Adds edges from this task to `next` (one or a list) and returns `next`, so calls chain:
+   *  `a.then(b).then([c, d])`. Airflow's `a >> b`. */
+  then<N extends Dependable | readonly Dependable[]>(next: N): N;
+}
+
+/** A task's XCom (its return value by default), usable as another task's argument. */
+export interface XComArg<T> extends Chainable {
+  readonly [XCOMARG_BRAND]: true;
+  readonly task: Task;
+  readonly key: string;
+  /** Phantom: carries T for type inference only. */
+  readonly __value?: () => T;
+  /** One key of a multiple_outputs result (Airflow's `output["key"]`). */
+  get<K extends string>(key: K): XComArg<T extends Record<K, infer V> ? V : unknown>;
+}
+
+/** A value, or an upstream task's output that will be that value at run time. */
+export type ArgInput<T> = T | XComArg<T>;
+
+export type TaskKind = "task" | "branch" | "short_circuit" | "bash" | "empty";
+
+/** Options every task takes (Airflow's BaseOperator arguments). */
+export interface BaseTaskOptions extends TaskCallbacks {
+  task_id: string;
+  trigger_rule?: TriggerRuleName;
+  retries?: number;
+  /** Seconds, or a duration such as { minutes: 5 }. Default 300 s. */
+  retry_delay?: number | Duration;
+  retry_exponential_backoff?: boolean;
+  max_retry_delay?: number | Duration;
+  execution_timeout?: number | Duration;
+  priority_weight?: number;
+  owner?: string;
+  /** Assets this task updates when it succeeds. */
+  outlets?: readonly (Asset | AssetRef)[];
+  doc_md?: string;
+}
+
+export interface TaskFlowOptions extends BaseTaskOptions {
+  /** Push each key of a returned object as its own XCom, too. */
+  multiple_outputs?: boolean;
+}
+
+export type BashCommand = string | ((ctx: TaskContext) => string | Promise<string>);
+
+export interface BashOptions extends BaseTaskOptions {
+  /** A template (`echo {{ ds }}`) or a function of the context returning the command. */
+  command: BashCommand;
+  /** Environment for the command (values are templates). Replaces the inherited one unless append_env. */
+  env?: Record<string, string>;
+  append_env?: boolean;
+  cwd?: string;
+  /** Exit codes that mark the task skipped instead of failed. Default 99. */
+  skip_on_exit_code?: number | readonly number[] | null;
+}
+
+export type EmptyOptions = BaseTaskOptions;
+
+/** The keys default_args accepts (applied to every task unless the task says otherwise). */
+export interface DefaultArgs extends TaskCallbacks {
+  owner?: string;
+  retries?: number;
+  retry_delay?: number | Duration;
+  retry_exponential_backoff?: boolean;
+  max_retry_delay?: number | Duration;
+  execution_timeout?: number | Duration;
+  trigger_rule?: TriggerRuleName;
+  priority_weight?: number;
+}
+
+interface TaskBase extends Chainable {
+  readonly [TASK_BRAND]: true;
+  readonly task_id: string;
+  readonly kind: TaskKind;
+  readonly dag_id: string;
+  readonly trigger_rule: TriggerRuleName;
+  readonly retries: number;
+  readonly retry_delay_seconds: number;
+  readonly retry_exponential_backoff: boolean;
+  readonly max_retry_delay_seconds: number | null;
+  readonly execution_timeout_seconds: number | null;
+  readonly priority_weight: number;
+  readonly owner: string;
+  readonly outlets: AssetRef[];
+  readonly doc_md: string | null;
+  readonly callbacks: TaskCallbacks;
+  readonly upstream_task_ids: Set<string>;
+  readonly downstream_task_ids: Set<string>;
+  /** This task's return-value XCom. */
+  readonly output: XComArg<unknown>;
+}
+
+export interface CallableTask extends TaskBase {
+  readonly kind: "task" | "branch" | "short_circuit";
+  /** The author's function; called with the resolved args, then ctx. */
+  readonly callable: (...args: unknown[]) => unknown;
+  /** The arguments as written, XComArg references still in them (also nested in arrays/objects). */
+  readonly args: readonly unknown[];
+  readonly multiple_outputs: boolean;
+}
+
+export interface BashTask extends TaskBase {
+  readonly kind: "bash";
+  readonly command: BashCommand;
+  readonly env: Record<string, string> | null;
+  readonly append_env: boolean;
+  readonly cwd: string | null;
+  readonly skip_on_exit_code: number[];
+  /** The last line of stdout, pushed as the task's XCom. */
+  readonly output: XComArg<string>;
+}
+
+export interface EmptyTask extends TaskBase {
+  readonly kind: "empty";
+}
+
+export type Task = CallableTask | BashTask | EmptyTask;
+
+/** Drops a trailing TaskContext parameter: it is passed by the worker, not by the caller. */
+export type CallArgs<A extends unknown[]> = A extends [...infer H, infer L] ? ([L] extends [TaskContext] ? H : A) : A;
+
+/** What `task(opts, fn)` returns: call it (with values or other tasks' outputs) to add the task. */
+export interface TaskFn<A extends unknown[], R> {
+  (...args: { [K in keyof A]: ArgInput<A[K]> }): XComArg<R>;
+  readonly [TASKFN_BRAND]: true;
+  readonly task_id: string;
+}
+
+export type DagCallback = (ctx: TaskContext) => void | Promise<void>;
+
+export interface DagOptions<P> {
+  dag_id: string;
+  /** Cron string or preset, "@once", null (manual only, the default), a duration ({ hours: 6 }),
+   *  a timetable object, or Assets. */
+  schedule?: Schedule;
+  /** "2024-01-01" (read in the DAG's timezone), an ISO string with offset, or a Date. */
+  start_date?: string | Date;
+  end_date?: string | Date;
+  /** Default false. */
+  catchup?: boolean;
+  /** IANA timezone; default "UTC". */
+  timezone?: string;
+  params?: P;
+  default_args?: DefaultArgs;
+  max_active_runs?: number;
+  max_active_tasks?: number;
+  max_consecutive_failed_dag_runs?: number;
+  dagrun_timeout?: number | Duration;
+  tags?: readonly string[];
+  description?: string;
+  doc_md?: string;
+  is_paused_upon_creation?: boolean;
+  on_success_callback?: DagCallback;
+  on_failure_callback?: DagCallback;
+}
+
+export interface Dag {
+  readonly [DAG_BRAND]: true;
+  readonly dag_id: string;
+  readonly timetable: TimetableSpec;
+  readonly timetable_summary: string;
+  readonly start_date: Date | null;
+  readonly end_date: Date | null;
+  readonly timezone: string;
+  readonly catchup: boolean;
+  readonly params: Record<string, ParamSpec>;
+  readonly max_active_runs: number;
+  readonly max_active_tasks: number;
+  readonly max_consecutive_failed_dag_runs: number;
+  readonly dagrun_timeout_seconds: number | null;
+  readonly tags: string[];
+  readonly description: string | null;
+  readonly doc_md: string | null;
+  readonly is_paused_upon_creation: boolean | null;
+  readonly on_success_callback: DagCallback | null;
+  readonly on_failure_callback: DagCallback | null;
+  /** Tasks in definition order. */
+  readonly tasks: Map<string, Task>;
+  /** "file:line:column" of the dag() call, when the stack showed it. */
+  readonly defined_at: string | null;
+}
+
+export type { TaskCallback };

@@ -1,0 +1,207 @@
+// SQL for dag_run (and the task instances a new run starts with). Deciding what to create and when
+// is the scheduler's job; these functions only read and write.
+import type { Kysely } from "kysely";
+import { OrchError } from "../errors.ts";
+import type { Db } from "./open.ts";
+import type { Database, DagRunRow } from "./schema.ts";
+import { nowIso } from "./schema.ts";
+
+export type RunType = "scheduled" | "manual" | "backfill" | "asset_triggered";
+export type DagRunState = "queued" | "running" | "success" | "failed";
+export const DAG_RUN_STATES: readonly DagRunState[] = ["queued", "running", "success", "failed"];
+
+/** What a new run needs to know about each task (from the serialized DAG). */
+export interface TaskSeed {
+  task_id: string;
+  retries: number;
+  priority_weight: number;
+  operator: string;
+}
+
+export interface NewRun {
+  dag_id: string;
+  run_id: string;
+  run_type: RunType;
+  logical_date: string | null;
+  data_interval_start: string | null;
+  data_interval_end: string | null;
+  run_after: string;
+  conf: Record<string, unknown>;
+  triggered_by: string;
+  backfill_id?: number | null;
+  state?: DagRunState;
+}
+
+/** Python's datetime.isoformat() of a UTC instant, as Airflow writes it into run ids. */
+export function pyIsoformat(iso: string): string {
+  const d = new Date(iso);
+  const base = d.toISOString().slice(0, 19);
+  const ms = d.getUTCMilliseconds();
+  return `${base}${ms ? `.${String(ms * 1000).padStart(6, "0")}` : ""}+00:00`;
+}
+
+/** Airflow's DagRun.generate_run_id: `manual__2024-01-01T00:00:00+00:00`. */
+export function generateRunId(runType: RunType, logicalDate: string | null, runAfter: string): string {
+  if (logicalDate) return `${runType}__${pyIsoformat(logicalDate)}`;
+  return `${runType}__${pyIsoformat(runAfter)}_${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** Inserts the run and one task instance per task, in one transaction. */
+export async function createDagRun(trx: Kysely<Database>, run: NewRun, tasks: readonly TaskSeed[]): Promise<DagRunRow> {
+  const clash = await trx
+    .selectFrom("dag_run")
+    .select(["run_id", "logical_date"])
+    .where("dag_id", "=", run.dag_id)
+    .where((eb) =>
+      run.logical_date === null
+        ? eb("run_id", "=", run.run_id)
+        : eb.or([eb("run_id", "=", run.run_id), eb("logical_date", "=", run.logical_date)]),
+    )
+    .executeTakeFirst();
+  if (clash) {
+    throw new OrchError(
+      "ORCH_ALREADY_EXISTS",
+      clash.run_id === run.run_id
+        ? `DAG run ${run.run_id} of ${run.dag_id} already exists`
+        : `DAG ${run.dag_id} already has a run with logical date ${run.logical_date} (${clash.run_id})`,
+      { dag_id: run.dag_id, run_id: run.run_id },
+    );
+  }
+  const now = nowIso();
+  const row = await trx
+    .insertInto("dag_run")
+    .values({
+      dag_id: run.dag_id,
+      run_id: run.run_id,
+      logical_date: run.logical_date,
+      data_interval_start: run.data_interval_start,
+      data_interval_end: run.data_interval_end,
+      run_after: run.run_after,
+      queued_at: now,
+      start_date: null,
+      end_date: null,
+      state: run.state ?? "queued",
+      run_type: run.run_type,
+      conf: JSON.stringify(run.conf ?? {}),
+      triggered_by: run.triggered_by,
+      last_scheduling_decision: null,
+      backfill_id: run.backfill_id ?? null,
+      note: null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  // Chunked: SQLite caps bound parameters per statement.
+  for (let i = 0; i < tasks.length; i += 50) {
+    await trx
+      .insertInto("task_instance")
+      .values(
+        tasks.slice(i, i + 50).map((t) => ({
+          dag_id: run.dag_id,
+          run_id: run.run_id,
+          task_id: t.task_id,
+          map_index: -1,
+          try_number: 0,
+          max_tries: t.retries,
+          state: null,
+          start_date: null,
+          end_date: null,
+          duration: null,
+          hostname: null,
+          pid: null,
+          queue: "default",
+          pool: "default_pool",
+          priority_weight: t.priority_weight,
+          operator: t.operator,
+          scheduled_dttm: null,
+          queued_dttm: null,
+          next_retry_at: null,
+          next_method: null,
+          next_kwargs: null,
+          trigger_id: null,
+          trigger_timeout: null,
+          state_reason: null,
+          rendered_fields: null,
+          updated_at: now,
+        })),
+      )
+      .execute();
+  }
+  return row;
+}
+
+export async function getDagRun(db: Db, dagId: string, runId: string): Promise<DagRunRow | undefined> {
+  return db.selectFrom("dag_run").selectAll().where("dag_id", "=", dagId).where("run_id", "=", runId).executeTakeFirst();
+}
+
+export async function getDagRunById(db: Db, id: number): Promise<DagRunRow | undefined> {
+  return db.selectFrom("dag_run").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+export async function listDagRuns(
+  db: Db,
+  filter: { dagId?: string; state?: string; startDate?: string; endDate?: string; limit?: number } = {},
+): Promise<DagRunRow[]> {
+  let q = db.selectFrom("dag_run").selectAll();
+  if (filter.dagId) q = q.where("dag_id", "=", filter.dagId);
+  if (filter.state) q = q.where("state", "=", filter.state);
+  if (filter.startDate) q = q.where("logical_date", ">=", filter.startDate);
+  if (filter.endDate) q = q.where("logical_date", "<=", filter.endDate);
+  return q.orderBy("run_after", "desc").orderBy("id", "desc").limit(filter.limit ?? 1000).execute();
+}
+
+/** Runs the scheduler must look after: queued and running. */
+export async function listActiveDagRuns(db: Db): Promise<DagRunRow[]> {
+  return db.selectFrom("dag_run").selectAll().where("state", "in", ["queued", "running"]).orderBy("run_after").orderBy("id").execute();
+}
+
+export async function countActiveRuns(db: Db, dagId: string): Promise<{ queued: number; running: number }> {
+  const rows = await db
+    .selectFrom("dag_run")
+    .select(["state", (eb) => eb.fn.countAll<number>().as("n")])
+    .where("dag_id", "=", dagId)
+    .where("state", "in", ["queued", "running"])
+    .groupBy("state")
+    .execute();
+  const get = (s: string) => Number(rows.find((r) => r.state === s)?.n ?? 0);
+  return { queued: get("queued"), running: get("running") };
+}
+
+export async function markDagRunRunning(db: Db, id: number): Promise<void> {
+  await db
+    .updateTable("dag_run")
+    .set({ state: "running", start_date: nowIso() })
+    .where("id", "=", id)
+    .where("state", "=", "queued")
+    .execute();
+}
+
+export async function finishDagRun(db: Db, id: number, state: "success" | "failed"): Promise<void> {
+  await db
+    .updateTable("dag_run")
+    .set({ state, end_date: nowIso(), last_scheduling_decision: nowIso() })
+    .where("id", "=", id)
+    .where("state", "in", ["queued", "running"])
+    .execute();
+}
+
+/** Puts a finished run back to queued (tasks were cleared), as Airflow does on clear. */
+export async function requeueDagRun(db: Db, id: number): Promise<void> {
+  await db
+    .updateTable("dag_run")
+    .set((eb) => ({ state: "queued", end_date: null, start_date: null, clear_number: eb("clear_number", "+", 1) }))
+    .where("id", "=", id)
+    .execute();
+}
+
+/** The latest scheduled run: where the timetable continues from (backfills and manual runs do not move it). */
+export async function lastAutomatedRun(db: Db, dagId: string): Promise<DagRunRow | undefined> {
+  return db
+    .selectFrom("dag_run")
+    .selectAll()
+    .where("dag_id", "=", dagId)
+    .where("run_type", "=", "scheduled")
+    .where("logical_date", "is not", null)
+    .orderBy("logical_date", "desc")
+    .limit(1)
+    .executeTakeFirst();
+}

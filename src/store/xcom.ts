@@ -1,0 +1,52 @@
+// SQL for xcom. Values are JSON text; the size cap is enforced before they get here (the worker).
+import type { Db } from "./open.ts";
+import { nowIso } from "./schema.ts";
+
+export interface XcomEntry {
+  task_id: string;
+  map_index: number;
+  key: string;
+  value: unknown;
+}
+
+export interface XcomRef {
+  dagRunId: number;
+  dagId: string;
+  runId: string;
+}
+
+/** Replaces the task's XComs under these keys. */
+export async function setXcoms(db: Db, run: XcomRef, taskId: string, mapIndex: number, entries: readonly { key: string; value: unknown }[]): Promise<void> {
+  for (const e of entries) {
+    await db
+      .deleteFrom("xcom")
+      .where("dag_run_id", "=", run.dagRunId)
+      .where("task_id", "=", taskId)
+      .where("map_index", "=", mapIndex)
+      .where("key", "=", e.key)
+      .execute();
+    await db
+      .insertInto("xcom")
+      .values({
+        dag_run_id: run.dagRunId,
+        task_id: taskId,
+        map_index: mapIndex,
+        key: e.key,
+        dag_id: run.dagId,
+        run_id: run.runId,
+        value: JSON.stringify(e.value),
+        timestamp: nowIso(),
+      })
+      .execute();
+  }
+}
+
+/** A try starts with none of its earlier tries' XComs (Airflow clears them at task start). */
+export async function clearTaskXcoms(db: Db, dagRunId: number, taskId: string, mapIndex: number): Promise<void> {
+  await db.deleteFrom("xcom").where("dag_run_id", "=", dagRunId).where("task_id", "=", taskId).where("map_index", "=", mapIndex).execute();
+}
+
+export async function listRunXcoms(db: Db, dagRunId: number): Promise<XcomEntry[]> {
+  const rows = await db.selectFrom("xcom").select(["task_id", "map_index", "key", "value"]).where("dag_run_id", "=", dagRunId).execute();
+  return rows.map((r) => ({ task_id: r.task_id, map_index: r.map_index, key: r.key, value: JSON.parse(r.value) as unknown }));
+}

@@ -1,0 +1,129 @@
+// The worker child process: loads a DAG file (through the processor's compile cache), runs one task
+// at a time with its context, reports back. It never opens the metadata store (protocol.ts).
+//
+// SIGTERM (execution_timeout, shutdown) aborts the running task, which kills a bash process
+// group, then exits. Losing the parent (disconnect) does the same: a worker never outlives orch.
+import { inspect } from "node:util";
+import { compileDagFile, importDags } from "../dag-processing/load.ts";
+import type { Dag } from "../sdk/types.ts";
+import { buildTaskContext } from "./context.ts";
+import type { FromWorker, RunTaskRequest, TaskOutcome, ToWorker } from "./protocol.ts";
+import { runTask } from "./run-task.ts";
+
+let current: { tiId: number; abort: AbortController } | undefined;
+let shuttingDown = false;
+
+function send(m: FromWorker): void {
+  if (process.connected) process.send!(m);
+}
+
+function logLine(tiId: number, line: string, level: "INFO" | "WARNING" | "ERROR" = "INFO"): void {
+  send({ type: "log", tiId, line, level });
+}
+
+// A task's console output belongs in its task log, not on the worker's stdout.
+function captureConsole(tiId: number): () => void {
+  const saved = { log: console.log, info: console.info, warn: console.warn, error: console.error, debug: console.debug };
+  const fmt = (args: unknown[]) => args.map((a) => (typeof a === "string" ? a : inspect(a, { depth: 4 }))).join(" ");
+  console.log = console.info = console.debug = (...a: unknown[]) => logLine(tiId, fmt(a));
+  console.warn = (...a: unknown[]) => logLine(tiId, fmt(a), "WARNING");
+  console.error = (...a: unknown[]) => logLine(tiId, fmt(a), "ERROR");
+  return () => Object.assign(console, saved);
+}
+
+// A reused worker imports each compiled version of a DAG file once: the 1,000th task of a run
+// pays for a hash of the source, not for an import.
+const imported = new Map<string, Promise<Map<string, Dag>>>();
+
+async function loadDag(request: RunTaskRequest): Promise<Dag> {
+  const { compiledPath } = await compileDagFile(request.fileloc, { cacheDir: request.cacheDir });
+  let pending = imported.get(compiledPath);
+  if (!pending) {
+    pending = importDags(compiledPath);
+    imported.set(compiledPath, pending);
+    pending.catch(() => imported.delete(compiledPath));
+  }
+  const dags = await pending;
+  const dag = dags.get(request.dagId);
+  if (!dag) throw new Error(`DAG ${request.dagId} is no longer defined in ${request.fileloc}`);
+  return dag;
+}
+
+async function handle(request: RunTaskRequest): Promise<TaskOutcome> {
+  const abort = new AbortController();
+  current = { tiId: request.tiId, abort };
+  const restore = captureConsole(request.tiId);
+  const log = (line: string, level: "INFO" | "WARNING" | "ERROR" = "INFO") => logLine(request.tiId, line, level);
+  try {
+    let dag: Dag;
+    try {
+      dag = await loadDag(request);
+    } catch (e) {
+      return { state: "failed", error: { message: `cannot load ${request.fileloc}: ${(e as Error).message}`, stack: (e as Error).stack, retryable: true } };
+    }
+    const task = dag.tasks.get(request.taskId);
+    if (!task) {
+      return { state: "failed", error: { message: `task ${request.taskId} is no longer in DAG ${request.dagId} (${request.fileloc})`, retryable: false } };
+    }
+    const pushed: { key: string; value: unknown }[] = [];
+    const { ctx, templateContext } = buildTaskContext(request, pushed, log);
+    const callbacks = task.callbacks;
+    await runCallback("on_execute_callback", callbacks.on_execute_callback, ctx, log);
+    const outcome = await runTask(task, { request, dag, ctx, templateContext, pushed, signal: abort.signal, log: (l, lv) => log(l, lv) });
+    if (outcome.state === "success") await runCallback("on_success_callback", callbacks.on_success_callback, ctx, log);
+    if (outcome.state === "failed") {
+      const willRetry = outcome.error.retryable && request.tryNumber <= request.maxTries;
+      const cb = willRetry ? callbacks.on_retry_callback : callbacks.on_failure_callback;
+      await runCallback(willRetry ? "on_retry_callback" : "on_failure_callback", cb, { ...ctx, exception: outcome.error.message }, log);
+    }
+    return outcome;
+  } finally {
+    restore();
+    current = undefined;
+  }
+}
+
+/** A failing callback is logged, never changes the task's outcome (as Airflow). */
+async function runCallback(name: string, cb: ((ctx: never) => unknown) | undefined, ctx: unknown, log: (l: string, lv?: "INFO" | "WARNING" | "ERROR") => void) {
+  if (!cb) return;
+  try {
+    await (cb as (c: unknown) => unknown)(ctx);
+  } catch (e) {
+    log(`${name} failed: ${(e as Error).stack ?? e}`, "ERROR");
+  }
+}
+
+process.on("message", (raw) => {
+  const m = raw as ToWorker;
+  switch (m.type) {
+    case "run-task":
+      void handle(m.request).then((outcome) => {
+        send({ type: "task-finished", tiId: m.request.tiId, outcome });
+        if (shuttingDown) process.exit(0);
+      });
+      return;
+    case "shutdown":
+      shuttingDown = true;
+      if (!current) process.exit(0);
+      return;
+    default: {
+      const never: never = m;
+      throw new Error(`unknown message ${JSON.stringify(never)}`);
+    }
+  }
+});
+
+function abortAndExit(code: number): void {
+  if (!current) process.exit(code);
+  current.abort.abort();
+  // The bash runner kills its process group on abort, then the task settles; give it a moment.
+  setTimeout(() => process.exit(code), 1000).unref();
+  const poll = setInterval(() => {
+    if (!current) process.exit(code);
+  }, 20);
+  poll.unref();
+}
+
+process.on("SIGTERM", () => abortAndExit(143));
+process.on("disconnect", () => abortAndExit(1));
+send({ type: "ready", pid: process.pid });

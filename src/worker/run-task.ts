@@ -1,0 +1,144 @@
+// Runs one task of a loaded DAG module with its context: the part of the worker that knows the
+// task kinds. Returns the outcome; never throws.
+import { coerceError, isOrchError } from "../errors.ts";
+import type { CallableTask, BashTask, Dag, Task } from "../sdk/types.ts";
+import type { TaskContext } from "../sdk/context.ts";
+import { resolveXComArgs } from "../sdk/tasks.ts";
+import { isSkipSignal, isFailSignal } from "../sdk/signals.ts";
+import { renderFields, renderTemplate, type TemplateContext } from "../templating/index.ts";
+import { runBash } from "./bash-runner.ts";
+import type { RunTaskRequest, TaskOutcome } from "./protocol.ts";
+import { checkXcomValue } from "./xcom-value.ts";
+
+export interface RunTaskDeps {
+  request: RunTaskRequest;
+  dag: Dag;
+  /** What TaskFlow functions receive as their last argument. */
+  ctx: TaskContext;
+  /** What templates ({{ ds }}) see. */
+  templateContext: TemplateContext;
+  /** XComs pushed by ti.xcom_push during the try. */
+  pushed: { key: string; value: unknown }[];
+  signal: AbortSignal;
+  log(line: string, level?: "INFO" | "WARNING" | "ERROR", source?: string): void;
+}
+
+function pull(request: RunTaskRequest, taskId: string, key: string): unknown {
+  const x = request.xcoms.find((e) => e.task_id === taskId && e.key === key);
+  return x ? x.value : null;
+}
+
+async function runCallable(task: CallableTask, d: RunTaskDeps): Promise<TaskOutcome> {
+  const args = resolveXComArgs(task.args, (taskId, key) => pull(d.request, taskId, key)) as unknown[];
+  const result = await task.callable(...args, d.ctx);
+  const xcoms: { key: string; value: unknown }[] = [...d.pushed];
+  if (task.kind === "branch") {
+    const follow = result === null || result === undefined ? [] : typeof result === "string" ? [result] : [...(result as string[])];
+    for (const id of follow) {
+      if (typeof id !== "string") throw new Error(`branch task ${task.task_id} returned ${JSON.stringify(result)}; expected a task id or a list of task ids`);
+      if (!isDownstream(d.dag, task, id)) {
+        throw new Error(`branch task ${task.task_id} chose "${id}", which is not downstream of it; downstream: ${[...task.downstream_task_ids].join(", ") || "none"}`);
+      }
+    }
+    if (result !== undefined) xcoms.push({ key: "return_value", value: result });
+    return { state: "success", xcoms: checked(task, xcoms, d), decision: { kind: "branch", follow } };
+  }
+  if (task.kind === "short_circuit") {
+    const proceed = Boolean(result);
+    d.log(proceed ? "Condition result is truthy: proceeding with downstream tasks" : "Condition result is falsy: skipping downstream tasks");
+    if (result !== undefined) xcoms.push({ key: "return_value", value: result });
+    return { state: "success", xcoms: checked(task, xcoms, d), decision: { kind: "short_circuit", proceed } };
+  }
+  if (result !== undefined) {
+    xcoms.push({ key: "return_value", value: result });
+    if (task.multiple_outputs) {
+      if (typeof result !== "object" || result === null || Array.isArray(result)) {
+        throw new Error(`task ${task.task_id} has multiple_outputs but returned ${Array.isArray(result) ? "an array" : typeof result}; it must return a plain object`);
+      }
+      for (const [k, v] of Object.entries(result as Record<string, unknown>)) xcoms.push({ key: k, value: v });
+    }
+  }
+  return { state: "success", xcoms: checked(task, xcoms, d) };
+}
+
+function isDownstream(dag: Dag, task: Task, id: string): boolean {
+  const seen = new Set<string>();
+  const stack = [...task.downstream_task_ids];
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (t === id) return true;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    stack.push(...(dag.tasks.get(t)?.downstream_task_ids ?? []));
+  }
+  return false;
+}
+
+function checked(task: Task, xcoms: { key: string; value: unknown }[], d: RunTaskDeps) {
+  for (const x of xcoms) checkXcomValue(task.task_id, x.key, x.value, d.request.maxXcomBytes);
+  return xcoms;
+}
+
+async function runBashTask(task: BashTask, d: RunTaskDeps): Promise<TaskOutcome> {
+  const command = typeof task.command === "function" ? await task.command(d.ctx) : renderTemplate(task.command, d.templateContext);
+  if (typeof command !== "string" || command.trim() === "") {
+    throw new Error(`bash task ${task.task_id}: the command is empty after rendering`);
+  }
+  const env = task.env ? (renderFields(task.env, d.templateContext) as Record<string, string>) : undefined;
+  const ctxEnv = airflowCtxEnv(d.request);
+  d.log(`Running command: ${command}`);
+  const r = await runBash({
+    command,
+    env: env ? { ...env, ...ctxEnv } : { ...(process.env as Record<string, string>), ...ctxEnv },
+    appendEnv: task.append_env,
+    cwd: task.cwd ? (renderTemplate(task.cwd, d.templateContext) as string) : undefined,
+    skipOnExitCode: task.skip_on_exit_code,
+    killGraceMs: d.request.killGraceMs,
+    signal: d.signal,
+    onLine: (line, stream) => d.log(line, "INFO", stream),
+  });
+  switch (r.outcome) {
+    case "success": {
+      const xcoms = [...d.pushed, { key: "return_value", value: r.lastLine }];
+      return { state: "success", xcoms: checked(task, xcoms, d) };
+    }
+    case "skipped":
+      return { state: "skipped", reason: r.message };
+    case "failed":
+    case "timeout":
+    case "aborted":
+      return { state: "failed", error: { message: r.message, retryable: true } };
+  }
+}
+
+/** Airflow's AIRFLOW_CTX_* variables, so scripts know which run they serve. */
+function airflowCtxEnv(r: RunTaskRequest): Record<string, string> {
+  return {
+    AIRFLOW_CTX_DAG_ID: r.dagId,
+    AIRFLOW_CTX_TASK_ID: r.taskId,
+    AIRFLOW_CTX_DAG_RUN_ID: r.runId,
+    AIRFLOW_CTX_TRY_NUMBER: String(r.tryNumber),
+    ...(r.dagRun.logical_date ? { AIRFLOW_CTX_LOGICAL_DATE: r.dagRun.logical_date } : {}),
+  };
+}
+
+export async function runTask(task: Task, d: RunTaskDeps): Promise<TaskOutcome> {
+  try {
+    switch (task.kind) {
+      case "task":
+      case "branch":
+      case "short_circuit":
+        return await runCallable(task, d);
+      case "bash":
+        return await runBashTask(task, d);
+      case "empty":
+        return { state: "success", xcoms: [] };
+    }
+  } catch (e) {
+    if (isSkipSignal(e)) return { state: "skipped", reason: (e as Error).message || "the task asked to be skipped" };
+    const err = coerceError(e);
+    // Retrying cannot fix a value that is not JSON or too large, a bad template, or an explicit fail.
+    const retryable = !(isFailSignal(e) || isOrchError(err, "ORCH_XCOM_NOT_JSON") || isOrchError(err, "ORCH_XCOM_TOO_LARGE"));
+    return { state: "failed", error: { message: `${err.name === "Error" ? "" : `${err.name}: `}${err.message}`, stack: err.stack, retryable } };
+  }
+}

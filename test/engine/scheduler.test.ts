@@ -1,0 +1,146 @@
+// The long-running scheduler as a real process: catchup, event-driven runs, SIGTERM draining, and
+// recovery after SIGKILL mid-task.
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { after, afterEach, before, describe, it } from "node:test";
+import { openStore } from "../../src/store/index.ts";
+import { ORCH_BIN, runOrch } from "../helpers/cli.ts";
+import { latestRunStates, migrateHome, writeDag } from "../helpers/engine.ts";
+import { tempHome, type TempHome } from "../helpers/home.ts";
+
+function startScheduler(home: string): ChildProcess & { output: () => string } {
+  const env: NodeJS.ProcessEnv = { ...process.env, ORCH_HOME: home };
+  delete env.ORCH_DATABASE_URL;
+  const child = spawn(process.execPath, [ORCH_BIN, "scheduler"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.on("data", (b) => (out += b));
+  child.stderr!.on("data", (b) => (out += b));
+  return Object.assign(child, { output: () => out });
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function query<T>(home: string, fn: (s: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
+  const s = await openStore(`sqlite:///${join(home, "orch.db")}`);
+  try {
+    return await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once("exit", (code) => r(code))));
+}
+
+describe("orch scheduler", () => {
+  let h: TempHome;
+  let child: (ChildProcess & { output: () => string }) | undefined;
+  before(async () => {
+    h = await tempHome();
+    await migrateHome(h.home);
+  });
+  afterEach(async () => {
+    if (child && child.exitCode === null) {
+      child.kill("SIGKILL");
+      await exited(child);
+    }
+    child = undefined;
+  });
+  after(() => h.cleanup());
+
+  it("creates the runs catchup asks for, and only the latest without it", async () => {
+    const start = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);
+    await writeDag(
+      h.dags,
+      "daily.ts",
+      `import { dag, empty } from "orch";
+export const a = dag({ dag_id: "daily_catchup", schedule: "@daily", start_date: "${start}", catchup: true, is_paused_upon_creation: false }, () => { empty({ task_id: "t" }); });
+export const b = dag({ dag_id: "daily_latest", schedule: "@daily", start_date: "${start}", catchup: false, is_paused_upon_creation: false }, () => { empty({ task_id: "t" }); });
+`,
+    );
+    child = startScheduler(h.home);
+    const runs = await waitFor("runs to finish", () =>
+      query(h.home, async (s) => {
+        const rows = await s.db.selectFrom("dag_run").select(["dag_id", "state", "run_type", "logical_date"]).execute();
+        const a = rows.filter((r) => r.dag_id === "daily_catchup");
+        return a.length >= 3 && rows.every((r) => r.state === "success") ? rows : undefined;
+      }),
+    );
+    const a = runs.filter((r) => r.dag_id === "daily_catchup");
+    const b = runs.filter((r) => r.dag_id === "daily_latest");
+    // CronTriggerTimetable: a run at each midnight tick from start_date up to now.
+    assert.ok(a.length === 3 || a.length === 4, `catchup runs: ${a.length}`);
+    assert.equal(b.length, 1);
+    assert.ok(a.every((r) => r.run_type === "scheduled"));
+    assert.equal(b[0].logical_date, new Date(new Date().toISOString().slice(0, 10) + "T00:00:00Z").toISOString());
+  });
+
+  it("runs a triggered DAG at once (another process's trigger nudges it), and SIGTERM lets the running task finish", async () => {
+    await writeDag(
+      h.dags,
+      "slow.ts",
+      `import { dag, bash } from "orch";
+export default dag({ dag_id: "slow", schedule: null, start_date: "2024-01-01", is_paused_upon_creation: false }, () => {
+  bash({ task_id: "nap", command: "sleep 2; echo rested" });
+});
+`,
+    );
+    child = startScheduler(h.home);
+    await waitFor("slow parsed", () => query(h.home, (s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", "slow").executeTakeFirst()));
+    const t = await runOrch(["dags", "trigger", "slow"], { home: h.home });
+    assert.equal(t.code, 0, t.stderr);
+    await waitFor("nap running", async () => (await latestRunStates(h.home, "slow")).states.nap === "running");
+    child.kill("SIGTERM");
+    const code = await exited(child);
+    assert.equal(code, 0, child.output());
+    const r = await latestRunStates(h.home, "slow");
+    assert.equal(r.states.nap, "success");
+  });
+
+  it("after SIGKILL mid-task, a restart retries the orphaned try and the run finishes", async () => {
+    const marker = join(h.home, "second-try");
+    await writeDag(
+      h.dags,
+      "victim.ts",
+      `import { dag, bash } from "orch";
+export default dag({ dag_id: "victim", schedule: null, start_date: "2024-01-01", is_paused_upon_creation: false }, () => {
+  bash({ task_id: "work", retries: 1, retry_delay: 1, command: "if [ -f ${marker} ]; then echo second; else touch ${marker}; sleep 60; fi" });
+});
+`,
+    );
+    child = startScheduler(h.home);
+    await waitFor("victim parsed", () => query(h.home, (s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", "victim").executeTakeFirst()));
+    assert.equal((await runOrch(["dags", "trigger", "victim"], { home: h.home })).code, 0);
+    // Running in the store is not yet running in bash: wait for the command's own mark.
+    await waitFor("work's command started", async () => existsSync(marker));
+    child.kill("SIGKILL");
+    await exited(child);
+    assert.equal((await latestRunStates(h.home, "victim")).states.work, "running");
+    child = startScheduler(h.home);
+    const done = await waitFor("victim finished", async () => {
+      const r = await latestRunStates(h.home, "victim");
+      return r.runState === "success" || r.runState === "failed" ? r : undefined;
+    }).catch(async (e) => {
+      throw new Error(`${(e as Error).message}; scheduler said:\n${child!.output()}\nstates: ${JSON.stringify(await latestRunStates(h.home, "victim"))}`);
+    });
+    assert.equal(done.runState, "success", child.output());
+    assert.equal(done.tries.work, 2);
+    const history = await query(h.home, (s) =>
+      s.db.selectFrom("task_instance_history").select(["try_number", "state", "state_reason"]).where("dag_id", "=", "victim").orderBy("try_number").execute(),
+    );
+    assert.equal(history[0].state, "up_for_retry");
+    assert.match(history[0].state_reason ?? "", /is gone/);
+    assert.equal(history[1].state, "success");
+  });
+});

@@ -1,0 +1,153 @@
+// dag_run / task_instance / xcom queries on both dialects.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { isOrchError } from "../../src/errors.ts";
+import { createDagRun, generateRunId, getDagRun, lastAutomatedRun, listDagRuns, pyIsoformat } from "../../src/store/dag-runs.ts";
+import { openStore } from "../../src/store/index.ts";
+import {
+  claimScheduledTaskInstances,
+  clearTaskInstances,
+  finishTry,
+  getTaskInstanceById,
+  listTaskInstances,
+  setTaskInstanceState,
+  startTry,
+} from "../../src/store/task-instances.ts";
+import { listRunXcoms, setXcoms } from "../../src/store/xcom.ts";
+import { dialectSkipReason, freshStore, testDialects, type TestStore } from "../helpers/store.ts";
+
+const TASKS = ["a", "b", "c", "d"].map((task_id, i) => ({ task_id, retries: 1, priority_weight: 10 - i, operator: "@task" }));
+
+function newRun(dag_id: string, day: number, run_type: "manual" | "scheduled" = "manual") {
+  const logical = new Date(Date.UTC(2024, 0, day)).toISOString();
+  return {
+    dag_id,
+    run_id: generateRunId(run_type, logical, logical),
+    run_type,
+    logical_date: logical,
+    data_interval_start: logical,
+    data_interval_end: logical,
+    run_after: logical,
+    conf: { x: day },
+    triggered_by: "test",
+  };
+}
+
+describe("run ids", () => {
+  it("are Airflow's: run type, then Python's isoformat of the logical date", () => {
+    assert.equal(generateRunId("manual", "2024-01-01T00:00:00.000Z", "2024-01-01T00:00:00.000Z"), "manual__2024-01-01T00:00:00+00:00");
+    assert.equal(pyIsoformat("2024-01-01T06:30:00.250Z"), "2024-01-01T06:30:00.250000+00:00");
+    assert.match(generateRunId("manual", null, "2024-01-01T00:00:00.000Z"), /^manual__2024-01-01T00:00:00\+00:00_[a-z0-9]+$/);
+  });
+});
+
+for (const dialect of testDialects()) {
+  describe(`${dialect}: dag_run and task_instance`, { skip: await dialectSkipReason(dialect) }, () => {
+    let t: TestStore;
+    before(async () => {
+      t = await freshStore(dialect, "runs");
+    });
+    after(() => t.cleanup());
+
+    it("a run is created with one task instance per task, in one transaction", async () => {
+      const run = await t.store.writeTransaction((trx) => createDagRun(trx, newRun("d1", 1), TASKS));
+      assert.equal(run.state, "queued");
+      assert.deepEqual(JSON.parse(run.conf!), { x: 1 });
+      const tis = await listTaskInstances(t.store.db, "d1", run.run_id);
+      assert.deepEqual(tis.map((x) => [x.task_id, x.state, x.max_tries, x.try_number]), [
+        ["a", null, 1, 0],
+        ["b", null, 1, 0],
+        ["c", null, 1, 0],
+        ["d", null, 1, 0],
+      ]);
+    });
+
+    it("a second run with the same run id or logical date is refused, and leaves nothing behind", async () => {
+      await assert.rejects(t.store.writeTransaction((trx) => createDagRun(trx, newRun("d1", 1), TASKS)), (e) => isOrchError(e, "ORCH_ALREADY_EXISTS"));
+      await assert.rejects(
+        t.store.writeTransaction((trx) => createDagRun(trx, { ...newRun("d1", 1), run_id: "other" }, TASKS)),
+        (e) => isOrchError(e, "ORCH_ALREADY_EXISTS") && /logical date/.test((e as Error).message),
+      );
+      assert.equal((await listDagRuns(t.store.db, { dagId: "d1" })).length, 1);
+    });
+
+    it("the timetable continues from the latest scheduled run, not from manual ones", async () => {
+      await t.store.writeTransaction((trx) => createDagRun(trx, newRun("d2", 3, "scheduled"), TASKS));
+      await t.store.writeTransaction((trx) => createDagRun(trx, newRun("d2", 9, "manual"), TASKS));
+      assert.equal((await lastAutomatedRun(t.store.db, "d2"))?.logical_date, new Date(Date.UTC(2024, 0, 3)).toISOString());
+    });
+
+    it("claims only scheduled task instances of running runs, by priority, within max_active_tasks", async () => {
+      const run = (await getDagRun(t.store.db, "d1", generateRunId("manual", new Date(Date.UTC(2024, 0, 1)).toISOString(), "")))!;
+      const tis = await listTaskInstances(t.store.db, "d1", run.run_id);
+      await setTaskInstanceState(t.store.db, tis.map((x) => x.id), "scheduled", { from: [null] });
+      // The run is still queued: nothing may be claimed.
+      assert.deepEqual(await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, { limit: 10, maxActiveTasks: () => 10 })), []);
+      await t.store.db.updateTable("dag_run").set({ state: "running" }).where("id", "=", run.id).execute();
+      const first = await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, { limit: 10, maxActiveTasks: () => 2 }));
+      assert.deepEqual(first.map((x) => x.task_id), ["a", "b"]);
+      const again = await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, { limit: 10, maxActiveTasks: () => 2 }));
+      assert.deepEqual(again, [], "two are queued already");
+      const rest = await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, { limit: 10, maxActiveTasks: () => 10 }));
+      assert.deepEqual(rest.map((x) => x.task_id), ["c", "d"]);
+    });
+
+    // SQLite needs no test of this: BEGIN IMMEDIATE admits one writer per database file (and two
+    // connections in one process would only block each other in the synchronous driver).
+    if (dialect === "postgres") it("two claimers racing never claim the same task instance", async () => {
+      const run = await t.store.writeTransaction((trx) =>
+        createDagRun(trx, { ...newRun("race", 1), state: "running" }, Array.from({ length: 40 }, (_, i) => ({ task_id: `t${i}`, retries: 0, priority_weight: 1, operator: "@task" }))),
+      );
+      const ids = (await listTaskInstances(t.store.db, "race", run.run_id)).map((x) => x.id);
+      await setTaskInstanceState(t.store.db, ids, "scheduled");
+      const other = await openStore(t.url);
+      try {
+        const claim = (s: typeof t.store) => s.writeTransaction((trx) => claimScheduledTaskInstances(trx, s.dialect, { limit: 5, maxActiveTasks: () => 1000 }));
+        const got: number[] = [];
+        // SKIP LOCKED may hand a claimer fewer rows than asked while the other holds locks; keep
+        // claiming until both come back empty.
+        for (let round = 0; round < 40; round++) {
+          const [x, y] = await Promise.all([claim(t.store), claim(other)]);
+          got.push(...x.map((r) => r.id), ...y.map((r) => r.id));
+          if (x.length === 0 && y.length === 0) break;
+        }
+        assert.equal(new Set(got).size, got.length, "a task instance was claimed twice");
+        assert.equal(got.length, 40);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it("a try starts from queued only, and its end writes a history row", async () => {
+      const run = await t.store.writeTransaction((trx) => createDagRun(trx, { ...newRun("tries", 1), state: "running" }, TASKS.slice(0, 1)));
+      const [ti] = await listTaskInstances(t.store.db, "tries", run.run_id);
+      assert.equal(await startTry(t.store.db, ti.id, { hostname: "h", pid: 1 }), null, "not queued yet");
+      await setTaskInstanceState(t.store.db, [ti.id], "queued");
+      assert.equal(await startTry(t.store.db, ti.id, { hostname: "h", pid: 1 }), 1);
+      const running = (await getTaskInstanceById(t.store.db, ti.id))!;
+      await t.store.writeTransaction((trx) => finishTry(trx, running, { state: "up_for_retry", reason: "boom", nextRetryAt: new Date().toISOString() }));
+      const hist = await t.store.db.selectFrom("task_instance_history").selectAll().where("task_instance_id", "=", ti.id).execute();
+      assert.deepEqual(hist.map((h) => [h.try_number, h.state, h.state_reason]), [[1, "up_for_retry", "boom"]]);
+      // Cleared: state none and a full set of retries again.
+      await clearTaskInstances(t.store.db, [{ id: ti.id, retries: 3 }]);
+      const cleared = (await getTaskInstanceById(t.store.db, ti.id))!;
+      assert.equal(cleared.state, null);
+      assert.equal(cleared.max_tries, 4);
+    });
+
+    it("XComs are JSON text per run, task and key; setting one again replaces it", async () => {
+      const run = await t.store.writeTransaction((trx) => createDagRun(trx, newRun("x", 1), TASKS.slice(0, 1)));
+      const ref = { dagRunId: run.id, dagId: "x", runId: run.run_id };
+      await setXcoms(t.store.db, ref, "a", -1, [{ key: "return_value", value: { n: 1, s: "é" } }, { key: "other", value: [1, null] }]);
+      await setXcoms(t.store.db, ref, "a", -1, [{ key: "return_value", value: 2 }]);
+      const xs = await listRunXcoms(t.store.db, run.id);
+      assert.deepEqual(
+        xs.map((x) => [x.task_id, x.key, x.value]).sort(),
+        [
+          ["a", "other", [1, null]],
+          ["a", "return_value", 2],
+        ],
+      );
+    });
+  });
+}
