@@ -6,6 +6,7 @@
 // SQLite warehouse's load rate.
 //
 //   node --import tsx scripts/bench/ingest.ts [--sizes 300000,1000000,3000000] [--insert-rows 100000]
+// Timed phases run twice and keep the faster run (the machine may be shared); peak RSS is the larger.
 // Generated files are cached in $TMPDIR/orch-bench-ingest/. PostgreSQL: ORCH_BENCH_DATABASE_URL
 // (default postgres://postgres:postgres@127.0.0.1:5432/postgres); a scratch database is created and dropped.
 import { spawn, spawnSync } from "node:child_process";
@@ -63,6 +64,7 @@ async function child(phase: Phase, a: { url: string; file: string; db: string; t
       return { seconds: secs(t0), rows: n, checksum };
     }
     case "load": {
+      // into a new table: the first load of a month
       const hook = new PostgresHook(a.db);
       const n = await loadPartition(hook, a.table, { partition: { column: "source_month", value: "2024-01" }, source: a.file });
       await hook.close();
@@ -127,6 +129,21 @@ async function child(phase: Phase, a: { url: string; file: string; db: string; t
   }
 }
 
+/**
+ * The machine is shared (other work may run beside the benchmark), so timed phases run twice and
+ * keep the faster run; peak RSS is the larger of the two.
+ */
+async function best(phase: Phase, a: Record<string, string | number>, runs = 2): Promise<Record<string, number>> {
+  let out: Record<string, number> | undefined;
+  for (let i = 0; i < runs; i++) {
+    const r = await runChild(phase, a);
+    const rss = Math.max(r.peakRssMB ?? 0, out?.peakRssMB ?? 0);
+    if (!out || r.seconds < out.seconds) out = r;
+    if (rss) out.peakRssMB = rss;
+  }
+  return out!;
+}
+
 function runChild(phase: Phase, a: Record<string, string | number>): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
     const args = ["--import", "tsx", SELF, "--child", phase, "--args", JSON.stringify(a)];
@@ -175,15 +192,17 @@ async function main(): Promise<void> {
       }
       const server = await serveData({ dir });
       const url = `${server.url}/trip-data/yellow_tripdata_2024-01.parquet`;
-      const table = `yellow_${rows}`;
-      const a = { url, file, db, table, rows, out: join(work, `dl-${rows}.parquet`) };
+      const a = { url, file, db, table: `yellow_${rows}`, rows, out: join(work, `dl-${rows}.parquet`) };
       const r: Record<string, Record<string, number>> = {};
       try {
-        r.download = await runChild("download", a);
-        r.decode = await runChild("decode", a);
-        r.load = await runChild("load", a);
-        r.e2e = await runChild("e2e", { ...a, table: `e2e_${rows}` }); // first load, into a new table as psql's reference
-        r.reload = await runChild("reload", { ...a, table: `e2e_${rows}` }); // the same partition again: DELETE + COPY
+        r.download = await best("download", a);
+        r.decode = await best("decode", a);
+        r.load = await best("load", { ...a, table: `load_${rows}_0` }, 1);
+        // first load, into a new table as psql's reference does; twice, into two tables
+        r.e2e = await runChild("e2e", { ...a, table: `e2e_${rows}` });
+        const again = await runChild("e2e", { ...a, table: `e2e_${rows}_b` });
+        r.e2e = { ...(again.seconds < r.e2e.seconds ? again : r.e2e), peakRssMB: Math.max(again.peakRssMB, r.e2e.peakRssMB) };
+        r.reload = await best("reload", { ...a, table: `e2e_${rows}` }); // the same partition again: DELETE + COPY
         r.sqlite = await runChild("sqlite", { ...a, out: join(work, `warehouse-${rows}.db`) });
       } finally {
         await server.close();
@@ -192,12 +211,15 @@ async function main(): Promise<void> {
         // references, same rows, same run
         const ref = `ref_${rows}`;
         const insertN = Math.min(insertRows, rows);
-        await psql(db, `CREATE TABLE ref_insert (LIKE ${table})`);
-        r.insert = await runChild("insert", { ...a, table: "ref_insert", rows: insertN });
+        await psql(db, `CREATE TABLE ref_insert (LIKE e2e_${rows})`);
+        r.insert = await best("insert", { ...a, table: "ref_insert", rows: insertN });
         const csv = join(work, `rows-${rows}.csv`);
         await runChild("csv", { ...a, out: csv });
-        await psql(db, `CREATE TABLE ${ref} (LIKE ${table})`);
-        const s = await psql(db, `\\copy ${ref} FROM '${csv}' WITH (FORMAT csv)`);
+        let s = Infinity;
+        for (let k = 0; k < 2; k++) {
+          await psql(db, `DROP TABLE IF EXISTS ${ref}; CREATE TABLE ${ref} (LIKE e2e_${rows})`);
+          s = Math.min(s, await psql(db, `\\copy ${ref} FROM '${csv}' WITH (FORMAT csv)`));
+        }
         const [{ c }] = (await new PostgresHook(db).getRecords<{ c: string }>(`SELECT count(*) AS c FROM ${ref}`)) as { c: string }[];
         if (Number(c) !== rows) throw new Error(`psql \\copy loaded ${c} rows, expected ${rows}`);
         r.psql = { seconds: s, rows, csvMB: (await stat(csv)).size / 2 ** 20 };

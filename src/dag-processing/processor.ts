@@ -10,6 +10,7 @@ import { readFile, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, relative, resolve } from "node:path";
 import type { Store } from "../store/index.ts";
+import { createTimetable } from "../timetables/index.ts";
 import { listDagFileHashes, listImportErrorFilenames, recordFileDeleted, recordFileResult } from "../store/dags.ts";
 import { findDagFiles } from "./files.ts";
 import { compileDagSource, DagCompileError, sha256 } from "./load.ts";
@@ -162,7 +163,19 @@ export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
 
   async function write(path: string, p: Extract<Prepared, { kind: "done" }>, changed: string[]): Promise<number> {
     const problems: ImportProblem[] = [...p.result.problems];
+    const descriptions: Record<string, string | null> = {};
     const dags = p.result.dags.filter((d) => {
+      // The scheduler builds the same timetable: a schedule it cannot use is this file's error now,
+      // not a scheduler failure later.
+      try {
+        const t = createTimetable(d.timetable);
+        t.validate();
+        descriptions[d.dag_id] = t.description || null;
+      } catch (e) {
+        const message = `DAG "${d.dag_id}": invalid schedule: ${(e as Error).message}`;
+        problems.push({ message, line: null, detail: `DagDefinitionError: ${message}` });
+        return false;
+      }
       const owner = owners.get(d.dag_id);
       if (owner && owner !== path && files.has(owner)) {
         const message = `dag_id "${d.dag_id}" is already defined in ${relative(dagsFolder, owner)}; a dag_id must be unique across DAG files`;
@@ -173,10 +186,10 @@ export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
     });
     const old = files.get(path);
     const previous = old?.dagIds ?? [];
-    const errors = problems.map((pr) => ({ line: pr.line, stacktrace: pr.detail.startsWith(pr.message) || pr.detail.includes(pr.message) ? pr.detail : `${pr.message}\n${pr.detail}` }));
+    const errors = problems.map((pr) => ({ line: pr.line, stacktrace: pr.detail.includes(pr.message) ? pr.detail : `${pr.message}\n${pr.detail}` }));
     const changedHere = await recordFileResult(
       opts.store,
-      { fileloc: path, relative_fileloc: relative(dagsFolder, path), fileHash: p.state.hash, dags, errors, pausedByDefault: opts.pausedByDefault ?? false },
+      { fileloc: path, relative_fileloc: relative(dagsFolder, path), fileHash: p.state.hash, dags, errors, timetableDescriptions: descriptions, pausedByDefault: opts.pausedByDefault ?? false },
       previous,
     );
     changed.push(...changedHere);

@@ -5,13 +5,13 @@
 //
 // Durability: every call is one synchronous write(2) on a descriptor held open in append mode. Once
 // write() returns, the lines are in the kernel's page cache, so a SIGKILL of this process loses none
-// of them (only a machine crash could; close() fsyncs). `npm run bench task-log`, 10,000 lines,
+// of them. close() does not fsync: a machine crash may lose a log's last lines, and waiting for the
+// disk on every task's end cost ~5 ms of a ~10 ms hand-off in the scheduler benchmark. `npm run bench task-log`, 10,000 lines,
 // Node 20, Linux ext4, medians: writeSync on a held fd 13.9 ms (baseline); openTaskLog, which adds
 // formatting and masking 50 secrets, 31 ms (about 3 µs a line); appendFileSync per line (open, write,
 // close each time) 47 ms; a write stream 6-8 ms but buffered in this process, so lines written just
 // before a SIGKILL are lost. The held fd costs little over the stream and keeps every line.
-import { close, fsync, mkdirSync, openSync, writeSync } from "node:fs";
-import { promisify } from "node:util";
+import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { SecretsMasker } from "./secrets-masker.ts";
 
@@ -36,8 +36,6 @@ export interface OpenTaskLogOptions {
 }
 
 const DEFAULT_SOURCE = "task";
-const fsyncAsync = promisify(fsync);
-const closeAsync = promisify(close);
 
 /** Opens (creating folders and file as needed) or appends to a task log: a deferred task that
  * resumes writes on into the same attempt's file. */
@@ -70,11 +68,8 @@ export function openTaskLog(path: string, options: OpenTaskLogOptions): TaskLog 
       if (fd === undefined) return;
       const closing = fd;
       fd = undefined;
-      try {
-        await fsyncAsync(closing);
-      } finally {
-        await closeAsync(closing);
-      }
+      // Synchronous: a close(2) costs microseconds, the thread pool's queue took milliseconds.
+      closeSync(closing);
     },
   };
 }

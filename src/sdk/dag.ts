@@ -153,14 +153,15 @@ export function dag<P extends ParamsInput>(options: DagOptions<P>, body: () => v
       field: "default_args",
     });
   }
-  let timezone: string;
-  let schedule: ReturnType<typeof resolveSchedule>;
-  try {
-    timezone = validateTimezone(options.timezone ?? "UTC");
-    schedule = resolveSchedule(options.schedule, timezone);
-  } catch (e) {
-    throw new DagDefinitionError(`DAG "${dag_id}": ${(e as Error).message}`, { dag_id, field: options.timezone !== undefined && !("schedule" in options) ? "timezone" : "schedule" });
-  }
+  const scheduleField = <T>(field: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      throw new DagDefinitionError(`DAG "${dag_id}": ${(e as Error).message}`, { dag_id, field });
+    }
+  };
+  const timezone = scheduleField("timezone", () => validateTimezone(options.timezone ?? "UTC"));
+  const schedule = scheduleField("schedule", () => resolveSchedule(options.schedule, timezone));
   const start_date = options.start_date === undefined ? null : parseDagDate(options.start_date, timezone, "start_date", dag_id);
   const end_date = options.end_date === undefined ? null : parseDagDate(options.end_date, timezone, "end_date", dag_id);
   if (start_date && end_date && end_date < start_date) throw new DagDefinitionError(`DAG "${dag_id}": end_date is before start_date`, { dag_id, field: "end_date" });

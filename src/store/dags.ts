@@ -16,6 +16,8 @@ export interface FileResult {
   fileHash: string;
   dags: SerializedDag[];
   errors: ImportErrorInput[];
+  /** dag_id -> a sentence describing the schedule (dag.timetable_description). */
+  timetableDescriptions?: Record<string, string | null>;
   /** is_paused of DAGs seen for the first time when they say nothing (is_paused_upon_creation). */
   pausedByDefault: boolean;
   now?: Date;
@@ -47,7 +49,12 @@ export async function recordFileResult(store: Store, r: FileResult, previousDagI
   await store.writeTransaction(async (trx) => {
     for (const d of r.dags) {
       if (await upsertSerializedDag(trx, d, r.fileHash, now)) changed.push(d.dag_id);
-      await upsertDag(trx, d, { now, pausedByDefault: r.pausedByDefault, hasImportErrors: r.errors.length > 0 });
+      await upsertDag(trx, d, {
+        now,
+        pausedByDefault: r.pausedByDefault,
+        hasImportErrors: r.errors.length > 0,
+        timetableDescription: r.timetableDescriptions?.[d.dag_id] ?? null,
+      });
     }
     const gone = previousDagIds.filter((id) => !r.dags.some((d) => d.dag_id === id));
     if (gone.length) {
@@ -75,7 +82,7 @@ export async function upsertSerializedDag(db: Db, d: SerializedDag, fileHash: st
   return old?.dag_hash !== hash;
 }
 
-export async function upsertDag(db: Db, d: SerializedDag, o: { now: string; pausedByDefault: boolean; hasImportErrors: boolean }): Promise<void> {
+export async function upsertDag(db: Db, d: SerializedDag, o: { now: string; pausedByDefault: boolean; hasImportErrors: boolean; timetableDescription?: string | null }): Promise<void> {
   const fields = {
     is_stale: 0,
     fileloc: d.fileloc,
@@ -83,6 +90,7 @@ export async function upsertDag(db: Db, d: SerializedDag, o: { now: string; paus
     owners: d.owner,
     description: d.description,
     timetable_summary: d.timetable_summary,
+    timetable_description: o.timetableDescription ?? null,
     tags: JSON.stringify(d.tags),
     max_active_runs: d.max_active_runs,
     max_active_tasks: d.max_active_tasks,

@@ -171,7 +171,7 @@ for (const dialect of testDialects()) {
       }
     });
 
-    it("reflects a saved file while started (fs.watch)", async () => {
+    it("reflects a saved file while started (fs.watch)", { timeout: 20_000 }, async () => {
       processor.start();
       const seen = new Promise<string[]>((resolve) => {
         const i = setInterval(() => {

@@ -18,16 +18,16 @@ describe("sdk: typing", () => {
       useRows(obj().get("rows"));
       // Never called: these lines exist for the type-checker only.
       const typeErrors = () => {
-      // @ts-expect-error a string output where a number is expected
-      add(s(), 1);
-      // @ts-expect-error missing argument
-      add(n());
-      // @ts-expect-error the context is not an argument the caller passes
-      n(1);
-      // @ts-expect-error unknown trigger rule
-      bash({ task_id: "b", command: "true", trigger_rule: "sometimes" });
-      // @ts-expect-error a branch returns task ids
-      task.branch({ task_id: "br" }, () => 42);
+        // @ts-expect-error a string output where a number is expected
+        add(s(), 1);
+        // @ts-expect-error missing argument
+        add(n());
+        // @ts-expect-error the context is not an argument the caller passes
+        n(1);
+        // @ts-expect-error unknown trigger rule
+        bash({ task_id: "b", command: "true", trigger_rule: "sometimes" });
+        // @ts-expect-error a branch returns task ids
+        task.branch({ task_id: "br" }, () => 42);
       };
       void typeErrors;
     });

@@ -32,6 +32,7 @@ export const detailsCommand: CommandModule<object, Args> = {
         is_stale: row.is_stale === 1,
         has_import_errors: row.has_import_errors === 1,
         timetable_summary: dag.timetable_summary,
+        timetable_description: row.timetable_description,
         timetable: dag.timetable,
         start_date: dag.start_date,
         end_date: dag.end_date,
