@@ -21,6 +21,7 @@ export const SETTINGS: Record<string, Record<string, SettingSpec>> = {
   core: {
     dags_folder: { default: "{ORCH_HOME}/dags", description: "Where DAG files are found" },
     dagbag_import_timeout: { default: 30, description: "Seconds one DAG file may take to import" },
+    dags_are_paused_at_creation: { default: true, description: "New DAGs start paused unless they set is_paused_upon_creation" },
     executor: { default: "SequentialExecutor", description: "SequentialExecutor or LocalExecutor" },
     parallelism: { default: 1, description: "Task instances running at once (LocalExecutor)" },
     max_active_tasks_per_dag: { default: 16, description: "Default max_active_tasks of a DAG" },

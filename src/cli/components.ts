@@ -1,7 +1,7 @@
 // The long-running components composed in one process: DAG processor, scheduler, executor (and,
 // once they exist, triggerer and API server). Used by `orch scheduler` and `orch standalone`.
 import type { Config } from "../config.ts";
-import { createDagProcessor } from "../dag-processing/processor.ts";
+import { createConfiguredProcessor } from "./process-dags.ts";
 import { createLocalExecutor } from "../executor/local-executor.ts";
 import { createScheduler } from "../scheduler/scheduler.ts";
 import { migrate, openStoreForMaintenance, openCurrentStore } from "../store/index.ts";
@@ -25,13 +25,7 @@ export async function runComponents(config: Config, opts: { migrate: boolean; pa
   const store = await openCurrentStore(config);
   const executor = createLocalExecutor({ parallelism: opts.parallelism ?? executorParallelism(config) });
   const scheduler = createScheduler({ store, config, executor, listen: true, log: (m) => console.log(`[scheduler] ${m}`) });
-  const processor = createDagProcessor({
-    store,
-    dagsFolder: config.getString("core", "dags_folder"),
-    home: config.home,
-    importTimeoutSeconds: config.getNumber("core", "dagbag_import_timeout"),
-    onDagsChanged: () => scheduler.nudge({ dagsChanged: true }),
-  });
+  const processor = createConfiguredProcessor(store, config, { onDagsChanged: () => scheduler.nudge({ dagsChanged: true }) });
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {

@@ -28,7 +28,8 @@ describe("cli: dags list, list-import-errors, show, details, tasks list", () => 
     assert.deepEqual(rows.map((d) => d.dag_id), ["example_etl"]);
     assert.equal(rows[0].fileloc, join(h.dags, "example_etl.ts"));
     assert.equal(rows[0].owners, "airflow");
-    assert.equal(rows[0].is_paused, false);
+    // Airflow's [core] dags_are_paused_at_creation defaults to true.
+    assert.equal(rows[0].is_paused, true);
     assert.equal(rows[0].schedule, "@daily");
   });
 

@@ -1,6 +1,6 @@
 // orch dags reserialize: re-imports every DAG file, changed or not, and rewrites its rows.
 import type { Argv, CommandModule } from "yargs";
-import { createDagProcessor } from "../../dag-processing/processor.ts";
+import { processDagsFolder } from "../process-dags.ts";
 import { withStore } from "../common.ts";
 
 export const reserializeCommand: CommandModule<object, object> = {
@@ -9,17 +9,7 @@ export const reserializeCommand: CommandModule<object, object> = {
   builder: (y: Argv) => y,
   handler: () =>
     withStore(async (store, config) => {
-      const processor = createDagProcessor({
-        store,
-        dagsFolder: config.getString("core", "dags_folder"),
-        home: config.home,
-        importTimeoutSeconds: config.getNumber("core", "dagbag_import_timeout"),
-      });
-      try {
-        const r = await processor.processAll({ force: true });
-        console.log(`reserialized ${r.files} DAG file(s) in ${Math.round(r.durationMs)} ms; ${r.importErrors} import error(s)`);
-      } finally {
-        await processor.stop();
-      }
+      const r = await processDagsFolder(store, config, { force: true });
+      console.log(`reserialized ${r.files} DAG file(s) in ${Math.round(r.durationMs)} ms; ${r.importErrors} import error(s)`);
     }),
 };

@@ -32,7 +32,7 @@ export const testCommand: CommandModule<object, DagsTestArgs> = {
       .example(`$0 dags test nyc_taxi_monthly --conf '{"month": "2024-01"}'`, "") as unknown as Argv<DagsTestArgs>,
   handler: (args) =>
     withStore(async (store, config) => {
-      await processDagsFolder(store, config, { only: args.dag_id });
+      await processDagsFolder(store, config);
       const d = await requireDag(store, args.dag_id);
       const run = await triggerDagRun(store, d, {
         conf: parseConfArg(args.conf),
