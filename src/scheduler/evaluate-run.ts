@@ -19,29 +19,56 @@ interface TiLite {
 export interface RunEvaluation {
   scheduled: number;
   runState: "running" | "success" | "failed";
-  /** Earliest retry time among up_for_retry tasks, for the scheduler's timer. */
+  /** Earliest retry time among the up_for_retry tasks looked at, for the scheduler's timer. */
   nextRetryAt: Date | null;
+  /** false when only some tasks were looked at (a focused evaluation). */
+  complete: boolean;
 }
 
-/**
- * Evaluates every not-yet-finished task of the run until nothing changes (a skip can cascade down
- * a chain in one call), then decides the run's state. One write transaction.
- */
-export async function evaluateDagRun(trx: Kysely<Database>, run: DagRunRow, d: SchedulableDag, now: Date): Promise<RunEvaluation> {
-  if (run.state === "queued") await markDagRunRunning(trx, run.id);
-  const tis = (await trx
+function selectTis(trx: Kysely<Database>, run: DagRunRow, taskIds?: readonly string[]) {
+  let q = trx
     .selectFrom("task_instance")
     .select(["id", "task_id", "state", "next_retry_at", "state_reason"])
     .where("dag_id", "=", run.dag_id)
-    .where("run_id", "=", run.run_id)
-    .execute()) as TiLite[];
-  const states = new Map(tis.map((t) => [t.task_id, t.state]));
+    .where("run_id", "=", run.run_id);
+  if (taskIds) q = q.where("task_id", "in", taskIds);
+  return q.execute() as Promise<TiLite[]>;
+}
+
+/**
+ * Evaluates the run's not-yet-finished tasks until nothing changes (a skip can cascade down a chain
+ * in one call), then decides the run's state. One write transaction.
+ *
+ * `focus` narrows the look to some tasks (the downstream of a task that just finished): a step
+ * then reads a handful of rows instead of every task instance of a 1,000-task run. A decision that
+ * cascades (a skip, an upstream_failed) widens it to the whole run.
+ */
+export async function evaluateDagRun(
+  trx: Kysely<Database>,
+  run: DagRunRow,
+  d: SchedulableDag,
+  now: Date,
+  focus?: ReadonlySet<string>,
+): Promise<RunEvaluation> {
+  if (run.state === "queued") await markDagRunRunning(trx, run.id);
+  let candidates: TiLite[];
+  let states: Map<string, string | null>;
+  if (focus) {
+    const needed = new Set(focus);
+    for (const id of focus) for (const u of d.tasks.get(id)?.upstream_task_ids ?? []) needed.add(u);
+    const rows = await selectTis(trx, run, [...needed]);
+    states = new Map(rows.map((t) => [t.task_id, t.state]));
+    candidates = rows.filter((t) => focus.has(t.task_id));
+  } else {
+    candidates = await selectTis(trx, run);
+    states = new Map(candidates.map((t) => [t.task_id, t.state]));
+  }
   let scheduled = 0;
   let nextRetryAt: Date | null = null;
 
   for (let changed = true; changed; ) {
     changed = false;
-    for (const ti of tis) {
+    for (const ti of candidates) {
       const task = d.tasks.get(ti.task_id);
       if (!task) continue; // removed from the DAG since the run was created
       const state = states.get(ti.task_id) ?? null;
@@ -60,6 +87,8 @@ export async function evaluateDagRun(trx: Kysely<Database>, run: DagRunRow, d: S
       if (verdict.newState) {
         await setTaskInstanceState(trx, [ti.id], verdict.newState, { from: [null, "up_for_retry"], reason: verdict.reason, finished: true });
         states.set(ti.task_id, verdict.newState);
+        // The decision reaches tasks outside the focus: look at the whole run.
+        if (focus) return evaluateDagRun(trx, { ...run, state: "running" }, d, now);
         changed = true;
       } else if (verdict.passed) {
         await setTaskInstanceState(trx, [ti.id], "scheduled", { from: [null, "up_for_retry"], reason: null });
@@ -74,8 +103,26 @@ export async function evaluateDagRun(trx: Kysely<Database>, run: DagRunRow, d: S
     }
   }
 
-  const leafStates = d.leaves.map((id) => states.get(id) ?? null);
-  const runState = decideDagRunState({ leafStates, allStates: [...states.values()] });
+  let leafStates: (string | null)[];
+  let allStates: (string | null)[];
+  if (focus) {
+    // The run's state needs every task's state, but only as a set: one aggregate, not 1,000 rows.
+    const distinct = await trx
+      .selectFrom("task_instance")
+      .select("state")
+      .distinct()
+      .where("dag_id", "=", run.dag_id)
+      .where("run_id", "=", run.run_id)
+      .execute();
+    allStates = distinct.map((r) => r.state);
+    const leaves = await selectTis(trx, run, d.leaves);
+    const byId = new Map(leaves.map((t) => [t.task_id, t.state]));
+    leafStates = d.leaves.map((id) => byId.get(id) ?? null);
+  } else {
+    leafStates = d.leaves.map((id) => states.get(id) ?? null);
+    allStates = [...states.values()];
+  }
+  const runState = decideDagRunState({ leafStates, allStates });
   if (runState !== "running") await finishDagRun(trx, run.id, runState);
-  return { scheduled, runState, nextRetryAt };
+  return { scheduled, runState, nextRetryAt, complete: !focus };
 }

@@ -36,8 +36,9 @@ export interface Scheduler {
   start(): Promise<void>;
   /** Takes no new task; lets running ones finish for up to graceMs; idempotent. */
   stop(graceMs?: number): Promise<void>;
-  /** Something changed: run a step soon. `dagsChanged` also re-reads DAGs and run creation. */
-  nudge(opts?: { dagsChanged?: boolean }): void;
+  /** Something changed: run a step soon. `run` names the one run that changed; without it every
+   *  active run is looked at. `dagsChanged` also re-reads DAGs and run creation. */
+  nudge(opts?: { dagsChanged?: boolean; run?: { dag_id: string; run_id: string }; tasks?: readonly string[] }): void;
   /** Resolves when no step is running, no task is in flight, and nothing is due now. */
   idle(): Promise<void>;
   readonly bag: DagBag;
@@ -59,8 +60,23 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   let nextRunCreation: Date | null = null;
   let listener: NotificationListener | undefined;
   let idleWaiters: (() => void)[] = [];
+  // Runs whose task instances changed since their last evaluation. Only these are evaluated, so a
+  // step costs what changed, not every active run (100 active runs cost 100 transactions a step).
+  // Anything we cannot attribute (another process's write, a timer, a DAG change) marks all.
+  // Per run: the tasks to look at (downstream of what finished), or "all".
+  const dirtyRuns = new Map<string, Set<string> | "all">();
+  let allRunsDirty = true;
+  const runKey = (dagId: string, runId: string) => `${dagId}\u0000${runId}`;
+  // The earliest retry time of each active run, kept across steps that skip a clean run.
+  const retryAt = new Map<string, Date>();
 
-  function nudge(o: { dagsChanged?: boolean } = {}): void {
+  function nudge(o: { dagsChanged?: boolean; run?: { dag_id: string; run_id: string }; tasks?: readonly string[] } = {}): void {
+    if (o.run) {
+      const key = runKey(o.run.dag_id, o.run.run_id);
+      const cur = dirtyRuns.get(key);
+      if (!o.tasks) dirtyRuns.set(key, "all");
+      else if (cur !== "all") dirtyRuns.set(key, new Set([...(cur ?? []), ...o.tasks]));
+    } else allRunsDirty = true;
     if (o.dagsChanged) {
       runCreationDue = true;
       bag.invalidate();
@@ -146,7 +162,14 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const runs = await activeRuns();
     for (const r of runs) if (r.state === "running") runningPerDag.set(r.dag_id, (runningPerDag.get(r.dag_id) ?? 0) + 1);
 
+    const evaluateAll = allRunsDirty;
+    allRunsDirty = false;
     for (const run of runs) {
+      const key = runKey(run.dag_id, run.run_id);
+      const dirt = dirtyRuns.get(key);
+      if (!evaluateAll && run.state === "running" && !dirt) continue;
+      dirtyRuns.delete(key);
+      const focus = evaluateAll || run.state !== "running" || dirt === "all" ? undefined : dirt;
       const d = await bag.get(store.db, run.dag_id);
       if (!d) continue;
       if (run.state === "queued") {
@@ -154,15 +177,26 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         if (!opts.onlyRunIds && n >= d.dag.max_active_runs) continue;
         runningPerDag.set(run.dag_id, n + 1);
       }
-      const ev = await store.writeTransaction((trx) => evaluateDagRun(trx, run, d, now));
-      if (ev.nextRetryAt && (!nextWake || ev.nextRetryAt < nextWake)) nextWake = ev.nextRetryAt;
+      const ev = await store.writeTransaction((trx) => evaluateDagRun(trx, run, d, now, focus));
+      if (ev.runState !== "running") retryAt.delete(key);
+      else if (ev.complete) {
+        if (ev.nextRetryAt) retryAt.set(key, ev.nextRetryAt);
+        else retryAt.delete(key);
+      } else if (ev.nextRetryAt && !(retryAt.get(key)! <= ev.nextRetryAt)) retryAt.set(key, ev.nextRetryAt);
       if (ev.runState !== "running") {
         log(`${run.dag_id} ${run.run_id} finished: ${ev.runState}`);
         runCreationDue = true;
+        // A finished run frees a max_active_runs slot: queued runs get evaluated next step.
+        wanted = true;
         opts.onRunFinished?.({ dag_id: run.dag_id, run_id: run.run_id, state: ev.runState });
       }
     }
 
+    const active = new Set(runs.map((r) => runKey(r.dag_id, r.run_id)));
+    for (const [key, at] of retryAt) {
+      if (!active.has(key)) retryAt.delete(key);
+      else if (!nextWake || at < nextWake) nextWake = at;
+    }
     const maxActiveTasks = new Map<string, number>();
     for (const run of runs) {
       const d = await bag.get(store.db, run.dag_id);
@@ -188,7 +222,11 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         .catch((e) => log(`running ${ti.dag_id}.${ti.task_id} failed: ${(e as Error).stack ?? e}`))
         .finally(() => {
           inFlight.delete(p);
-          nudge();
+          // The task itself (it may wait for a retry) and its downstream are what changed; a
+          // branch or short-circuit may have skipped further afield, so those look at everything.
+          const task = d.tasks.get(ti.task_id);
+          const local = task && task.kind !== "branch" && task.kind !== "short_circuit";
+          nudge({ run: ti, tasks: local ? [ti.task_id, ...task.downstream_task_ids] : undefined });
         });
       inFlight.add(p);
     }
