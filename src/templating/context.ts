@@ -16,17 +16,9 @@ import { setTemplateView, wrap } from "./strict.ts";
 type Present = (value: unknown, path: string) => unknown;
 const asIs: Present = (value) => value;
 
-export interface ConnectionInfo {
-  conn_id: string;
-  conn_type: string;
-  host: string | null;
-  schema: string | null;
-  login: string | null;
-  password: string | null;
-  port: number | null;
-  /** JSON text, as Airflow stores it. */
-  extra: string | null;
-}
+import type { ConnectionInfo } from "../sdk/context.ts";
+
+export type { ConnectionInfo };
 
 export interface XComEntry {
   task_id: string;

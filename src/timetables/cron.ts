@@ -9,21 +9,13 @@
 //   in the spring-forward gap moves forward by the gap, a tick in the fall-back fold runs once, at
 //   the second occurrence.
 
+import { CRON_PRESETS } from "../sdk/schedule.ts";
 import { Cron } from "croner";
 import { OrchError } from "../errors.ts";
 import { fromNaive, toNaive, assertTimezone } from "./zone.ts";
 
-/** airflow.utils.dates.cron_presets, plus croniter's @annually / @midnight aliases. */
-export const CRON_PRESETS: Record<string, string> = {
-  "@hourly": "0 * * * *",
-  "@daily": "0 0 * * *",
-  "@midnight": "0 0 * * *",
-  "@weekly": "0 0 * * 0",
-  "@monthly": "0 0 1 * *",
-  "@quarterly": "0 0 1 */3 *",
-  "@yearly": "0 0 1 1 *",
-  "@annually": "0 0 1 1 *",
-};
+// Airflow's cron presets: one table, defined beside the schedule specs the SDK writes.
+export { CRON_PRESETS } from "../sdk/schedule.ts";
 
 /** Expands one numeric cron field ("*", "1-5", "*\/2", "1,3") to its values; null if it has names. */
 function expandField(field: string, min: number, max: number): Set<number> | null {

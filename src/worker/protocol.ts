@@ -3,16 +3,9 @@
 // `run-task`, and everything it writes (XComs, its outcome) leaves in `task-finished`, so that the
 // same protocol can later run over HTTP to a worker on another machine.
 
-export interface ConnectionInfo {
-  conn_id: string;
-  conn_type: string;
-  host: string | null;
-  schema: string | null;
-  login: string | null;
-  password: string | null;
-  port: number | null;
-  extra: string | null;
-}
+import type { ConnectionInfo } from "../sdk/context.ts";
+
+export type { ConnectionInfo };
 
 export interface XcomValue {
   task_id: string;

@@ -12,11 +12,10 @@
 import type { DepStatus, TaskInstanceState } from "./types.ts";
 import { isFinished } from "./types.ts";
 
-export const TRIGGER_RULES = [
-  "all_success", "all_failed", "all_done", "all_done_min_one_success", "all_skipped", "one_success",
-  "one_failed", "one_done", "none_failed", "none_failed_min_one_success", "none_skipped", "always",
-] as const;
-export type TriggerRule = (typeof TRIGGER_RULES)[number];
+// One list of rules, the SDK's: what a DAG may name is what the scheduler evaluates.
+export { TRIGGER_RULES } from "../../sdk/trigger-rule.ts";
+export type { TriggerRuleName as TriggerRule } from "../../sdk/trigger-rule.ts";
+import type { TriggerRuleName as TriggerRule } from "../../sdk/trigger-rule.ts";
 
 /** _UpstreamTIStates over the direct upstreams; `done` counts finished ones, `total` all of them. */
 export interface UpstreamStates {

@@ -2,20 +2,9 @@
 // { dep, passed, reason } so the API and status page can say why a task waits; the scheduler runs
 // a task instance only when every dep passes. Deps are pure: they see plain states, not the store.
 
+import { FINISHED_STATES } from "../../store/task-instances.ts";
 /** Airflow's TaskInstanceState, plus null for "none" (not yet scheduled). */
-export type TaskInstanceState =
-  | "scheduled"
-  | "queued"
-  | "running"
-  | "success"
-  | "failed"
-  | "skipped"
-  | "upstream_failed"
-  | "up_for_retry"
-  | "up_for_reschedule"
-  | "deferred"
-  | "removed"
-  | "restarting";
+export type { TaskInstanceState } from "../../store/task-instances.ts";
 
 export interface DepStatus {
   dep: string;
@@ -24,7 +13,7 @@ export interface DepStatus {
 }
 
 /** State.finished: the states a task instance does not leave by itself. */
-export const FINISHED_STATES: readonly string[] = ["success", "failed", "skipped", "upstream_failed", "removed"];
+export { FINISHED_STATES } from "../../store/task-instances.ts";
 
 /** State.unfinished: None plus the states on the way to finishing. */
 export const UNFINISHED_STATES: readonly (string | null)[] = [
