@@ -10,10 +10,10 @@ import { ORCH_BIN, runOrch } from "../helpers/cli.ts";
 import { latestRunStates, migrateHome, writeDag } from "../helpers/engine.ts";
 import { tempHome, type TempHome } from "../helpers/home.ts";
 
-function startScheduler(home: string): ChildProcess & { output: () => string } {
+function startScheduler(home: string, args: string[] = []): ChildProcess & { output: () => string } {
   const env: NodeJS.ProcessEnv = { ...process.env, ORCH_HOME: home };
   delete env.ORCH_DATABASE_URL;
-  const child = spawn(process.execPath, [ORCH_BIN, "scheduler"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [ORCH_BIN, "scheduler", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (b) => (out += b));
   child.stderr!.on("data", (b) => (out += b));
@@ -106,6 +106,36 @@ export default dag({ dag_id: "slow", schedule: null, start_date: "2024-01-01", i
     assert.equal(code, 0, child.output());
     const r = await latestRunStates(h.home, "slow");
     assert.equal(r.states.nap, "success");
+  });
+
+  it("the local executor (-p 2) runs independent tasks at the same time; the sequential one does not", async () => {
+    await writeDag(
+      h.dags,
+      "pair.ts",
+      `import { dag, bash } from "orch";
+export default dag({ dag_id: "pair", schedule: null, start_date: "2024-01-01", is_paused_upon_creation: false }, () => {
+  bash({ task_id: "a", command: "sleep 1" });
+  bash({ task_id: "b", command: "sleep 1" });
+});
+`,
+    );
+    const overlap = async (args: string[]) => {
+      child = startScheduler(h.home, args);
+      await waitFor("pair parsed", () => query(h.home, (s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", "pair").executeTakeFirst()));
+      assert.equal((await runOrch(["dags", "trigger", "pair"], { home: h.home })).code, 0);
+      const r = await waitFor("pair finished", async () => ((await latestRunStates(h.home, "pair")).runState === "success" ? true : undefined));
+      assert.ok(r);
+      const tis = await query(h.home, async (s) => {
+        const run = await s.db.selectFrom("dag_run").select("run_id").where("dag_id", "=", "pair").orderBy("id", "desc").executeTakeFirstOrThrow();
+        return s.db.selectFrom("task_instance").select(["start_date", "end_date"]).where("run_id", "=", run.run_id).execute();
+      });
+      child.kill("SIGTERM");
+      await exited(child);
+      const [x, y] = tis.map((t) => [Date.parse(t.start_date!), Date.parse(t.end_date!)]);
+      return x[0] < y[1] && y[0] < x[1];
+    };
+    assert.equal(await overlap(["-p", "2"]), true, "with two workers the sleeps overlap");
+    assert.equal(await overlap([]), false, "the sequential executor runs one at a time");
   });
 
   it("after SIGKILL mid-task, a restart retries the orphaned try and the run finishes", async () => {
