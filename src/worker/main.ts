@@ -3,6 +3,7 @@
 //
 // SIGTERM (execution_timeout, shutdown) aborts the running task, which kills a bash process
 // group, then exits. Losing the parent (disconnect) does the same: a worker never outlives orch.
+import { statSync } from "node:fs";
 import { inspect } from "node:util";
 import { compileDagFile, importDags } from "../dag-processing/load.ts";
 import type { Dag } from "../sdk/types.ts";
@@ -35,8 +36,23 @@ function captureConsole(tiId: number): () => void {
 // pays for a hash of the source, not for an import.
 const imported = new Map<string, Promise<Map<string, Dag>>>();
 
+// The source's stat decides whether the compile cache needs asking: reading and hashing the file
+// for every task was 0.4 ms of a 3 ms hand-off in the scheduler benchmark.
+const compiledByStat = new Map<string, string>();
+
+async function compiledPathFor(request: RunTaskRequest): Promise<string> {
+  const st = statSync(request.fileloc);
+  const key = `${request.fileloc}\u0000${st.mtimeMs}\u0000${st.size}\u0000${st.ino}`;
+  let compiled = compiledByStat.get(key);
+  if (!compiled) {
+    compiled = (await compileDagFile(request.fileloc, { cacheDir: request.cacheDir })).compiledPath;
+    compiledByStat.set(key, compiled);
+  }
+  return compiled;
+}
+
 async function loadDag(request: RunTaskRequest): Promise<Dag> {
-  const { compiledPath } = await compileDagFile(request.fileloc, { cacheDir: request.cacheDir });
+  const compiledPath = await compiledPathFor(request);
   let pending = imported.get(compiledPath);
   if (!pending) {
     pending = importDags(compiledPath);
