@@ -7,7 +7,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { collectDags, isDag, type Dag } from "../sdk/index.ts";
-import { orchInstall } from "./install.ts";
+import { orchInstall } from "../install.ts";
 
 /** Bump when the compile options change, so older cache entries are not reused. */
 const COMPILE_REVISION = "1";

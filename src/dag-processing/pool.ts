@@ -1,7 +1,7 @@
 // A pool of import children, reused across files (a child's start costs ~50-300 ms; an import,
 // a few). An import that outlives the time limit kills its child; the next import starts another.
 import { fork, type ChildProcess } from "node:child_process";
-import { orchInstall } from "./install.ts";
+import { orchInstall } from "../install.ts";
 import type { FromImportChild, ImportProblem } from "./protocol.ts";
 import type { SerializedDag } from "./serialized.ts";
 

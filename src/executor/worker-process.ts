@@ -4,7 +4,7 @@
 // mid-task into a failed try that says how it died.
 import { fork, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import { childEntry } from "../child-entry.ts";
+import { orchInstall } from "../install.ts";
 import type { FromWorker, RunTaskRequest, TaskOutcome, ToWorker } from "../worker/protocol.ts";
 
 export type LogSink = (line: string, level: "INFO" | "WARNING" | "ERROR") => void;
@@ -27,8 +27,8 @@ interface Current {
 }
 
 export function spawnWorker(opts: { env?: NodeJS.ProcessEnv } = {}): WorkerProcess {
-  const entry = childEntry("worker", "src/worker/main.ts");
-  const child: ChildProcess = fork(entry.path, [], {
+  const entry = orchInstall().worker;
+  const child: ChildProcess = fork(entry.entry, [], {
     execArgv: entry.execArgv,
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     env: opts.env ?? process.env,

@@ -1,6 +1,7 @@
-// Where the running orch lives, so a DAG file's `import "orch"` and the import child resolve to
-// this very installation: from source through tsx (src/*.ts) or bundled (dist/*.mjs, possibly a
-// global install). Code-split bundles put this module in dist/chunks/, hence the walk up.
+// Where the running orch lives, so a DAG file's `import "orch"` and the child processes (DAG import
+// child, task worker) resolve to this very installation: from source through tsx (src/*.ts) or
+// bundled (dist/*.mjs, possibly a global install). Code-split bundles put this module in
+// dist/chunks/, hence the walk up.
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -16,6 +17,8 @@ export interface OrchInstall {
   providersExt: ".ts" | ".mjs";
   /** The DAG import child's entry and the node flags it needs. */
   importChild: { entry: string; execArgv: string[] };
+  /** The task worker's entry and the node flags it needs. */
+  worker: { entry: string; execArgv: string[] };
 }
 
 let cached: OrchInstall | undefined;
@@ -44,6 +47,7 @@ export function orchInstall(): OrchInstall {
       providersDir: join(root, "src/providers"),
       providersExt: ".ts",
       importChild: { entry: join(root, "src/dag-processing/import-child.ts"), execArgv: ["--import", tsx] },
+      worker: { entry: join(root, "src/worker/main.ts"), execArgv: ["--import", tsx] },
     };
   } else {
     cached = {
@@ -53,6 +57,7 @@ export function orchInstall(): OrchInstall {
       providersDir: join(root, "dist/providers"),
       providersExt: ".mjs",
       importChild: { entry: join(root, "dist/dag-import-child.mjs"), execArgv: [] },
+      worker: { entry: join(root, "dist/worker.mjs"), execArgv: [] },
     };
   }
   return cached;
