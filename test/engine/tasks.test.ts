@@ -35,9 +35,12 @@ export const xcoms = dag({ dag_id: "xcoms", schedule: null, start_date: "2024-01
   const extract = task({ task_id: "extract" }, async (ctx) => ({ n: ctx.params.n, ds: ctx.ds }));
   const double = task({ task_id: "double" }, async (x: { n: number }) => x.n * 2);
   const pushy = task({ task_id: "pushy" }, async (ctx) => { ctx.ti.xcom_push("extra", ["a", "b"]); console.log("pushed extra"); return ctx.ti.xcom_pull("double"); });
-  const report = bash({ task_id: "report", command: "echo ds={{ ds }} double={{ ti.xcom_pull('double') }} n={{ params.n }}" });
+  const report = bash({ task_id: "report", command: "echo ds={{ ds }} double={{ ti.xcom_pull('double') }} n={{ params.n }} sum={{ ti.xcom_pull('add') }}" });
+  const split = task({ task_id: "split", multiple_outputs: true }, async () => ({ a: 20, b: 22 }));
+  const add = task({ task_id: "add" }, async (a: number, b: number) => a + b);
+  const parts = split();
   const d = double(extract());
-  d.then(pushy()).then(report);
+  d.then(pushy()).then(add(parts.get("a"), parts.get("b"))).then(report);
 });
 
 export const branching = dag({ dag_id: "branching", schedule: null, start_date: "2024-01-01" }, () => {
@@ -69,6 +72,7 @@ export const faults = dag({ dag_id: "faults", schedule: null, start_date: "2024-
   task({ task_id: "not_json" }, async () => new Map([["a", 1]]))();
   task({ task_id: "too_big" }, async () => "x".repeat(70000))();
   task({ task_id: "crash" }, async () => { process.exit(3); })();
+  task({ task_id: "killed" }, async () => { process.kill(process.pid, "SIGKILL"); })();
   task({ task_id: "hangs", execution_timeout: 1 }, async () => new Promise(() => {}))();
   bash({ task_id: "no_such_command", command: "definitely-not-a-command-orch" });
   bash({ task_id: "exit99", command: "echo skipping; exit 99" });
@@ -90,11 +94,11 @@ describe("engine: real runs", () => {
     const r = await dagsTest(h.home, "xcoms", ["2024-03-05"]);
     assert.equal(r.runState, "success", r.cli.stdout + r.cli.stderr);
     const report = logOf(h.home, "xcoms", "report");
-    assert.match(report, /ds=2024-03-05 double=6 n=3/);
+    assert.match(report, /ds=2024-03-05 double=6 n=3 sum=42/);
     assert.match(logOf(h.home, "xcoms", "pushy"), /pushed extra/);
     const states = await runOrch(["tasks", "states-for-dag-run", "xcoms", r.runId!, "-o", "json"], { home: h.home });
     const rows = JSON.parse(states.stdout) as { task_id: string; state: string }[];
-    assert.deepEqual(rows.map((x) => x.state), ["success", "success", "success", "success"]);
+    assert.deepEqual(rows.map((x) => x.state), Array(6).fill("success"));
   });
 
   it("trigger conf is merged over params and validated before a run exists", async () => {
@@ -140,7 +144,8 @@ describe("engine: real runs", () => {
     assert.equal(r.runState, "failed");
     assert.equal(r.states.after_all, "success");
     assert.equal(r.states.exit99, "skipped");
-    for (const t of ["throws", "not_json", "too_big", "crash", "hangs", "no_such_command", "sleepy_bash"]) assert.equal(r.states[t], "failed", t);
+    for (const t of ["throws", "not_json", "too_big", "crash", "killed", "hangs", "no_such_command", "sleepy_bash"]) assert.equal(r.states[t], "failed", t);
+    assert.match(r.reasons.killed ?? "", /was killed by SIGKILL \(out of memory, or killed from outside\)/);
     assert.match(r.reasons.throws ?? "", /TypeError: bad input/);
     assert.match(r.reasons.not_json ?? "", /not JSON: \$ is a Map/);
     assert.match(r.reasons.too_big ?? "", /70002 bytes, over the 65536-byte limit.*references, not data/);
