@@ -15,16 +15,19 @@ export async function withStore<T>(fn: (store: Store, config: Config) => Promise
   }
 }
 
+/** The error for an unknown DAG id. The likeliest cause is a file that does not import, so it
+ *  names those files rather than only saying "not found". */
+export async function dagNotFound(store: Store, dagId: string): Promise<OrchError> {
+  const errors = await store.db.selectFrom("import_error").select(["filename", "line", "stacktrace"]).orderBy("filename").execute();
+  const hint = errors.length
+    ? `; files that could not be loaded:\n${errors.map((e) => `  ${e.filename}${e.line ? `:${e.line}` : ""}: ${e.stacktrace.split("\n")[0]}`).join("\n")}`
+    : "; `orch dags list` shows the DAGs orch knows";
+  return new OrchError("ORCH_NOT_FOUND", `DAG "${dagId}" not found${hint}`, { dag_id: dagId });
+}
+
 export async function requireDag(store: Store, dagId: string): Promise<SchedulableDag> {
   const row = await store.db.selectFrom("serialized_dag").selectAll().where("dag_id", "=", dagId).executeTakeFirst();
-  if (!row) {
-    // The likeliest cause is a file that does not import: say which, rather than only "not found".
-    const errors = await store.db.selectFrom("import_error").select(["filename", "line", "stacktrace"]).orderBy("filename").execute();
-    const hint = errors.length
-      ? `; files that could not be loaded:\n${errors.map((e) => `  ${e.filename}${e.line ? `:${e.line}` : ""}: ${e.stacktrace.split("\n")[0]}`).join("\n")}`
-      : "; `orch dags list` shows the DAGs orch knows";
-    throw new OrchError("ORCH_NOT_FOUND", `DAG "${dagId}" not found${hint}`, { dag_id: dagId });
-  }
+  if (!row) throw await dagNotFound(store, dagId);
   return toSchedulable(JSON.parse(row.data) as SerializedDag, row.dag_hash, row.fileloc);
 }
 

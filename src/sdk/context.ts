@@ -25,6 +25,8 @@ export interface DagRunInfo {
   data_interval_start: Date | null;
   data_interval_end: Date | null;
   start_date: Date | null;
+  /** When the run became due (Airflow 3's dag_run.run_after). */
+  run_after: Date | null;
 }
 
 export interface TaskInstanceHandle {

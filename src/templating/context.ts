@@ -16,7 +16,7 @@ import { setTemplateView, wrap } from "./strict.ts";
 type Present = (value: unknown, path: string) => unknown;
 const asIs: Present = (value) => value;
 
-import type { ConnectionInfo } from "../sdk/context.ts";
+import type { ConnectionInfo, DagRunInfo, TaskInstanceHandle } from "../sdk/context.ts";
 
 export type { ConnectionInfo };
 
@@ -51,25 +51,11 @@ export interface TemplateContextInput {
   now?: () => Date;
 }
 
-export interface DagRunContext {
-  dag_id: string;
-  run_id: string;
-  run_type: string;
-  conf: Record<string, unknown>;
-  logical_date: Date | null;
-  data_interval_start: Date | null;
-  data_interval_end: Date | null;
-  start_date: Date | null;
-  run_after: Date | null;
-}
+/** The SDK's dag_run, as templates see it. */
+export type DagRunContext = DagRunInfo;
 
-export interface TaskInstanceContext {
-  task_id: string;
-  dag_id: string;
-  run_id: string;
-  try_number: number;
-  map_index: number;
-  xcom_push(key: string, value: unknown): void;
+/** The SDK's ti; templates may also pass a readonly list or null as task_ids. */
+export interface TaskInstanceContext extends Omit<TaskInstanceHandle, "xcom_pull"> {
   xcom_pull(task_ids?: string | readonly string[] | null, key?: string): unknown;
 }
 

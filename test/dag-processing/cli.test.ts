@@ -55,9 +55,9 @@ describe("cli: dags list, list-import-errors, show, details, tasks list", () => 
     assert.equal(d.params.limit.default, 100);
   });
 
-  it("names an unknown DAG", async () => {
+  it("names an unknown DAG, and the files that could not be loaded", async () => {
     const r = await runOrch(["dags", "show", "nope"], { home: h.home });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /DAG "nope" not found.*ORCH_NOT_FOUND/);
+    assert.match(r.stderr, /DAG "nope" not found; files that could not be loaded:\n.*broken_import\.mjs.*no warehouse configured\n.*broken_syntax\.ts:2[\s\S]*ORCH_NOT_FOUND/);
   });
 });

@@ -1,10 +1,9 @@
 // orch dags details DAG_ID: the DAG's properties (dag row and serialized DAG).
 import type { Argv, CommandModule } from "yargs";
 import { getDag, getSerializedDag } from "../../store/dags.ts";
-import { withStore } from "../common.ts";
+import { dagNotFound, withStore } from "../common.ts";
 import { outputOption, printRows, type OutputFormat } from "../output.ts";
 import { processDagsFolder } from "../process-dags.ts";
-import { notFound } from "./show.ts";
 
 interface Args {
   dag_id: string;
@@ -21,7 +20,7 @@ export const detailsCommand: CommandModule<object, Args> = {
       await processDagsFolder(store, config);
       const row = await getDag(store.db, args.dag_id);
       const dag = await getSerializedDag(store.db, args.dag_id);
-      if (!row || !dag) throw notFound(args.dag_id);
+      if (!row || !dag) throw await dagNotFound(store, args.dag_id);
       const details: Record<string, unknown> = {
         dag_id: dag.dag_id,
         description: dag.description,

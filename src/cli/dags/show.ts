@@ -1,8 +1,7 @@
 // orch dags show DAG_ID: the task graph as a text tree, or Graphviz dot (--format dot).
 import type { Argv, CommandModule } from "yargs";
-import { OrchError } from "../../errors.ts";
 import { getSerializedDag } from "../../store/dags.ts";
-import { withStore } from "../common.ts";
+import { dagNotFound, withStore } from "../common.ts";
 import { processDagsFolder } from "../process-dags.ts";
 import { renderDot, renderTree } from "./graph.ts";
 
@@ -22,11 +21,8 @@ export const showCommand: CommandModule<object, Args> = {
     withStore(async (store, config) => {
       await processDagsFolder(store, config);
       const dag = await getSerializedDag(store.db, args.dag_id);
-      if (!dag) throw notFound(args.dag_id);
+      if (!dag) throw await dagNotFound(store, args.dag_id);
       process.stdout.write((args.format === "dot" ? renderDot(dag) : renderTree(dag)) + "\n");
     }),
 };
 
-export function notFound(dagId: string): OrchError {
-  return new OrchError("ORCH_NOT_FOUND", `DAG "${dagId}" not found; \`orch dags list\` shows the DAGs, \`orch dags list-import-errors\` the files that failed`, { dag_id: dagId });
-}

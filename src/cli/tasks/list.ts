@@ -1,9 +1,8 @@
 // orch tasks list DAG_ID [--tree]: a DAG's tasks.
 import type { Argv, CommandModule } from "yargs";
 import { getSerializedDag } from "../../store/dags.ts";
-import { withStore } from "../common.ts";
+import { dagNotFound, withStore } from "../common.ts";
 import { renderTree } from "../dags/graph.ts";
-import { notFound } from "../dags/show.ts";
 import { outputOption, printRows, type OutputFormat } from "../output.ts";
 import { processDagsFolder } from "../process-dags.ts";
 
@@ -25,7 +24,7 @@ export const listCommand: CommandModule<object, Args> = {
     withStore(async (store, config) => {
       await processDagsFolder(store, config);
       const dag = await getSerializedDag(store.db, args.dag_id);
-      if (!dag) throw notFound(args.dag_id);
+      if (!dag) throw await dagNotFound(store, args.dag_id);
       if (args.tree) {
         process.stdout.write(renderTree(dag) + "\n");
         return;
