@@ -38,6 +38,21 @@ describe("orch CLI", () => {
     assert.equal(r.stdout.trim(), pkg.version);
   });
 
+  it("every command's --help teaches by example", async () => {
+    const commands = [
+      ["db", "migrate"], ["db", "check"], ["db", "reset"], ["config", "list"], ["config", "get-value"],
+      ["dags", "list"], ["dags", "list-import-errors"], ["dags", "show"], ["dags", "details"], ["dags", "reserialize"],
+      ["dags", "trigger"], ["dags", "test"], ["dags", "list-runs"], ["dags", "state"], ["dags", "pause"], ["dags", "unpause"],
+      ["tasks", "list"], ["tasks", "test"], ["tasks", "clear"], ["tasks", "state"], ["tasks", "states-for-dag-run"],
+      ["scheduler"], ["standalone"],
+    ];
+    const results = await Promise.all(commands.map((c) => runOrch([...c, "--help"], { home: h.home })));
+    results.forEach((r, i) => {
+      assert.equal(r.code, 0, commands[i].join(" "));
+      assert.match(r.stdout, /Examples:\n\s+orch /, `${commands[i].join(" ")} --help has no example`);
+    });
+  });
+
   it("db --help shows each subcommand", async () => {
     const r = await runOrch(["db", "--help"], { home: h.home });
     assert.equal(r.code, 0);

@@ -14,7 +14,7 @@ export const detailsCommand: CommandModule<object, Args> = {
   command: "details <dag_id>",
   describe: "Show a DAG's properties",
   builder: (y: Argv) =>
-    y.positional("dag_id", { type: "string", demandOption: true, describe: "The DAG" }).options(outputOption) as unknown as Argv<Args>,
+    y.positional("dag_id", { type: "string", demandOption: true, describe: "The DAG" }).options(outputOption).example("$0 dags details example_etl -o yaml", "schedule, params, owners, tags, next run") as unknown as Argv<Args>,
   handler: (args) =>
     withStore(async (store, config) => {
       await processDagsFolder(store, config);

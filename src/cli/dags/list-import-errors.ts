@@ -12,7 +12,7 @@ interface Args {
 export const listImportErrorsCommand: CommandModule<object, Args> = {
   command: "list-import-errors",
   describe: "List the DAG files that failed to load, with the error (parses the dags folder first)",
-  builder: (y: Argv) => y.options(outputOption) as unknown as Argv<Args>,
+  builder: (y: Argv) => y.options(outputOption).example("$0 dags list-import-errors -o json", "each broken file with its error, for scripts") as unknown as Argv<Args>,
   handler: (args) =>
     withStore(async (store, config) => {
       await processDagsFolder(store, config);

@@ -18,7 +18,9 @@ export const listCommand: CommandModule<object, ListArgs> = {
     y.options({
       ...outputOption,
       "include-stale": { type: "boolean", default: false, describe: "Also list DAGs whose file is gone or no longer defines them" },
-    }) as unknown as Argv<ListArgs>,
+    })
+      .example("$0 dags list", "parse $ORCH_HOME/dags and list its DAGs")
+      .example("$0 dags list -o json | jq '.[].dag_id'", "the ids, for scripts") as unknown as Argv<ListArgs>,
   handler: (args) =>
     withStore(async (store, config) => {
       await processDagsFolder(store, config);

@@ -6,7 +6,7 @@ import { withStore } from "../common.ts";
 export const reserializeCommand: CommandModule<object, object> = {
   command: "reserialize",
   describe: "Re-parse every DAG file and rewrite the serialized DAGs",
-  builder: (y: Argv) => y,
+  builder: (y: Argv) => y.example("$0 dags reserialize", "after changing a helper module a DAG file imports"),
   handler: () =>
     withStore(async (store, config) => {
       const r = await processDagsFolder(store, config, { force: true });

@@ -16,7 +16,9 @@ export const showCommand: CommandModule<object, Args> = {
   builder: (y: Argv) =>
     y
       .positional("dag_id", { type: "string", demandOption: true, describe: "The DAG" })
-      .option("format", { choices: ["tree", "dot"] as const, default: "tree" as const, describe: "tree (text) or dot (Graphviz)" }) as unknown as Argv<Args>,
+      .option("format", { choices: ["tree", "dot"] as const, default: "tree" as const, describe: "tree (text) or dot (Graphviz)" })
+      .example("$0 dags show example_etl", "the task graph as a text tree")
+      .example("$0 dags show example_etl --format dot | dot -Tpng > etl.png", "a picture, with Graphviz") as unknown as Argv<Args>,
   handler: (args) =>
     withStore(async (store, config) => {
       await processDagsFolder(store, config);

@@ -19,7 +19,8 @@ export const listCommand: CommandModule<object, Args> = {
     y
       .positional("dag_id", { type: "string", demandOption: true, describe: "The DAG" })
       .option("tree", { type: "boolean", default: false, describe: "Print the tasks as a tree" })
-      .options(outputOption) as unknown as Argv<Args>,
+      .options(outputOption)
+      .example("$0 tasks list example_etl --tree", "the tasks, indented under their upstream") as unknown as Argv<Args>,
   handler: (args) =>
     withStore(async (store, config) => {
       await processDagsFolder(store, config);
