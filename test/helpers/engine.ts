@@ -20,8 +20,9 @@ export async function writeDag(dagsFolder: string, name: string, source: string)
   return p;
 }
 
-export async function latestRunStates(home: string, dagId: string): Promise<Omit<RunStates, "cli">> {
-  const store = await openStore(`sqlite:///${join(home, "orch.db")}`);
+/** The latest run of a DAG; the store is the home's SQLite file unless `url` names another. */
+export async function latestRunStates(home: string, dagId: string, url?: string): Promise<Omit<RunStates, "cli">> {
+  const store = await openStore(url ?? `sqlite:///${join(home, "orch.db")}`);
   try {
     const run = await store.db.selectFrom("dag_run").selectAll().where("dag_id", "=", dagId).orderBy("id", "desc").executeTakeFirst();
     const tis = run ? await store.db.selectFrom("task_instance").selectAll().where("dag_id", "=", dagId).where("run_id", "=", run.run_id).execute() : [];
@@ -40,10 +41,10 @@ export async function latestRunStates(home: string, dagId: string): Promise<Omit
 /** `orch dags test DAG_ID` on the home, then the run's states from the store. */
 export async function dagsTest(home: string, dagId: string, extra: string[] = [], env: Record<string, string> = {}): Promise<RunStates> {
   const cli = await runOrch(["dags", "test", dagId, ...extra], { home, env, timeoutMs: 120_000 });
-  return { cli, ...(await latestRunStates(home, dagId)) };
+  return { cli, ...(await latestRunStates(home, dagId, env.ORCH_DATABASE_URL)) };
 }
 
-export async function migrateHome(home: string): Promise<void> {
-  const r = await runOrch(["db", "migrate"], { home });
+export async function migrateHome(home: string, env: Record<string, string> = {}): Promise<void> {
+  const r = await runOrch(["db", "migrate"], { home, env });
   if (r.code !== 0) throw new Error(`db migrate failed: ${r.stderr}`);
 }
