@@ -2,7 +2,9 @@
 // to `scheduled`; a `running` one has lost its try, which fails (or is retried when it has retries
 // left), so that no task instance and no run stays running forever.
 import { hostname } from "node:os";
+import { createSecretsMasker, openTaskLog, taskLogPath } from "../logging/index.ts";
 import type { Store } from "../store/index.ts";
+import type { TaskInstanceRow } from "../store/schema.ts";
 import { finishTry, listUnfinishedClaims, setTaskInstanceState } from "../store/task-instances.ts";
 import type { DagBag } from "./dag-bag.ts";
 import { nextRetryAt } from "./deps/index.ts";
@@ -22,7 +24,22 @@ export interface RecoveryReport {
   retried: number;
 }
 
-export async function recoverOrphanedTaskInstances(store: Store, bag: DagBag): Promise<RecoveryReport> {
+/** Appends the verdict to the orphaned attempt's log, which otherwise ends mid-sentence. */
+function noteInLog(baseLogFolder: string | undefined, ti: TaskInstanceRow, line: string): void {
+  if (!baseLogFolder) return;
+  try {
+    const log = openTaskLog(
+      taskLogPath(baseLogFolder, { dag_id: ti.dag_id, run_id: ti.run_id, task_id: ti.task_id, map_index: ti.map_index, try_number: ti.try_number }),
+      { masker: createSecretsMasker() },
+    );
+    log.error(line);
+    void log.close();
+  } catch {
+    // A log we cannot write must not stop the recovery of the state.
+  }
+}
+
+export async function recoverOrphanedTaskInstances(store: Store, bag: DagBag, opts: { baseLogFolder?: string } = {}): Promise<RecoveryReport> {
   const report: RecoveryReport = { requeued: 0, failed: 0, retried: 0 };
   const me = hostname();
   for (const ti of await listUnfinishedClaims(store.db)) {
@@ -49,9 +66,11 @@ export async function recoverOrphanedTaskInstances(store: Store, bag: DagBag): P
         });
         await finishTry(trx, ti, { state: "up_for_retry", reason, nextRetryAt: at.toISOString() });
         report.retried++;
+        noteInLog(opts.baseLogFolder, ti, `${reason}. Marking task as UP_FOR_RETRY; next try at ${at.toISOString()}`);
       } else {
         await finishTry(trx, ti, { state: "failed", reason });
         report.failed++;
+        noteInLog(opts.baseLogFolder, ti, `${reason}. Marking task as FAILED`);
       }
     });
   }

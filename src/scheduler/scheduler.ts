@@ -235,7 +235,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   return {
     bag,
     async start() {
-      const r = await recoverOrphanedTaskInstances(store, bag);
+      const r = await recoverOrphanedTaskInstances(store, bag, { baseLogFolder: config.getString("logging", "base_log_folder") });
       if (r.failed || r.retried || r.requeued) {
         log(`recovered orphaned task instances: ${r.failed} failed, ${r.retried} up for retry, ${r.requeued} re-queued`);
       }

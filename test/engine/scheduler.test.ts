@@ -2,7 +2,7 @@
 // recovery after SIGKILL mid-task.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
 import { openStore } from "../../src/store/index.ts";
@@ -171,6 +171,9 @@ export default dag({ dag_id: "victim", schedule: null, start_date: "2024-01-01",
     );
     assert.equal(history[0].state, "up_for_retry");
     assert.match(history[0].state_reason ?? "", /is gone/);
+    const run = done.runId!;
+    const firstLog = readFileSync(join(h.home, "logs", "dag_id=victim", `run_id=${run}`, "task_id=work", "attempt=1.log"), "utf8");
+    assert.match(firstLog, /is gone: orch was stopped or crashed while the task ran\. Marking task as UP_FOR_RETRY/);
     assert.equal(history[1].state, "success");
   });
 });
