@@ -8,6 +8,7 @@ import { openStore } from "../../src/store/index.ts";
 import { runOrch } from "../helpers/cli.ts";
 import { dagsTest, latestRunStates, migrateHome, writeDag } from "../helpers/engine.ts";
 import { tempHome, type TempHome } from "../helpers/home.ts";
+import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
 
 const SOURCE = (marks: string) => `import { dag, task, bash } from "orch";
 import { appendFileSync } from "node:fs";
@@ -48,7 +49,10 @@ describe("run and task CLI", () => {
       .execute();
     await s.close();
   });
-  after(() => h.cleanup());
+  after(async () => {
+    await assertNoLeakedProcesses(h.home);
+    await h.cleanup();
+  });
 
   it("runs callbacks at the right moments, templates variables and connections, and masks the password", async () => {
     const r = await dagsTest(h.home, "cli_runs", ["2024-02-01"]);

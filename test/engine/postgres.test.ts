@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { runOrch } from "../helpers/cli.ts";
 import { dagsTest, migrateHome, writeDag } from "../helpers/engine.ts";
 import { tempHome, type TempHome } from "../helpers/home.ts";
+import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
 import { freshPgDatabase, pgSkipReason, type FreshDatabase } from "../helpers/pg.ts";
 
 const SOURCE = `import { dag, task, bash, empty, Param } from "orch";
@@ -33,6 +34,7 @@ describe("postgres: engine", { skip: await pgSkipReason() }, () => {
     await writeDag(h.dags, "pg_engine.ts", SOURCE);
   });
   after(async () => {
+    await assertNoLeakedProcesses(h.home);
     await db.drop();
     await h.cleanup();
   });

@@ -9,6 +9,7 @@ import { openStore } from "../../src/store/index.ts";
 import { ORCH_BIN, runOrch } from "../helpers/cli.ts";
 import { latestRunStates, migrateHome, writeDag } from "../helpers/engine.ts";
 import { tempHome, type TempHome } from "../helpers/home.ts";
+import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
 
 function startScheduler(home: string, args: string[] = []): ChildProcess & { output: () => string } {
   const env: NodeJS.ProcessEnv = { ...process.env, ORCH_HOME: home };
@@ -57,7 +58,10 @@ describe("orch scheduler", () => {
     }
     child = undefined;
   });
-  after(() => h.cleanup());
+  after(async () => {
+    await assertNoLeakedProcesses(h.home);
+    await h.cleanup();
+  });
 
   it("creates the runs catchup asks for, and only the latest without it", async () => {
     const start = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);

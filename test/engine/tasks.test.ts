@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { runOrch } from "../helpers/cli.ts";
 import { dagsTest, migrateHome, writeDag } from "../helpers/engine.ts";
 import { tempHome, type TempHome } from "../helpers/home.ts";
+import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
 
 function logOf(home: string, dagId: string, taskId: string, attempt = 1): string {
   const runs = readdirSync(join(home, "logs", `dag_id=${dagId}`));
@@ -88,7 +89,10 @@ describe("engine: real runs", () => {
     await migrateHome(h.home);
     await writeDag(h.dags, "engine.ts", SOURCE);
   });
-  after(() => h.cleanup());
+  after(async () => {
+    await assertNoLeakedProcesses(h.home);
+    await h.cleanup();
+  });
 
   it("XComs flow between TaskFlow tasks, via ti.xcom_push/pull, and into a bash template", async () => {
     const r = await dagsTest(h.home, "xcoms", ["2024-03-05"]);

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { dagsTest, migrateHome, writeDag, type RunStates } from "../helpers/engine.ts";
 import { tempHome, type TempHome } from "../helpers/home.ts";
+import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
 
 // Upstream combinations: B = success + failed, C = success + skipped, D = failed + upstream_failed,
 // E = skipped + skipped, F = success + failed + skipped + upstream_failed.
@@ -60,7 +61,10 @@ describe("trigger rules in real runs", () => {
     await writeDag(h.dags, "rules.ts", dagSource());
     r = await dagsTest(h.home, "rules");
   });
-  after(() => h.cleanup());
+  after(async () => {
+    await assertNoLeakedProcesses(h.home);
+    await h.cleanup();
+  });
 
   it("the upstream tasks end as designed", () => {
     assert.deepEqual(
