@@ -47,6 +47,9 @@ export function createImportPool(opts: { size: number; timeoutMs: number; cwd: s
       serialization: "advanced",
     });
     proc.stderr?.resume();
+    // A send to a child that just died fails with EPIPE as an 'error' event; unheard, that event
+    // would crash the process. The child's 'exit' already settles whatever it was doing.
+    proc.on("error", () => {});
     const child: Child = { proc, imports: 0, busy: false, dead: false, ready: Promise.resolve() };
     child.ready = new Promise<void>((resolve, reject) => {
       const onMsg = (m: FromImportChild) => {
@@ -93,6 +96,10 @@ export function createImportPool(opts: { size: number; timeoutMs: number; cwd: s
 
   function release(c: Child): void {
     c.busy = false;
+    if (c.dead) {
+      const i = children.indexOf(c);
+      if (i >= 0) children.splice(i, 1);
+    }
     if (c.imports >= IMPORTS_PER_CHILD && !c.dead) c.proc.kill();
     wake();
   }
@@ -119,13 +126,19 @@ export function createImportPool(opts: { size: number; timeoutMs: number; cwd: s
         };
         const timer = setTimeout(() => {
           child.proc.off("exit", onExit);
+          // Dead from now on, not from its 'exit' event: release() must not hand it out again.
+          child.dead = true;
           child.proc.kill("SIGKILL");
           const message = `DagBag import timeout: importing the file took longer than ${opts.timeoutMs / 1000} s ([core] dagbag_import_timeout)`;
           finish({ dags: [], problems: [{ message, line: null, detail: message }] });
         }, opts.timeoutMs);
         child.proc.on("message", onMsg);
         child.proc.once("exit", onExit);
-        child.proc.send({ type: "import", id, ...job });
+        child.proc.send({ type: "import", id, ...job }, (err) => {
+          if (!err) return;
+          const message = `could not hand the file to the DAG import process: ${err.message}`;
+          finish({ dags: [], problems: [{ message, line: null, detail: message }] });
+        });
       });
     } catch (e) {
       const message = `could not start the DAG import process: ${(e as Error).message}`;
