@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `orch` command. One module per command group; handlers call the same functions the API does.
 // Exit codes: 0 success, 1 a command that failed, 2 a usage error (unknown command, bad flag).
-import yargs from "yargs";
+import yargs, { type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { OrchError, coerceError } from "../errors.ts";
 import { ORCH_VERSION } from "../version.ts";
@@ -12,25 +12,24 @@ import { schedulerCommand } from "./scheduler.ts";
 import { standaloneCommand } from "./standalone.ts";
 import { tasksCommand } from "./tasks/index.ts";
 
-const TOP_LEVEL = ["db", "config", "dags", "tasks", "scheduler", "standalone", "version", "help"];
+const versionCommand: CommandModule = {
+  command: "version",
+  describe: "Print orch's version",
+  builder: (y) => y.example("$0 version", ""),
+  handler: () => console.log(ORCH_VERSION),
+};
+
+const COMMANDS: CommandModule[] = [dbCommand, configCommand, dagsCommand, tasksCommand, schedulerCommand, standaloneCommand, versionCommand];
+// The first word of each command: anything else in first place is an unknown command.
+const TOP_LEVEL = [...COMMANDS.map((c) => String(c.command).split(" ")[0]), "help"];
 
 export async function main(argv: string[]): Promise<void> {
   const cli = yargs(argv)
     .scriptName("orch")
     .usage("$0 <command> [options]\n\nAirflow's standalone mode as one Node process. ORCH_HOME (default ~/orch) holds orch.db, dags/ and logs/.")
-    .command(dbCommand)
-    .command(configCommand)
-    .command(dagsCommand)
-    .command(tasksCommand)
-    .command(schedulerCommand)
-    .command(standaloneCommand)
-    .command({
-      command: "version",
-      describe: "Print orch's version",
-      handler: () => console.log(ORCH_VERSION),
-    })
+    .command(COMMANDS)
     .example("$0 db migrate", "create the metadata database in $ORCH_HOME/orch.db")
-    .example("$0 standalone", "run scheduler, triggerer, executor and API server in one process")
+    .example("$0 standalone", "migrate, then run the DAG processor, scheduler and executor in one process")
     .example("$0 dags list --output json", "the DAGs in $ORCH_HOME/dags as JSON")
     .demandCommand(1, "name a command; `orch --help` lists them")
     .recommendCommands()

@@ -5,7 +5,7 @@ import { runComponents } from "./components.ts";
 
 export const standaloneCommand: CommandModule = {
   command: "standalone",
-  describe: "Run scheduler, triggerer, executor and API server in one process",
+  describe: "Migrate, then run the DAG processor, scheduler and executor in one process",
   builder: (y) =>
     y
       .example("$0 standalone", "migrate $ORCH_HOME/orch.db if needed, then run everything")

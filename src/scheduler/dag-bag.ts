@@ -20,18 +20,19 @@ export interface DagBag {
 
 export function createDagBag(): DagBag {
   const cache = new Map<string, SchedulableDag>();
-  let checkedAt = new Map<string, number>();
+  // DAGs whose hash was checked in this scheduling step.
+  let checked = new Set<string>();
   return {
     async get(db, dagId) {
       const cached = cache.get(dagId);
       // Within one scheduling step, a DAG's hash is checked once.
-      if (cached && checkedAt.has(dagId)) return cached;
+      if (cached && checked.has(dagId)) return cached;
       const head = await db.selectFrom("serialized_dag").select(["dag_hash"]).where("dag_id", "=", dagId).executeTakeFirst();
       if (!head) {
         cache.delete(dagId);
         return undefined;
       }
-      checkedAt.set(dagId, Date.now());
+      checked.add(dagId);
       if (cached && cached.dagHash === head.dag_hash) return cached;
       const row = await db.selectFrom("serialized_dag").selectAll().where("dag_id", "=", dagId).executeTakeFirstOrThrow();
       const dag = JSON.parse(row.data) as SerializedDag;
@@ -40,7 +41,7 @@ export function createDagBag(): DagBag {
       return entry;
     },
     invalidate() {
-      checkedAt = new Map();
+      checked = new Set();
     },
   };
 }

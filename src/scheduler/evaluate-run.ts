@@ -2,11 +2,12 @@
 // never run (→ skipped / upstream_failed, by their trigger rule), and whether the run is over.
 // Each decision comes from a dep in ./deps, which says why; nothing here re-implements them.
 import type { Kysely } from "kysely";
-import { countUpstreamStates, decideDagRunState, evaluateTriggerRule } from "./deps/index.ts";
+import { countUpstreamStates, decideDagRunState, evaluateTriggerRule, notInRetryPeriod, notPreviouslySkipped, type BranchDecision } from "./deps/index.ts";
 import { finishDagRun, markDagRunRunning } from "../store/dag-runs.ts";
 import type { Database, DagRunRow } from "../store/schema.ts";
 import { setTaskInstanceState } from "../store/task-instances.ts";
 import type { SchedulableDag } from "./dag-bag.ts";
+import { SKIPMIXIN_KEY } from "../store/xcom.ts";
 
 interface TiLite {
   id: number;
@@ -23,6 +24,27 @@ export interface RunEvaluation {
   nextRetryAt: Date | null;
   /** false when only some tasks were looked at (a focused evaluation). */
   complete: boolean;
+}
+
+/** What the run's branch and short-circuit tasks recorded they skipped, for the candidates'
+ *  parents only: most runs have none, and then this reads nothing. */
+async function branchDecisions(trx: Kysely<Database>, run: DagRunRow, d: SchedulableDag, candidates: readonly TiLite[]): Promise<Map<string, BranchDecision>> {
+  const parents = new Set<string>();
+  for (const c of candidates) {
+    for (const u of d.tasks.get(c.task_id)?.upstream_task_ids ?? []) {
+      const kind = d.tasks.get(u)?.kind;
+      if (kind === "branch" || kind === "short_circuit") parents.add(u);
+    }
+  }
+  if (parents.size === 0) return new Map();
+  const rows = await trx
+    .selectFrom("xcom")
+    .select(["task_id", "value"])
+    .where("dag_run_id", "=", run.id)
+    .where("key", "=", SKIPMIXIN_KEY)
+    .where("task_id", "in", [...parents])
+    .execute();
+  return new Map(rows.map((r) => [r.task_id, JSON.parse(r.value) as BranchDecision]));
 }
 
 function selectTis(trx: Kysely<Database>, run: DagRunRow, taskIds?: readonly string[]) {
@@ -65,6 +87,7 @@ export async function evaluateDagRun(
   }
   let scheduled = 0;
   let nextRetryAt: Date | null = null;
+  const decisions = await branchDecisions(trx, run, d, candidates);
 
   for (let changed = true; changed; ) {
     changed = false;
@@ -72,13 +95,25 @@ export async function evaluateDagRun(
       const task = d.tasks.get(ti.task_id);
       if (!task) continue; // removed from the DAG since the run was created
       const state = states.get(ti.task_id) ?? null;
-      if (state === "up_for_retry") {
-        const at = ti.next_retry_at ? new Date(ti.next_retry_at) : now;
-        if (at > now) {
-          if (!nextRetryAt || at < nextRetryAt) nextRetryAt = at;
+      if (state !== null && state !== "up_for_retry") continue;
+      const retryAt = ti.next_retry_at ? new Date(ti.next_retry_at) : null;
+      if (!notInRetryPeriod({ state, nextRetryAt: retryAt, now }).passed) {
+        if (retryAt && (!nextRetryAt || retryAt < nextRetryAt)) nextRetryAt = retryAt;
+        continue;
+      }
+      const branchParents = task.upstream_task_ids
+        .filter((u) => decisions.has(u))
+        .map((u) => ({ taskId: u, finished: states.get(u) === "success", decision: decisions.get(u)! }));
+      if (branchParents.length) {
+        const skip = notPreviouslySkipped({ taskId: ti.task_id, branchParents });
+        if (skip.newState) {
+          await setTaskInstanceState(trx, [ti.id], "skipped", { from: [null, "up_for_retry"], reason: skip.reason, finished: true });
+          states.set(ti.task_id, "skipped");
+          if (focus) return evaluateDagRun(trx, { ...run, state: "running" }, d, now);
+          changed = true;
           continue;
         }
-      } else if (state !== null) continue;
+      }
       const upstream = countUpstreamStates(task.upstream_task_ids.map((u) => states.get(u) ?? null));
       // Until some upstream task has finished no rule but `always` can pass or decide a state:
       // skipping those keeps a step O(changed) rather than O(tasks) for a long chain.

@@ -4,12 +4,12 @@
 import { hostname } from "node:os";
 import type { Config } from "../config.ts";
 import type { Executor } from "../executor/local-executor.ts";
-import { createSecretsMasker, openTaskLog, shouldMaskKey, taskLogPath, type TaskLog } from "../logging/index.ts";
+import { createSecretsMasker, openTaskLog, taskLogPath, type SecretsMasker, type SecretValue, type TaskLog } from "../logging/index.ts";
 import { getDagRun } from "../store/dag-runs.ts";
 import type { Store } from "../store/index.ts";
 import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
 import { finishTry, getTaskInstanceById, startTry, setTaskInstanceState } from "../store/task-instances.ts";
-import { clearTaskXcoms, listRunXcoms, setXcoms } from "../store/xcom.ts";
+import { clearTaskXcoms, listRunXcoms, setXcoms, SKIPMIXIN_KEY } from "../store/xcom.ts";
 import type { ConnectionInfo, RunTaskRequest, TaskOutcome } from "../worker/protocol.ts";
 import { allDownstream, type SchedulableDag } from "./dag-bag.ts";
 import { nextRetryAt } from "./deps/index.ts";
@@ -38,12 +38,22 @@ export async function loadVariablesAndConnections(store: Store): Promise<{
   };
 }
 
-/** Everything that might leak into a log and must not: connection passwords, sensitive variables. */
-export function secretsOf(v: { variables: Record<string, string>; connections: Record<string, ConnectionInfo> }): string[] {
-  const out: string[] = [];
-  for (const [k, val] of Object.entries(v.variables)) if (shouldMaskKey(k)) out.push(val);
-  for (const c of Object.values(v.connections)) if (c.password) out.push(c.password);
-  return out;
+/** A masker for one try's log: connection passwords, and variables and connection extras whose
+ *  names look sensitive (the masker's own rule, Airflow's sensitive_var_conn_names). */
+export function maskerFor(v: { variables: Record<string, string>; connections: Record<string, ConnectionInfo> }): SecretsMasker {
+  const masker = createSecretsMasker();
+  for (const [k, val] of Object.entries(v.variables)) masker.addSecret(val, k);
+  for (const c of Object.values(v.connections)) {
+    if (c.password) masker.addSecret(c.password);
+    if (c.extra) {
+      try {
+        masker.addSecret(JSON.parse(c.extra) as SecretValue);
+      } catch {
+        // An extra that is not JSON holds no named fields to mask.
+      }
+    }
+  }
+  return masker;
 }
 
 export function buildRequest(args: {
@@ -101,8 +111,7 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
   if (tryNumber === null) return;
   const ti: TaskInstanceRow = { ...claimed, state: "running", try_number: tryNumber, start_date: new Date().toISOString() };
   const env = await loadVariablesAndConnections(store);
-  const masker = createSecretsMasker();
-  for (const s of secretsOf(env)) masker.addSecret(s);
+  const masker = maskerFor(env);
   const log = await openTaskLog(
     taskLogPath(config.getString("logging", "base_log_folder"), { dag_id: ti.dag_id, run_id: ti.run_id, task_id: ti.task_id, map_index: ti.map_index, try_number: tryNumber }),
     { masker },
@@ -155,6 +164,11 @@ export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagR
                 : `skipped by short-circuit ${ti.task_id} (condition was falsy)`;
             await setTaskInstanceState(trx, ids, "skipped", { from: [null, "scheduled", "up_for_retry"], reason, finished: true });
           }
+          // Airflow's skipmixin XCom: the decision outlives this transaction, so a downstream task
+          // cleared later is skipped again by the Not Previously Skipped dep.
+          await setXcoms(trx, { dagRunId: run.id, dagId: run.dag_id, runId: run.run_id }, ti.task_id, ti.map_index, [
+            { key: SKIPMIXIN_KEY, value: { skipped: skip } },
+          ]);
         }
         log.info(`Marking task as SUCCESS. dag_id=${ti.dag_id}, task_id=${ti.task_id}, run_id=${ti.run_id}`);
         return;

@@ -2,6 +2,9 @@
 import type { Db } from "./open.ts";
 import { nowIso } from "./schema.ts";
 
+/** The XCom key under which a branch or short-circuit records what it skipped (Airflow's name). */
+export const SKIPMIXIN_KEY = "skipmixin_key";
+
 export interface XcomEntry {
   task_id: string;
   map_index: number;

@@ -26,7 +26,7 @@ export default dag({ dag_id: "cli_runs", schedule: null, start_date: "2024-01-01
   const report = bash({
     task_id: "report",
     trigger_rule: "all_done",
-    command: "echo greeting={{ var.value.greeting }} host={{ conn.warehouse.host }} secret=$SECRET",
+    command: "echo greeting={{ var.value.greeting }} host={{ conn.warehouse.host }} secret=$SECRET key={{ conn.warehouse.extra_dejson.api_key }}",
     env: { SECRET: "{{ conn.warehouse.password }}" },
   });
   first().then(flaky()).then(report);
@@ -45,7 +45,7 @@ describe("run and task CLI", () => {
     await s.db.insertInto("variable").values({ key: "greeting", val: "hello", description: null, is_encrypted: 0 }).execute();
     await s.db
       .insertInto("connection")
-      .values({ conn_id: "warehouse", conn_type: "postgres", description: null, host: "db.internal", schema: "dw", login: "etl", password: "s3cret-pass", port: 5432, extra: null, is_encrypted: 0, is_extra_encrypted: 0 })
+      .values({ conn_id: "warehouse", conn_type: "postgres", description: null, host: "db.internal", schema: "dw", login: "etl", password: "s3cret-pass", port: 5432, extra: JSON.stringify({ api_key: "k3y-abcdef", region: "eu-west" }), is_encrypted: 0, is_extra_encrypted: 0 })
       .execute();
     await s.close();
   });
@@ -60,8 +60,9 @@ describe("run and task CLI", () => {
     assert.deepEqual(readFileSync(marks, "utf8").trim().split("\n"), ["execute:first", "success:first", "retry:flaky", "failure:flaky"]);
     const runDir = join(h.home, "logs", "dag_id=cli_runs", `run_id=${r.runId}`);
     const log = readFileSync(join(runDir, "task_id=report", "attempt=1.log"), "utf8");
-    assert.match(log, /greeting=hello host=db\.internal secret=\*\*\*/);
-    assert.doesNotMatch(log, /s3cret-pass/);
+    // The password, and an extra whose name looks sensitive, never reach the log.
+    assert.match(log, /greeting=hello host=db\.internal secret=\*\*\* key=\*\*\*/);
+    assert.doesNotMatch(log, /s3cret-pass|k3y-abcdef/);
     assert.deepEqual(readdirSync(join(runDir, "task_id=flaky")).sort(), ["attempt=1.log", "attempt=2.log"]);
   });
 

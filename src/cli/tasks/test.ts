@@ -3,9 +3,8 @@
 import type { Argv, CommandModule } from "yargs";
 import { OrchError } from "../../errors.ts";
 import { createLocalExecutor } from "../../executor/local-executor.ts";
-import { createSecretsMasker } from "../../logging/index.ts";
 import { resolveParams } from "../../scheduler/run-creation.ts";
-import { buildRequest, loadVariablesAndConnections, secretsOf } from "../../scheduler/task-runner.ts";
+import { buildRequest, loadVariablesAndConnections, maskerFor } from "../../scheduler/task-runner.ts";
 import type { DagRunRow, TaskInstanceRow } from "../../store/schema.ts";
 import { listRunXcoms } from "../../store/xcom.ts";
 import { createTimetable } from "../../timetables/index.ts";
@@ -64,8 +63,7 @@ export const taskTestCommand: CommandModule<object, TasksTestArgs> = {
       };
       const ti = { id: 0, dag_id: args.dag_id, run_id: run.run_id, task_id: args.task_id, map_index: -1, try_number: 1, max_tries: 0 } as TaskInstanceRow;
       const env = await loadVariablesAndConnections(store);
-      const masker = createSecretsMasker();
-      for (const s of secretsOf(env)) masker.addSecret(s);
+      const masker = maskerFor(env);
       const xcoms = existing ? await listRunXcoms(store.db, existing.id) : [];
       const request = buildRequest({ ti, run, d, config, xcoms, params, ...env });
       const executor = createLocalExecutor({ parallelism: 1 });
