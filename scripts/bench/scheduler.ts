@@ -17,7 +17,7 @@ import { createLocalExecutor } from "../../src/executor/local-executor.ts";
 import { toSchedulable } from "../../src/scheduler/dag-bag.ts";
 import { triggerDagRun } from "../../src/scheduler/run-creation.ts";
 import { createScheduler } from "../../src/scheduler/scheduler.ts";
-import type { SerializedDag } from "../../src/dag-processing/serialized.ts";
+import type { SerializedDag } from "../../src/serialization/serialized-dag.ts";
 import { migrate, openStore, type Store } from "../../src/store/index.ts";
 import pg from "pg";
 

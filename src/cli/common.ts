@@ -2,7 +2,7 @@
 import { loadConfig, type Config } from "../config.ts";
 import { OrchError } from "../errors.ts";
 import { toSchedulable, type SchedulableDag } from "../scheduler/dag-bag.ts";
-import type { SerializedDag } from "../dag-processing/serialized.ts";
+import type { SerializedDag } from "../serialization/serialized-dag.ts";
 import { openCurrentStore, type Store } from "../store/index.ts";
 
 export async function withStore<T>(fn: (store: Store, config: Config) => Promise<T>): Promise<T> {

@@ -3,7 +3,7 @@
 import { importDags } from "./load.ts";
 import type { FromImportChild, ImportProblem, ToImportChild } from "./protocol.ts";
 import { checkSerializedDag, serializeDag } from "./serialize.ts";
-import type { SerializedDag } from "./serialized.ts";
+import type { SerializedDag } from "../serialization/serialized-dag.ts";
 
 // Stack traces point into the DAG source, not the compiled bundle (inline source maps).
 process.setSourceMapsEnabled(true);

@@ -3,7 +3,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { orchInstall } from "../install.ts";
 import type { FromImportChild, ImportProblem } from "./protocol.ts";
-import type { SerializedDag } from "./serialized.ts";
+import type { SerializedDag } from "../serialization/serialized-dag.ts";
 
 export interface ImportResult {
   dags: SerializedDag[];

@@ -1,5 +1,5 @@
 // Messages between the DAG processor and its import children (over the IPC channel).
-import type { SerializedDag } from "./serialized.ts";
+import type { SerializedDag } from "../serialization/serialized-dag.ts";
 
 export interface ImportProblem {
   /** Names the problem: "DAG \"x\" has a cycle: a -> b -> a", the exception's message, ... */

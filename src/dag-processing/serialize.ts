@@ -8,7 +8,7 @@ import {
   type SerializedDag,
   type SerializedParam,
   type SerializedTask,
-} from "./serialized.ts";
+} from "../serialization/serialized-dag.ts";
 
 const OPERATOR_NAMES: Record<Task["kind"], string> = {
   task: "@task",

@@ -2,7 +2,7 @@
 // defaults and each value is checked against its param's JSON Schema. Conf keys that are not
 // params pass through untouched, as in Airflow.
 import { Ajv, type ValidateFunction } from "ajv";
-import type { SerializedParam } from "../dag-processing/serialized.ts";
+import type { SerializedParam } from "../serialization/serialized-dag.ts";
 
 export interface ParamError {
   /** The param's name. */

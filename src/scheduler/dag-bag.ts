@@ -1,6 +1,6 @@
 // The scheduler's view of DAGs: serialized DAGs read from the store (never DAG code: the scheduler
 // does not import user files), cached by dag_hash, with the graph facts it asks for often.
-import type { SerializedDag, SerializedTask } from "../dag-processing/serialized.ts";
+import type { SerializedDag, SerializedTask } from "../serialization/serialized-dag.ts";
 import type { Db } from "../store/index.ts";
 
 export interface SchedulableDag {

@@ -1,6 +1,6 @@
 // All SQL for the dag, serialized_dag and import_error tables.
 import { createHash } from "node:crypto";
-import type { SerializedDag } from "../dag-processing/serialized.ts";
+import type { SerializedDag } from "../serialization/serialized-dag.ts";
 import type { Db, Store } from "./open.ts";
 import { nowIso, type DagRow, type ImportErrorRow, type SerializedDagRow } from "./schema.ts";
 

@@ -4,7 +4,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createDagProcessor, type DagProcessor } from "../../src/dag-processing/processor.ts";
-import { isXComArgMarker, type SerializedCallableTask } from "../../src/dag-processing/serialized.ts";
+import { isXComArgMarker, type SerializedCallableTask } from "../../src/serialization/serialized-dag.ts";
 import { getDag, getSerializedDag, listDags, listImportErrors } from "../../src/store/dags.ts";
 import type { Store } from "../../src/store/index.ts";
 import { tempHome, type TempHome } from "../helpers/home.ts";

@@ -1,5 +1,5 @@
 // Text and Graphviz renderings of a serialized DAG's tasks, for `dags show` and `tasks list --tree`.
-import type { SerializedDag, SerializedTask } from "../../dag-processing/serialized.ts";
+import type { SerializedDag, SerializedTask } from "../../serialization/serialized-dag.ts";
 
 /** An indented tree from the roots down (a task under several parents appears under each). */
 export function renderTree(dag: SerializedDag): string {
