@@ -2,6 +2,9 @@
 // `npm test`: builds dist/ (CLI tests drive the real bundle), makes sure the local PostgreSQL is up,
 // then runs every test/**/*.test.ts with node's test runner through tsx.
 // Arguments narrow the run: `npm test -- test/store` runs the files under test/store.
+// The whole run type-checks first (`npm run typecheck`), so the @ts-expect-error lines of
+// test/sdk/typing.test.ts count; a narrowed run skips that (17 s) unless ORCH_TEST_TYPECHECK=1,
+// and ORCH_TEST_TYPECHECK=0 skips it always (.ci/run's second and third Node, same sources).
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -13,6 +16,16 @@ process.chdir(root);
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { stdio: "inherit", ...opts });
   return r.status ?? 1;
+}
+
+const args = process.argv.slice(2);
+const typecheck = process.env.ORCH_TEST_TYPECHECK ?? (args.length ? "0" : "1");
+if (typecheck === "1") {
+  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+  if (run(process.execPath, [tsc, "-p", "tsconfig.json", "--noEmit"]) !== 0) {
+    console.error("npm run typecheck failed: fix the type errors above (they include test/sdk/typing.test.ts's @ts-expect-error lines)");
+    process.exit(1);
+  }
 }
 
 if (run(process.execPath, ["build.config.mjs"]) !== 0) process.exit(1);
@@ -37,7 +50,7 @@ function findTests(dir, out) {
   return out;
 }
 
-const roots = process.argv.slice(2).length ? process.argv.slice(2) : ["test"];
+const roots = args.length ? args : ["test"];
 const files = roots.flatMap((r) => (statSync(r).isDirectory() ? findTests(r, []) : [r])).sort();
 if (files.length === 0) {
   console.error(`no test files under ${roots.join(", ")}`);

@@ -88,7 +88,7 @@ describe("download", () => {
     try {
       const dest = join(fx.dir, "keep.parquet");
       await writeFile(dest, "previous good copy");
-      await assert.rejects(download(s.url + PATH, dest, { attempts: 1 }));
+      await assert.rejects(download(s.url + PATH, dest, { attempts: 1 }), (e) => isOrchError(e, "ORCH_DOWNLOAD_FAILED") && e.message.includes(s.url + PATH));
       assert.equal(await readFile(dest, "utf8"), "previous good copy");
     } finally {
       await s.close();
