@@ -29,6 +29,7 @@ export const SETTINGS: Record<string, Record<string, SettingSpec>> = {
     max_xcom_size: { default: 65536, description: "Largest XCom value in bytes (JSON text)" },
     default_timezone: { default: "UTC", description: "Timezone of DAGs that name none" },
     killed_task_cleanup_time: { default: 10, description: "Seconds between SIGTERM and SIGKILL of a timed-out task" },
+    worker_max_tasks: { default: 500, description: "Tasks a worker process runs before it is replaced by a fresh one (imported DAG versions stay in its memory)" },
   },
   database: {
     url: { default: "sqlite:///{ORCH_HOME}/orch.db", description: "Metadata store: sqlite:///path or postgres://…" },

@@ -23,7 +23,10 @@ export async function runComponents(config: Config, opts: { migrate: boolean; pa
     }
   }
   const store = await openCurrentStore(config);
-  const executor = createLocalExecutor({ parallelism: opts.parallelism ?? executorParallelism(config) });
+  const executor = createLocalExecutor({
+    parallelism: opts.parallelism ?? executorParallelism(config),
+    maxTasksPerWorker: config.getNumber("core", "worker_max_tasks"),
+  });
   const scheduler = createScheduler({ store, config, executor, listen: true, log: (m) => console.log(`[scheduler] ${m}`) });
   const processor = createConfiguredProcessor(store, config, { onDagsChanged: () => scheduler.nudge({ dagsChanged: true }) });
 

@@ -1,32 +1,43 @@
 // Runs task instances in up to `parallelism` reused worker processes. parallelism 1 is Airflow's
 // SequentialExecutor (the default); more is the LocalExecutor. A worker that died or was killed
-// for a timeout is dropped and a fresh one takes the next task.
+// for a timeout is dropped and a fresh one takes the next task; so is one that has run
+// `maxTasksPerWorker` tasks ([core] worker_max_tasks), since every DAG version it imported stays in
+// its memory.
 import type { RunTaskRequest, TaskOutcome } from "../worker/protocol.ts";
-import { spawnWorker, type LogSink, type WorkerProcess } from "./worker-process.ts";
+import { spawnWorker, type LogSink, type ReadAnswerer, type WorkerProcess } from "./worker-process.ts";
+
+export type { ReadAnswerer } from "./worker-process.ts";
+
+/** [core] worker_max_tasks's default. */
+export const DEFAULT_WORKER_MAX_TASKS = 500;
 
 export interface Executor {
   readonly parallelism: number;
   /** How many more tasks it can start now. */
   freeSlots(): number;
-  /** Runs one task instance; resolves with its outcome (never rejects). */
-  execute(request: RunTaskRequest, log: LogSink): Promise<TaskOutcome>;
+  /** Runs one task instance; resolves with its outcome (never rejects). `answer` serves the
+   *  task's reads (XComs, variables, connections); without it every read fails. */
+  execute(request: RunTaskRequest, log: LogSink, answer?: ReadAnswerer): Promise<TaskOutcome>;
   /** Starts the worker processes now, so the first task does not pay for the spawn. */
   warm(): void;
   /** Lets running tasks finish for up to `graceMs`, then kills what is left. Idempotent. */
   stop(graceMs: number): Promise<void>;
 }
 
-export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.ProcessEnv }): Executor {
+export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.ProcessEnv; maxTasksPerWorker?: number }): Executor {
   const parallelism = Math.max(1, Math.floor(opts.parallelism));
+  const maxTasks = Math.max(1, Math.floor(opts.maxTasksPerWorker ?? DEFAULT_WORKER_MAX_TASKS));
   const idle: WorkerProcess[] = [];
   let running = 0;
   let stopping: Promise<void> | undefined;
   const all = new Set<WorkerProcess>();
+  /** Recycled workers on their way out; stop() waits for them too. */
+  const retiring = new Set<Promise<void>>();
 
   function take(): WorkerProcess {
     while (idle.length) {
       const w = idle.pop()!;
-      if (w.alive) return w;
+      if (w.reusable) return w;
       all.delete(w);
     }
     const w = spawnWorker({ env: opts.env });
@@ -44,20 +55,28 @@ export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.Pr
         idle.push(w);
       }
     },
-    async execute(request, log) {
+    async execute(request, log, answer) {
       if (stopping) return { state: "failed", error: { message: "the executor is shutting down", retryable: true } };
       running++;
       const w = take();
       try {
-        return await w.run(request, log);
+        return await w.run(request, log, answer);
       } finally {
         running--;
-        if (w.alive && !stopping) idle.push(w);
-        else all.delete(w);
+        // A worker killed for a timeout is alive until its exit is seen, but must not take a task.
+        if (w.reusable && !stopping && w.tasksRun < maxTasks) idle.push(w);
+        else {
+          all.delete(w);
+          // Recycled: it exits on its own (nothing is running in it); the next task spawns a fresh one.
+          if (w.alive) {
+            const exiting = w.stop(1000).finally(() => retiring.delete(exiting));
+            retiring.add(exiting);
+          }
+        }
       }
     },
     stop(graceMs) {
-      stopping ??= Promise.all([...all].map((w) => w.stop(graceMs))).then(() => {
+      stopping ??= Promise.all([...[...all].map((w) => w.stop(graceMs)), ...retiring]).then(() => {
         all.clear();
         idle.length = 0;
       });

@@ -1,6 +1,6 @@
 // Hides secrets in task logs, after Airflow's SecretsMasker (airflow_shared/secrets_masker):
 // - a registered value is replaced by "***" wherever it appears, as are its URL-encoded forms (a
-//   password shows up quoted inside connection URIs);
+//   password shows up quoted inside connection URIs) and its JSON-escaped form;
 // - a value registered under a key name is masked only if the name looks sensitive
 //   (shouldMaskKey); objects are walked with their keys as names, as Airflow's add_mask does;
 // - values shorter than 5 characters ([logging] min_length_masked_secret) are not masked, nor the
@@ -114,10 +114,17 @@ export function createSecretsMasker(options: SecretsMaskerOptions = {}): Secrets
   };
 }
 
-/** The secret and the forms URL encoding gives it: JavaScript's encodeURIComponent, Python's
- * quote() (keeps "/") and quote_plus() (space as "+"), which is what connection URIs carry. */
+/** The secret and the forms encoding gives it: JavaScript's encodeURIComponent, Python's quote()
+ * (keeps "/") and quote_plus() (space as "+"), which is what connection URIs carry; and its form
+ * inside a JSON string (a `"` or `\` escaped), which is how an XCom or a logged object prints it. */
 function encodedForms(secret: string): Set<string> {
-  return new Set([secret, encodeURIComponent(secret), pythonQuote(secret, "/"), pythonQuote(secret, "").replace(/%20/g, "+")]);
+  return new Set([
+    secret,
+    encodeURIComponent(secret),
+    pythonQuote(secret, "/"),
+    pythonQuote(secret, "").replace(/%20/g, "+"),
+    JSON.stringify(secret).slice(1, -1),
+  ]);
 }
 
 function pythonQuote(s: string, safe: string): string {

@@ -1,19 +1,21 @@
-// Running one claimed task instance: gather what its worker needs (the worker never reads the
-// store), start the try, hand it to the executor, and record the outcome in one transaction
-// (XComs, state, history row, the skips a branch decided, the retry time).
+// Running one claimed task instance: build its run-task request (the worker never reads the store;
+// what it reads while it runs is answered by worker-reads.ts), start the try, hand it to the
+// executor, and record the outcome in one transaction (XComs, state, history row, the skips a
+// branch decided, the retry time).
 import { hostname } from "node:os";
 import type { Config } from "../config.ts";
 import type { Executor } from "../executor/local-executor.ts";
-import { createSecretsMasker, openTaskLog, taskLogPath, type SecretsMasker, type SecretValue, type TaskLog } from "../logging/index.ts";
+import { createSecretsMasker, openTaskLog, taskLogPath, type TaskLog } from "../logging/index.ts";
 import { getDagRun } from "../store/dag-runs.ts";
 import type { Store } from "../store/index.ts";
 import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
 import { finishTry, getTaskInstanceById, startTry, setTaskInstanceState } from "../store/task-instances.ts";
-import { clearTaskXcoms, listRunXcoms, setXcoms, SKIPMIXIN_KEY } from "../store/xcom.ts";
-import type { ConnectionInfo, RunTaskRequest, TaskOutcome } from "../worker/protocol.ts";
+import { clearTaskXcoms, setXcoms, SKIPMIXIN_KEY } from "../store/xcom.ts";
+import type { RunTaskRequest, TaskOutcome } from "../worker/protocol.ts";
 import { allDownstream, type SchedulableDag } from "./dag-bag.ts";
 import { nextRetryAt } from "./deps/index.ts";
 import { resolveParams } from "./run-creation.ts";
+import { answerTaskReads, maskOutcome } from "./worker-reads.ts";
 
 export interface TaskRunnerDeps {
   store: Store;
@@ -21,49 +23,11 @@ export interface TaskRunnerDeps {
   executor: Executor;
 }
 
-export async function loadVariablesAndConnections(store: Store): Promise<{
-  variables: Record<string, string>;
-  connections: Record<string, ConnectionInfo>;
-}> {
-  const vars = await store.db.selectFrom("variable").select(["key", "val"]).execute();
-  const conns = await store.db.selectFrom("connection").selectAll().execute();
-  return {
-    variables: Object.fromEntries(vars.map((v) => [v.key, v.val ?? ""])),
-    connections: Object.fromEntries(
-      conns.map((c) => [
-        c.conn_id,
-        { conn_id: c.conn_id, conn_type: c.conn_type, host: c.host, schema: c.schema, login: c.login, password: c.password, port: c.port, extra: c.extra },
-      ]),
-    ),
-  };
-}
-
-/** A masker for one try's log: connection passwords, and variables and connection extras whose
- *  names look sensitive (the masker's own rule, Airflow's sensitive_var_conn_names). */
-export function maskerFor(v: { variables: Record<string, string>; connections: Record<string, ConnectionInfo> }): SecretsMasker {
-  const masker = createSecretsMasker();
-  for (const [k, val] of Object.entries(v.variables)) masker.addSecret(val, k);
-  for (const c of Object.values(v.connections)) {
-    if (c.password) masker.addSecret(c.password);
-    if (c.extra) {
-      try {
-        masker.addSecret(JSON.parse(c.extra) as SecretValue);
-      } catch {
-        // An extra that is not JSON holds no named fields to mask.
-      }
-    }
-  }
-  return masker;
-}
-
 export function buildRequest(args: {
   ti: TaskInstanceRow;
   run: DagRunRow;
   d: SchedulableDag;
   config: Config;
-  xcoms: RunTaskRequest["xcoms"];
-  variables: Record<string, string>;
-  connections: Record<string, ConnectionInfo>;
   params: Record<string, unknown>;
 }): RunTaskRequest {
   const { ti, run, d, config } = args;
@@ -89,9 +53,6 @@ export function buildRequest(args: {
       conf: run.conf ? (JSON.parse(run.conf) as Record<string, unknown>) : {},
     },
     params: args.params,
-    xcoms: args.xcoms,
-    variables: args.variables,
-    connections: args.connections,
     maxXcomBytes: config.getNumber("core", "max_xcom_size"),
     timeoutMs: timeout ? timeout * 1000 : null,
     killGraceMs: config.getNumber("core", "killed_task_cleanup_time") * 1000,
@@ -110,8 +71,8 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
   });
   if (tryNumber === null) return;
   const ti: TaskInstanceRow = { ...claimed, state: "running", try_number: tryNumber, start_date: new Date().toISOString() };
-  const env = await loadVariablesAndConnections(store);
-  const masker = maskerFor(env);
+  // Filled with what the try reads (worker-reads.ts) before the task can print it.
+  const masker = createSecretsMasker();
   const log = await openTaskLog(
     taskLogPath(config.getString("logging", "base_log_folder"), { dag_id: ti.dag_id, run_id: ti.run_id, task_id: ti.task_id, map_index: ti.map_index, try_number: tryNumber }),
     { masker },
@@ -127,8 +88,8 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
       await recordOutcome(store, ti, run, d, outcome, log);
       return;
     }
-    const request = buildRequest({ ti, run, d, config, xcoms: await listRunXcoms(store.db, run.id), params, ...env });
-    outcome = await executor.execute(request, (line, level) => log.log(level, line));
+    const request = buildRequest({ ti, run, d, config, params });
+    outcome = maskOutcome(await executor.execute(request, (line, level) => log.log(level, line), answerTaskReads(store, run.id, masker)), masker);
     await recordOutcome(store, ti, run, d, outcome, log);
   } finally {
     await log.close();

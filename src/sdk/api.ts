@@ -58,3 +58,5 @@ export type {
   CallArgs,
 } from "./types.ts";
 export { AirflowSkipException, AirflowFailException } from "./signals.ts";
+export { Variable, Connection, TASK_RUNTIME_KEY } from "./runtime.ts";
+export type { TaskRuntime, VariableGetOptions } from "./runtime.ts";

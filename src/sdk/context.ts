@@ -37,20 +37,24 @@ export interface TaskInstanceHandle {
   map_index: number;
   /** Pushes an extra XCom under `key` (the return value is pushed as "return_value"). */
   xcom_push(key: string, value: unknown): void;
-  /** Synchronous: served from the run's XComs as they were when this try started. One task id
-   *  gives its value; a list gives an array in the same order. Default key "return_value". */
-  xcom_pull(task_ids?: string | string[], key?: string): unknown;
+  /** Asks the scheduler for the XComs (a request over the worker's channel, so it is awaited).
+   *  One task id gives its value (every map index's, as a list, for a mapped task); a list gives
+   *  an array in the same order; none: this task. Default key "return_value". Sees this try's
+   *  own pushes. In templates, `{{ ti.xcom_pull('t') }}` needs no await. */
+  xcom_pull(task_ids?: string | string[] | null, key?: string): Promise<unknown>;
 }
 
+/** Each read asks the scheduler (awaited); the same as the SDK's Variable.get. */
 export interface VariableAccessor {
-  get(key: string, default_var?: string): string | undefined;
-  /** The variable parsed as JSON. */
-  json(key: string, default_var?: unknown): unknown;
+  /** undefined (or default_var) when the variable does not exist. */
+  get(key: string, default_var?: string): Promise<string | undefined>;
+  /** The variable parsed as JSON; default_var (or undefined) when it does not exist. */
+  json(key: string, default_var?: unknown): Promise<unknown>;
 }
 
 export interface ConnectionAccessor {
-  /** Throws when the connection does not exist. */
-  get(conn_id: string): ConnectionInfo;
+  /** Throws when the connection does not exist. The same as the SDK's Connection.get. */
+  get(conn_id: string): Promise<ConnectionInfo & { extra_dejson: Record<string, unknown> }>;
 }
 
 /** Airflow's macros (airflow/sdk/execution_time/macros). Formats are strftime's. */

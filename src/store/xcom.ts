@@ -53,3 +53,13 @@ export async function listRunXcoms(db: Db, dagRunId: number): Promise<XcomEntry[
   const rows = await db.selectFrom("xcom").select(["task_id", "map_index", "key", "value"]).where("dag_run_id", "=", dagRunId).execute();
   return rows.map((r) => ({ task_id: r.task_id, map_index: r.map_index, key: r.key, value: JSON.parse(r.value) as unknown }));
 }
+
+/** The run's XComs of these tasks under this key (omitted: any), as a task's xcom_pull asks. */
+export async function pullXcoms(db: Db, dagRunId: number, filter: { taskIds?: readonly string[]; key?: string }): Promise<XcomEntry[]> {
+  if (filter.taskIds && filter.taskIds.length === 0) return [];
+  let q = db.selectFrom("xcom").select(["task_id", "map_index", "key", "value"]).where("dag_run_id", "=", dagRunId);
+  if (filter.taskIds) q = q.where("task_id", "in", [...filter.taskIds]);
+  if (filter.key !== undefined) q = q.where("key", "=", filter.key);
+  const rows = await q.orderBy("task_id").orderBy("map_index").execute();
+  return rows.map((r) => ({ task_id: r.task_id, map_index: r.map_index, key: r.key, value: JSON.parse(r.value) as unknown }));
+}

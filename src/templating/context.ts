@@ -1,6 +1,7 @@
 // The task context (Airflow 3's RuntimeTaskInstance.get_template_context in task-sdk
-// execution_time/task_runner.py) built from plain data the worker was handed: no store access, so
-// var/conn/xcom_pull read snapshots taken when the try started, and xcom_push calls a sink.
+// execution_time/task_runner.py) built from plain data: no store access. Templates render
+// synchronously, so var/conn/xcom_pull here read the values the worker fetched for the template
+// before rendering it (references.ts); xcom_push calls a sink.
 //
 // As in Airflow 3, the keys derived from the logical date (ds, ds_nodash, ts, ts_nodash,
 // ts_nodash_with_tz) exist only when the run has a logical date; a manual run created without one
@@ -109,6 +110,21 @@ function keywords(args: unknown[]): Record<string, unknown> {
   return {};
 }
 
+/** RuntimeTaskInstance.xcom_pull without map_indexes, over the entries at hand: every map index's
+ *  value per task, in map-index order; a missing task contributes None; one task id with one value
+ *  gives the value; null task ids mean the task itself. */
+export function pickXcoms(entries: readonly XComEntry[], ownTaskId: string, taskIds: string | readonly string[] | null, key: string = RETURN_VALUE): unknown {
+  const single = taskIds === null || typeof taskIds === "string";
+  const ids = taskIds === null ? [ownTaskId] : typeof taskIds === "string" ? [taskIds] : [...taskIds];
+  const out: unknown[] = [];
+  for (const id of ids) {
+    const found = entries.filter((e) => e.task_id === id && e.key === key).sort((a, b) => (a.map_index ?? -1) - (b.map_index ?? -1));
+    if (found.length === 0) out.push(null);
+    else out.push(...found.map((e) => e.value));
+  }
+  return single && out.length === 1 ? out[0] : out;
+}
+
 function buildTi(input: TemplateContextInput): TaskInstanceContext {
   const entries: XComEntry[] = [...input.xcoms];
   return {
@@ -125,23 +141,9 @@ function buildTi(input: TemplateContextInput): TaskInstanceContext {
       // Airflow writes through at once, so a pull later in the same try sees the push.
       entries.push({ task_id: input.task_id, key, value, map_index: input.map_index });
     },
-    // RuntimeTaskInstance.xcom_pull without map_indexes: every map index's value per task, in
-    // map-index order; a missing task contributes None; one task id with one value gives the value.
     xcom_pull(...args: unknown[]): unknown {
       const kw = keywords(args);
-      const taskIds = (kw.task_ids ?? args[0] ?? null) as string | readonly string[] | null;
-      const key = String(kw.key ?? args[1] ?? RETURN_VALUE);
-      const single = taskIds === null || typeof taskIds === "string";
-      const ids = taskIds === null ? [input.task_id] : typeof taskIds === "string" ? [taskIds] : [...taskIds];
-      const out: unknown[] = [];
-      for (const id of ids) {
-        const found = entries
-          .filter((e) => e.task_id === id && e.key === key)
-          .sort((a, b) => (a.map_index ?? -1) - (b.map_index ?? -1));
-        if (found.length === 0) out.push(null);
-        else out.push(...found.map((e) => e.value));
-      }
-      return single && out.length === 1 ? out[0] : out;
+      return pickXcoms(entries, input.task_id, (kw.task_ids ?? args[0] ?? null) as string | readonly string[] | null, String(kw.key ?? args[1] ?? RETURN_VALUE));
     },
   };
 }

@@ -1,7 +1,9 @@
 // Templating: Airflow's Jinja templates on nunjucks and the task context they render against.
 export { renderTemplate, renderFields } from "./render.ts";
 export type { RenderContext } from "./render.ts";
-export { buildTemplateContext } from "./context.ts";
+export { buildTemplateContext, pickXcoms } from "./context.ts";
+export { findTemplateReferences, emptyReferences } from "./references.ts";
+export type { TemplateReferences, XcomReference } from "./references.ts";
 export type {
   ConnectionAccessor, ConnectionInfo, ConnectionView, DagRunContext, TaskInstanceContext, TemplateContext,
   TemplateContextInput, VariableAccessor, VariableView, XComEntry,

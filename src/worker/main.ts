@@ -3,19 +3,23 @@
 //
 // SIGTERM (execution_timeout, shutdown) aborts the running task, which kills a bash process
 // group, then exits. Losing the parent (disconnect) does the same: a worker never outlives orch.
-import { statSync } from "node:fs";
+import { statSync, writeSync } from "node:fs";
 import { inspect } from "node:util";
 import { compileDagFile, importDags } from "../dag-processing/load.ts";
+import { TASK_RUNTIME_KEY } from "../sdk/runtime.ts";
 import type { Dag } from "../sdk/types.ts";
 import { buildTaskContext } from "./context.ts";
-import type { FromWorker, RunTaskRequest, TaskOutcome, ToWorker } from "./protocol.ts";
+import { tryEndMarker, type FromWorker, type RunTaskRequest, type TaskOutcome, type ToWorker } from "./protocol.ts";
+import { failPendingReads, onReadAnswer, readerFor } from "./reads.ts";
 import { runTask } from "./run-task.ts";
 
 let current: { tiId: number; abort: AbortController } | undefined;
 let shuttingDown = false;
 
-function send(m: FromWorker): void {
-  if (process.connected) process.send!(m);
+function send(m: FromWorker): boolean {
+  if (!process.connected) return false;
+  process.send!(m);
+  return true;
 }
 
 function logLine(tiId: number, line: string, level: "INFO" | "WARNING" | "ERROR" = "INFO"): void {
@@ -82,10 +86,13 @@ async function handle(request: RunTaskRequest): Promise<TaskOutcome> {
       return { state: "failed", error: { message: `task ${request.taskId} is no longer in DAG ${request.dagId} (${request.fileloc})`, retryable: false } };
     }
     const pushed: { key: string; value: unknown }[] = [];
-    const { ctx, templateContext } = buildTaskContext(request, pushed, log);
+    const parts = buildTaskContext(request, pushed, log, readerFor(request.tiId, send));
+    const { ctx } = parts;
+    // Variable.get / Connection.get of the SDK (whichever copy the DAG file bundled) read through this try.
+    (globalThis as Record<symbol, unknown>)[TASK_RUNTIME_KEY] = parts.runtime;
     const callbacks = task.callbacks;
     await runCallback("on_execute_callback", callbacks.on_execute_callback, ctx, log);
-    const outcome = await runTask(task, { request, dag, ctx, templateContext, pushed, signal: abort.signal, log: (l, lv) => log(l, lv) });
+    const outcome = await runTask(task, { request, dag, ctx, parts, pushed, signal: abort.signal, log: (l, lv) => log(l, lv) });
     if (outcome.state === "success") await runCallback("on_success_callback", callbacks.on_success_callback, ctx, log);
     if (outcome.state === "failed") {
       const willRetry = outcome.error.retryable && request.tryNumber <= request.maxTries;
@@ -94,8 +101,30 @@ async function handle(request: RunTaskRequest): Promise<TaskOutcome> {
     }
     return outcome;
   } finally {
+    delete (globalThis as Record<symbol, unknown>)[TASK_RUNTIME_KEY];
     restore();
     current = undefined;
+    endOutput(request.tiId);
+  }
+}
+
+/** Marks the end of this try's raw output on stdout and stderr (pipes: a synchronous write on
+ *  Linux, so every byte the task wrote before is ahead of it). The parent reads up to the marker,
+ *  flushing a last line that had no newline into this try's log, before it takes the outcome. */
+function endOutput(tiId: number): void {
+  const marker = Buffer.from(tryEndMarker(tiId));
+  for (const fd of [1, 2]) {
+    for (let off = 0, attempts = 0; off < marker.length && attempts < 1000; ) {
+      try {
+        off += writeSync(fd, marker, off);
+      } catch (e) {
+        // A full non-blocking pipe: wait a moment for the parent to read. Anything else (closed):
+        // nothing of this try can be lost on it either; the parent stops waiting on its own.
+        if ((e as NodeJS.ErrnoException).code !== "EAGAIN") break;
+        attempts++;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      }
+    }
   }
 }
 
@@ -117,6 +146,9 @@ process.on("message", (raw) => {
         send({ type: "task-finished", tiId: m.request.tiId, outcome });
         if (shuttingDown) process.exit(0);
       });
+      return;
+    case "read-answer":
+      onReadAnswer(m);
       return;
     case "shutdown":
       shuttingDown = true;
@@ -141,5 +173,8 @@ function abortAndExit(code: number): void {
 }
 
 process.on("SIGTERM", () => abortAndExit(143));
-process.on("disconnect", () => abortAndExit(1));
+process.on("disconnect", () => {
+  failPendingReads("the worker lost its parent process");
+  abortAndExit(1);
+});
 send({ type: "ready", pid: process.pid });

@@ -1,7 +1,9 @@
 // The messages between the executor (parent) and a worker child process. Workers never open the
-// metadata store: everything a task reads (XComs, variables, connections, params) arrives in
-// `run-task`, and everything it writes (XComs, its outcome) leaves in `task-finished`, so that the
-// same protocol can later run over HTTP to a worker on another machine.
+// metadata store. `run-task` carries what every try needs (the run, its params); what a task reads
+// besides (XComs, variables, connections) it asks for while it runs, in `read` messages the
+// parent answers with `read-answer` from the store, so a try holds only what it asked for. What it
+// writes (XComs, its outcome) leaves in `task-finished`. The same protocol can later run over HTTP
+// to a worker on another machine.
 
 import type { ConnectionInfo } from "../sdk/context.ts";
 
@@ -37,10 +39,6 @@ export interface RunTaskRequest {
   };
   /** Params after conf was merged over the defaults and validated. */
   params: Record<string, unknown>;
-  /** Every XCom of the run when the try starts: ti.xcom_pull is served from this. */
-  xcoms: XcomValue[];
-  variables: Record<string, string>;
-  connections: Record<string, ConnectionInfo>;
   maxXcomBytes: number;
   /** execution_timeout in ms; the parent enforces it by killing the worker (SIGTERM first). */
   timeoutMs: number | null;
@@ -62,10 +60,35 @@ export type TaskOutcome =
   | { state: "skipped"; reason: string }
   | { state: "failed"; error: TaskError };
 
-export type ToWorker = { type: "run-task"; request: RunTaskRequest } | { type: "shutdown" };
+/** One read a task asks for. XComs: `taskIds` and `key` narrow the run's XComs (omitted: any). */
+export type TaskRead =
+  | { kind: "xcom"; taskIds?: string[]; key?: string }
+  | { kind: "variable"; key: string }
+  | { kind: "connection"; connId: string };
+
+/** The answer to one TaskRead, in the same order; null: no such variable or connection. */
+export type TaskReadResult =
+  | { kind: "xcom"; entries: XcomValue[] }
+  | { kind: "variable"; value: string | null }
+  | { kind: "connection"; value: ConnectionInfo | null };
+
+export type ToWorker =
+  | { type: "run-task"; request: RunTaskRequest }
+  | { type: "read-answer"; readId: number; results: TaskReadResult[] }
+  | { type: "read-answer"; readId: number; error: string }
+  | { type: "shutdown" };
 
 export type FromWorker =
   | { type: "ready"; pid: number }
   /** One line for the task log (stdout/stderr of the task, or the worker's own notes). */
   | { type: "log"; tiId: number; line: string; level: "INFO" | "WARNING" | "ERROR" }
+  /** Reads asked for together (a template's references, a task's XComArgs), answered at once. */
+  | { type: "read"; tiId: number; readId: number; reads: TaskRead[] }
   | { type: "task-finished"; tiId: number; outcome: TaskOutcome };
+
+/** Written by the worker on its stdout and stderr when a try ends, after everything the try wrote
+ *  there: the parent takes the outcome once it has read both, so a last line without a newline is
+ *  flushed into that try's log, never into the next try's. */
+export function tryEndMarker(tiId: number): string {
+  return `\u0000orch-try-end ${tiId}\u0000\n`;
+}

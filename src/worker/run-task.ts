@@ -5,8 +5,9 @@ import type { CallableTask, BashTask, Dag, Task } from "../sdk/types.ts";
 import type { TaskContext } from "../sdk/context.ts";
 import { resolveXComArgs } from "../sdk/tasks.ts";
 import { isSkipSignal, isFailSignal } from "../sdk/signals.ts";
-import { renderFields, renderTemplate, type TemplateContext } from "../templating/index.ts";
+import { renderFields, renderTemplate } from "../templating/index.ts";
 import { runBash } from "./bash-runner.ts";
+import type { TaskContextParts } from "./context.ts";
 import type { RunTaskRequest, TaskOutcome } from "./protocol.ts";
 import { checkXcomValue } from "./xcom-value.ts";
 
@@ -15,21 +16,34 @@ export interface RunTaskDeps {
   dag: Dag;
   /** What TaskFlow functions receive as their last argument. */
   ctx: TaskContext;
-  /** What templates ({{ ds }}) see. */
-  templateContext: TemplateContext;
+  /** Template contexts and XCom reads (worker/context.ts). */
+  parts: Pick<TaskContextParts, "templateContextFor" | "pullXcoms">;
   /** XComs pushed by ti.xcom_push during the try. */
   pushed: { key: string; value: unknown }[];
   signal: AbortSignal;
   log(line: string, level?: "INFO" | "WARNING" | "ERROR", source?: string): void;
 }
 
-function pull(request: RunTaskRequest, taskId: string, key: string): unknown {
-  const x = request.xcoms.find((e) => e.task_id === taskId && e.key === key);
-  return x ? x.value : null;
+/** The task's arguments with their XComArgs replaced by the upstream values, fetched in one read
+ *  (a first pass over the arguments only collects which ones). */
+async function resolveArgs(task: CallableTask, d: RunTaskDeps): Promise<unknown[]> {
+  const refs: { taskId: string; key: string }[] = [];
+  resolveXComArgs(task.args, (taskId, key) => void refs.push({ taskId, key }));
+  if (refs.length === 0) return task.args as unknown[];
+  const entries = await d.parts.pullXcoms(refs);
+  return resolveXComArgs(task.args, (taskId, key) => entries.find((e) => e.task_id === taskId && e.key === key)?.value ?? null) as unknown[];
+}
+
+/** Every string in a templated field (a string, or arrays and plain objects of them). */
+function templateStrings(v: unknown, out: string[] = []): string[] {
+  if (typeof v === "string") out.push(v);
+  else if (Array.isArray(v)) for (const x of v) templateStrings(x, out);
+  else if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) templateStrings(x, out);
+  return out;
 }
 
 async function runCallable(task: CallableTask, d: RunTaskDeps): Promise<TaskOutcome> {
-  const args = resolveXComArgs(task.args, (taskId, key) => pull(d.request, taskId, key)) as unknown[];
+  const args = await resolveArgs(task, d);
   const result = await task.callable(...args, d.ctx);
   const xcoms: { key: string; value: unknown }[] = [...d.pushed];
   if (task.kind === "branch") {
@@ -80,18 +94,20 @@ function checked(task: Task, xcoms: { key: string; value: unknown }[], d: RunTas
 }
 
 async function runBashTask(task: BashTask, d: RunTaskDeps): Promise<TaskOutcome> {
-  const command = typeof task.command === "function" ? await task.command(d.ctx) : renderTemplate(task.command, d.templateContext);
+  const templates = templateStrings([typeof task.command === "string" ? task.command : null, task.env ?? null, task.cwd ?? null]);
+  const templateContext = await d.parts.templateContextFor(templates);
+  const command = typeof task.command === "function" ? await task.command(d.ctx) : renderTemplate(task.command, templateContext);
   if (typeof command !== "string" || command.trim() === "") {
     throw new Error(`bash task ${task.task_id}: the command is empty after rendering`);
   }
-  const env = task.env ? (renderFields(task.env, d.templateContext) as Record<string, string>) : undefined;
+  const env = task.env ? (renderFields(task.env, templateContext) as Record<string, string>) : undefined;
   const ctxEnv = airflowCtxEnv(d.request);
   d.log(`Running command: ${command}`);
   const r = await runBash({
     command,
     env: env ? { ...env, ...ctxEnv } : { ...(process.env as Record<string, string>), ...ctxEnv },
     appendEnv: task.append_env,
-    cwd: task.cwd ? (renderTemplate(task.cwd, d.templateContext) as string) : undefined,
+    cwd: task.cwd ? (renderTemplate(task.cwd, templateContext) as string) : undefined,
     skipOnExitCode: task.skip_on_exit_code,
     killGraceMs: d.request.killGraceMs,
     signal: d.signal,

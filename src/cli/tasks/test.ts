@@ -4,9 +4,10 @@ import type { Argv, CommandModule } from "yargs";
 import { OrchError } from "../../errors.ts";
 import { createLocalExecutor } from "../../executor/local-executor.ts";
 import { resolveParams } from "../../scheduler/run-creation.ts";
-import { buildRequest, loadVariablesAndConnections, maskerFor } from "../../scheduler/task-runner.ts";
+import { createSecretsMasker } from "../../logging/index.ts";
+import { buildRequest } from "../../scheduler/task-runner.ts";
+import { answerTaskReads, maskOutcome } from "../../scheduler/worker-reads.ts";
 import type { DagRunRow, TaskInstanceRow } from "../../store/schema.ts";
-import { listRunXcoms } from "../../store/xcom.ts";
 import { createTimetable } from "../../timetables/index.ts";
 import { parseConfArg, parseDateArg, requireDag, withStore } from "../common.ts";
 import { processDagsFolder } from "../process-dags.ts";
@@ -62,15 +63,19 @@ export const taskTestCommand: CommandModule<object, TasksTestArgs> = {
         note: null,
       };
       const ti = { id: 0, dag_id: args.dag_id, run_id: run.run_id, task_id: args.task_id, map_index: -1, try_number: 1, max_tries: 0 } as TaskInstanceRow;
-      const env = await loadVariablesAndConnections(store);
-      const masker = maskerFor(env);
-      const xcoms = existing ? await listRunXcoms(store.db, existing.id) : [];
-      const request = buildRequest({ ti, run, d, config, xcoms, params, ...env });
+      // Filled with what the task reads, before it can print it; everything printed goes through it.
+      const masker = createSecretsMasker();
+      const request = buildRequest({ ti, run, d, config, params });
       const executor = createLocalExecutor({ parallelism: 1 });
       try {
-        const outcome = await executor.execute(request, (line, level) => process.stdout.write(`[${level}] ${masker.mask(line)}\n`));
+        const raw = await executor.execute(
+          request,
+          (line, level) => process.stdout.write(`[${level}] ${masker.mask(line)}\n`),
+          answerTaskReads(store, existing ? existing.id : null, masker),
+        );
+        const outcome = maskOutcome(raw, masker);
         if (outcome.state === "success") {
-          for (const x of outcome.xcoms) console.log(`XCom ${x.key}: ${JSON.stringify(x.value)}`);
+          for (const x of outcome.xcoms) console.log(masker.mask(`XCom ${x.key}: ${JSON.stringify(x.value)}`));
           console.log(`Task ${args.task_id}: success`);
         } else if (outcome.state === "skipped") {
           console.log(`Task ${args.task_id}: skipped (${outcome.reason})`);
