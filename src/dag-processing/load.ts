@@ -86,10 +86,11 @@ export async function compileDagSource(path: string, source: string, opts: { cac
   }
   const js = out.outputFiles.find((f) => f.path.endsWith(".mjs"));
   if (!js) throw new Error(`esbuild produced no output for ${path}`);
-  await mkdir(dirname(compiledPath), { recursive: true });
+  // The compiled DAG holds whatever its source holds: only the owner reads it.
+  await mkdir(dirname(compiledPath), { recursive: true, mode: 0o700 });
   // Write then rename: a concurrent reader never sees half a file.
   const tmp = `${compiledPath}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(tmp, js.contents);
+  await writeFile(tmp, js.contents, { mode: 0o600 });
   await rename(tmp, compiledPath);
   return { compiledPath, fileHash };
 }

@@ -40,8 +40,10 @@ const DEFAULT_SOURCE = "task";
 /** Opens (creating folders and file as needed) or appends to a task log: a deferred task that
  * resumes writes on into the same attempt's file. */
 export function openTaskLog(path: string, options: OpenTaskLogOptions): TaskLog {
-  mkdirSync(dirname(path), { recursive: true });
-  let fd: number | undefined = openSync(path, "a");
+  // Logs may hold what a task printed: only the owner reads them, whatever the umask (0700 for
+  // each folder this creates, 0600 for the file).
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  let fd: number | undefined = openSync(path, "a", 0o600);
   const now = options.now ?? (() => new Date());
   const { masker } = options;
 

@@ -1,12 +1,12 @@
 // Opening the metadata store: one Kysely instance over better-sqlite3 or pg, chosen by URL.
 import Database from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from "kysely";
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import pg from "pg";
 import { OrchError } from "../errors.ts";
 import { postgresDialect, sqliteDialect, type Dialect } from "./dialect.ts";
 import type { Database as Schema } from "./schema.ts";
+import { prepareSqliteFile, sqliteReadOnlyError } from "./sqlite-file.ts";
 
 export type Db = Kysely<Schema> | Transaction<Schema>;
 
@@ -49,16 +49,16 @@ export async function openStore(url: string): Promise<Store> {
 }
 
 function openSqlite(path: string, url: string): Store {
-  mkdirSync(dirname(path), { recursive: true });
+  prepareSqliteFile(path);
   let conn: Database.Database;
   try {
     conn = new Database(path);
+    // WAL lets the API and CLI read while the scheduler writes; NORMAL sync is durable across a
+    // process crash (only an OS crash can lose the last commits), and 5-10x faster than FULL here.
+    conn.pragma("journal_mode = WAL");
   } catch (e) {
-    throw new OrchError("ORCH_DB_UNREACHABLE", `cannot open SQLite database ${path}: ${(e as Error).message}`, { path });
+    throw sqliteReadOnlyError(path, e) ?? new OrchError("ORCH_DB_UNREACHABLE", `cannot open SQLite database ${path}: ${(e as Error).message}`, { path });
   }
-  // WAL lets the API and CLI read while the scheduler writes; NORMAL sync is durable across a
-  // process crash (only an OS crash can lose the last commits), and 5-10x faster than FULL here.
-  conn.pragma("journal_mode = WAL");
   conn.pragma("synchronous = NORMAL");
   // Another orch process holding the write lock makes us wait rather than fail at once.
   conn.pragma("busy_timeout = 10000");
