@@ -10,13 +10,14 @@ export {
   AssetAny,
   isAsset,
   CronTriggerTimetable,
+  MultipleCronTriggerTimetable,
   CronDataIntervalTimetable,
   DeltaTriggerTimetable,
   DeltaDataIntervalTimetable,
   CRON_PRESETS,
   describeDuration,
 } from "./schedule.ts";
-export type { Schedule, TimetableObject, AssetExpression } from "./schedule.ts";
+export type { Schedule, TimetableObject, AssetExpression, CronTriggerOptions } from "./schedule.ts";
 export type { AssetRef, AssetCondition, Duration, TimetableSpec } from "./timetable-spec.ts";
 export { TriggerRule, TRIGGER_RULES, isTriggerRule } from "./trigger-rule.ts";
 export type { TriggerRuleName } from "./trigger-rule.ts";

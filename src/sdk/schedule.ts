@@ -3,6 +3,7 @@
 // "@once" -> OnceTimetable, null -> no schedule, assets -> asset-triggered).
 import { Cron } from "croner";
 import { ASSET_BRAND, TIMETABLE_BRAND, hasBrand } from "./brand.ts";
+import { cronRangeProblem } from "./cron-fields.ts";
 import type { AssetCondition, AssetRef, Duration, TimetableSpec } from "./timetable-spec.ts";
 
 export type { AssetCondition, AssetRef, Duration, TimetableSpec } from "./timetable-spec.ts";
@@ -116,6 +117,8 @@ export function validateCron(expr: string, timezone: string): string {
   }
   const fields = expanded.trim().split(/\s+/);
   if (fields.length !== 5) throw new ScheduleError(`invalid cron expression "${expr}": expected 5 fields (minute hour day month weekday), got ${fields.length}`);
+  const outOfRange = cronRangeProblem(expanded);
+  if (outOfRange) throw new ScheduleError(`invalid cron expression "${expr}": ${outOfRange}`);
   try {
     new Cron(expanded, { timezone, paused: true });
   } catch (e) {
@@ -128,14 +131,43 @@ function timetable(spec: TimetableSpec, summary: string): TimetableObject {
   return { [TIMETABLE_BRAND]: true, spec, summary };
 }
 
+export interface CronTriggerOptions {
+  timezone?: string;
+  /** The data interval before each tick (default none: logical date = the tick). */
+  interval?: Duration;
+  /** Without a start_date, whether the first run is the tick just past: true, false (only if
+   *  now is within max(10% of the gap, 5 minutes) of it), or a duration (within that long). */
+  run_immediately?: boolean | Duration;
+}
+
+function runImmediately(v: boolean | Duration): boolean | Duration {
+  if (typeof v === "boolean") return v;
+  if (!isDuration(v)) throw new ScheduleError(`run_immediately must be true, false or a duration such as { minutes: 10 }, got ${JSON.stringify(v)}`);
+  return checkedDelta(v);
+}
+
 /** A run at each cron tick (Airflow 3's default for cron strings). */
-export function CronTriggerTimetable(expression: string, opts: { timezone?: string; interval?: Duration; run_immediately?: boolean } = {}): TimetableObject {
+export function CronTriggerTimetable(expression: string, opts: CronTriggerOptions = {}): TimetableObject {
   const timezone = validateTimezone(opts.timezone ?? "UTC");
   const expr = validateCron(expression, timezone);
   const spec: TimetableSpec = { type: "cron_trigger", expression: expr, timezone };
   if (opts.interval) spec.interval = opts.interval;
-  if (opts.run_immediately !== undefined) spec.run_immediately = opts.run_immediately;
+  if (opts.run_immediately !== undefined) spec.run_immediately = runImmediately(opts.run_immediately);
   return timetable(spec, expression);
+}
+
+/** A run at each tick of any of the expressions:
+ *  `MultipleCronTriggerTimetable("0 9 * * 1-5", "0 12 * * 6,0", { timezone: "Europe/Paris" })`. */
+export function MultipleCronTriggerTimetable(...args: [string, ...(string | CronTriggerOptions)[]]): TimetableObject {
+  const last = args[args.length - 1];
+  const opts: CronTriggerOptions = typeof last === "object" ? last : {};
+  const expressions = args.filter((a): a is string => typeof a === "string");
+  if (expressions.length === 0) throw new ScheduleError("MultipleCronTriggerTimetable needs at least one cron expression");
+  const timezone = validateTimezone(opts.timezone ?? "UTC");
+  const spec: TimetableSpec = { type: "multiple_cron_trigger", expressions: expressions.map((e) => validateCron(e, timezone)), timezone };
+  if (opts.interval) spec.interval = opts.interval;
+  if (opts.run_immediately !== undefined) spec.run_immediately = runImmediately(opts.run_immediately);
+  return timetable(spec, expressions.join(", "));
 }
 
 /** Data intervals between cron ticks (Airflow 2's behaviour for cron strings). */

@@ -33,7 +33,9 @@ export type TimetableSpec =
   /** One run at start_date (schedule: "@once"). */
   | { type: "once" }
   /** A run at each cron tick; logical_date = the tick; data interval is empty unless `interval`. */
-  | { type: "cron_trigger"; expression: string; timezone: string; interval?: Duration; run_immediately?: boolean }
+  | { type: "cron_trigger"; expression: string; timezone: string; interval?: Duration; run_immediately?: boolean | Duration }
+  /** A run at each tick of any of the expressions (Airflow's MultipleCronTriggerTimetable). */
+  | { type: "multiple_cron_trigger"; expressions: string[]; timezone: string; interval?: Duration; run_immediately?: boolean | Duration }
   /** Data interval [previous tick, tick); run after its end; logical_date = its start. */
   | { type: "cron_data_interval"; expression: string; timezone: string }
   /** A run every `delta` from start_date; logical_date = the run time (Airflow 3's DeltaTriggerTimetable). */

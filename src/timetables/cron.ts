@@ -9,6 +9,7 @@
 //   in the spring-forward gap moves forward by the gap, a tick in the fall-back fold runs once, at
 //   the second occurrence.
 
+import { cronRangeProblem } from "../sdk/cron-fields.ts";
 import { CRON_PRESETS } from "../sdk/schedule.ts";
 import { Cron } from "croner";
 import { OrchError } from "../errors.ts";
@@ -48,6 +49,10 @@ export class CronSchedule {
   cron(): Cron {
     if (this.compiled) return this.compiled;
     assertTimezone(this.timezone);
+    const outOfRange = cronRangeProblem(this.expression);
+    if (outOfRange) {
+      throw new OrchError("ORCH_DAG_INVALID", `Invalid cron expression "${this.expression}": ${outOfRange}`, { expression: this.expression });
+    }
     try {
       // utcOffset 0 rather than timezone "UTC": the same clock for naive times, without croner's
       // Intl conversions (10,000 nextRun calls: 66 ms against 851 ms).
@@ -64,19 +69,37 @@ export class CronSchedule {
   /** _get_next: the first tick strictly after `current`. */
   getNext(current: Date): Date {
     const naive = toNaive(current, this.timezone);
-    const scheduled = this.cron().nextRun(naive);
+    let scheduled = this.cron().nextRun(naive);
     if (!scheduled) throw new OrchError("ORCH_DAG_INVALID", `Cron expression "${this.expression}" has no next tick`);
-    if (!this.everyHour) return fromNaive(scheduled, this.timezone);
-    return new Date(current.getTime() + (scheduled.getTime() - naive.getTime()));
+    if (this.everyHour) return new Date(current.getTime() + (scheduled.getTime() - naive.getTime()));
+    // A wall-clock tick placed in the zone can land at or before `current` (fold=1 puts a fold
+    // tick at its second occurrence); the next wall-clock tick then is the answer.
+    let at = fromNaive(scheduled, this.timezone);
+    for (let i = 0; at <= current && i < 4; i++) {
+      scheduled = this.cron().nextRun(scheduled);
+      if (!scheduled) throw new OrchError("ORCH_DAG_INVALID", `Cron expression "${this.expression}" has no next tick`);
+      at = fromNaive(scheduled, this.timezone);
+    }
+    return at;
   }
 
   /** _get_prev: the last tick strictly before `current`. */
   getPrev(current: Date): Date {
     const naive = toNaive(current, this.timezone);
-    const [scheduled] = this.cron().previousRuns(1, naive);
+    let [scheduled] = this.cron().previousRuns(1, naive);
     if (!scheduled) throw new OrchError("ORCH_DAG_INVALID", `Cron expression "${this.expression}" has no previous tick`);
-    if (!this.everyHour) return fromNaive(scheduled, this.timezone);
-    return new Date(current.getTime() - (naive.getTime() - scheduled.getTime()));
+    if (this.everyHour) return new Date(current.getTime() - (naive.getTime() - scheduled.getTime()));
+    // Placed in the zone, the wall-clock tick before `current` may not be before it: a tick in a
+    // spring-forward gap moves forward onto `current` itself (New York 02:00 -> 03:00 EDT), and
+    // one in an autumn fold moves to its second occurrence, after `current` (New York 01:00 ->
+    // 01:00 EST). Then the wall-clock tick before that one is the previous tick.
+    let at = fromNaive(scheduled, this.timezone);
+    for (let i = 0; at >= current && i < 4; i++) {
+      [scheduled] = this.cron().previousRuns(1, scheduled);
+      if (!scheduled) throw new OrchError("ORCH_DAG_INVALID", `Cron expression "${this.expression}" has no previous tick`);
+      at = fromNaive(scheduled, this.timezone);
+    }
+    return at;
   }
 
   /** _align_to_next: `current` if it is a tick, else the next tick. */

@@ -4,7 +4,7 @@
 import type { TimetableSpec } from "../sdk/timetable-spec.ts";
 import type { DagRunInfo, Timetable, TimeRestriction } from "./types.ts";
 import { cronDataIntervalTimetable, deltaDataIntervalTimetable } from "./interval.ts";
-import { cronTriggerTimetable, deltaTriggerTimetable } from "./trigger.ts";
+import { cronTriggerTimetable, deltaTriggerTimetable, multipleCronTriggerTimetable } from "./trigger.ts";
 import { assetTimetable, nullTimetable, onceTimetable } from "./simple.ts";
 
 export type { DagRunInfo, DataInterval, NextDagRunInfoArgs, Timetable, TimeRestriction } from "./types.ts";
@@ -20,6 +20,8 @@ export function createTimetable(spec: TimetableSpec): Timetable {
       return assetTimetable();
     case "cron_trigger":
       return cronTriggerTimetable(spec.expression, spec.timezone, spec.interval, spec.run_immediately);
+    case "multiple_cron_trigger":
+      return multipleCronTriggerTimetable(spec.expressions, spec.timezone, spec.interval, spec.run_immediately);
     case "cron_data_interval":
       return cronDataIntervalTimetable(spec.expression, spec.timezone);
     case "delta_trigger":

@@ -7,7 +7,7 @@ import { intervalRunInfo, maxDate } from "./types.ts";
 import type { Schedule } from "./schedule.ts";
 import { cronSchedule, deltaSchedule } from "./schedule.ts";
 import { describeCron } from "./describe.ts";
-import { durationSummary, roughSeconds, validateDuration } from "./delta.ts";
+import { addDuration, durationSummary, isCalendarAware, roughSeconds, validateDuration } from "./delta.ts";
 
 /** _DataIntervalTimetable.next_dagrun_info, with the subclass's _skip_to_latest. */
 function nextIntervalInfo(
@@ -27,6 +27,12 @@ function nextIntervalInfo(
     // Re-aligning the last end matters when the DAG's schedule changed since that run.
     const alignedEnd = s.alignToPrev(last.end);
     start = earliest !== null ? maxDate(alignedEnd, earliest) : alignedEnd;
+  }
+  // A zero-length last interval (left by a trigger timetable before the DAG switched to this one)
+  // aligns onto its own start: proposing it again would name a run that exists, and the
+  // scheduler would stop on "already exists" for good. Move past it.
+  if (last !== null && last.start.getTime() === last.end.getTime() && start.getTime() === last.start.getTime()) {
+    start = s.getNext(start);
   }
   if (restriction.latest !== null && start > restriction.latest) return null;
   return intervalRunInfo(start, s.getNext(start));
@@ -58,11 +64,26 @@ export function cronDataIntervalTimetable(expression: string, timezone: string):
   };
 }
 
+/** The start of the latest whole period before `now` on the calendar grid that starts at
+ *  `earliest`, one delta at a time: a 31st clamps to the 28th in February and stays there, as
+ *  relativedelta steps do (Jan 31 -> Feb 28 -> Mar 28), which one multiplied jump would not. */
+function latestCalendarStart(earliest: Date, delta: Duration, now: Date): Date {
+  let start = earliest;
+  for (let next = addDuration(start, delta); addDuration(next, delta) <= now; next = addDuration(next, delta)) start = next;
+  return start;
+}
+
 export function deltaDataIntervalTimetable(delta: Duration): Timetable {
   const s = deltaSchedule(delta);
-  // DeltaDataIntervalTimetable._skip_to_latest: `now` rounded down to a multiple of the delta
-  // (counted from the epoch, months as 30 days), minus one delta.
+  const calendar = isCalendarAware(delta);
+  // DeltaDataIntervalTimetable._skip_to_latest. Months and years have no fixed length: the runs
+  // stay on start_date's calendar grid (without a start_date, the interval ends now). Fixed
+  // deltas: `now` rounded down to a multiple of the delta from the epoch, minus one delta.
   const skipToLatest = (earliest: Date | null, now: Date): Date => {
+    if (calendar) {
+      if (earliest === null) return s.getPrev(now);
+      return earliest > now ? earliest : latestCalendarStart(earliest, delta, now);
+    }
     const stepMs = roughSeconds(delta) * 1000;
     const rounded = new Date(now.getTime() - (now.getTime() % stepMs));
     const newStart = s.getPrev(rounded);

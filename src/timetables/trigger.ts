@@ -9,6 +9,7 @@ import type { Schedule } from "./schedule.ts";
 import { cronSchedule, deltaSchedule } from "./schedule.ts";
 import { describeCron } from "./describe.ts";
 import { addDuration, durationSummary, validateDuration } from "./delta.ts";
+import { OrchError } from "../errors.ts";
 
 /** _TriggerTimetable.next_dagrun_info. */
 function nextTriggerInfo(
@@ -40,17 +41,20 @@ export function cronTriggerTimetable(
   expression: string,
   timezone: string,
   interval: Duration = {},
-  runImmediately: boolean = false,
+  runImmediately: boolean | Duration = false,
 ): Timetable {
   const s = cronSchedule(expression, timezone);
   // CronTriggerTimetable._calc_first_run (only without start_date): run the past tick when
-  // run_immediately is True; otherwise when now is within max(10% of the gap, 5 minutes) of it.
-  // Airflow computes that buffer for run_immediately=False too (only `is True` short-circuits).
+  // run_immediately is True; when it is a duration, if now is within that long of the past tick;
+  // when False, within max(10% of the gap, 5 minutes) of it.
   const calcFirstRun = (now: Date): Date => {
     const past = s.alignToPrev(now);
     const next = s.alignToNext(now);
-    if (runImmediately) return past;
-    const buffer = Math.max((next.getTime() - past.getTime()) / 10, FIVE_MINUTES);
+    if (runImmediately === true) return past;
+    const buffer =
+      typeof runImmediately === "object"
+        ? addDuration(past, runImmediately).getTime() - past.getTime()
+        : Math.max((next.getTime() - past.getTime()) / 10, FIVE_MINUTES);
     return now.getTime() - past.getTime() <= buffer ? past : next;
   };
   return {
@@ -75,5 +79,50 @@ export function deltaTriggerTimetable(delta: Duration, interval: Duration = {}):
     nextDagRunInfo: (args) => nextTriggerInfo(s, interval, (now) => now, args),
     inferManualDataInterval: (runAfter) => ({ start: addDuration(runAfter, interval, -1), end: runAfter }),
     validate: () => validateDuration(delta),
+  };
+}
+
+/**
+ * MultipleCronTriggerTimetable: a run at every tick of any of the expressions (each a
+ * CronTriggerTimetable with the same zone, interval and run_immediately). With catchup the
+ * earliest proposal wins; without, the one closest to now, a past one before a future one
+ * (Airflow's _dagrun_info_sort_key_no_catchup).
+ */
+export function multipleCronTriggerTimetable(
+  expressions: readonly string[],
+  timezone: string,
+  interval: Duration = {},
+  runImmediately: boolean | Duration = false,
+): Timetable {
+  const parts = expressions.map((e) => cronTriggerTimetable(e, timezone, interval, runImmediately));
+  return {
+    summary: parts.map((p) => p.summary).join(", "),
+    description: parts.map((p) => p.description).filter(Boolean).join("; "),
+    periodic: true,
+    canBeScheduled: true,
+    nextDagRunInfo(args) {
+      const now = args.now.getTime();
+      const key = (i: DagRunInfo): [number, number] => {
+        if (args.restriction.catchup) return [0, i.logicalDate.getTime()];
+        const at = i.runAfter.getTime();
+        return at <= now ? [0, now - at] : [1, at - now];
+      };
+      let best: DagRunInfo | null = null;
+      for (const p of parts) {
+        const info = p.nextDagRunInfo(args);
+        if (info === null) continue;
+        if (best === null) best = info;
+        else {
+          const [a, b] = [key(info), key(best)];
+          if (a[0] < b[0] || (a[0] === b[0] && a[1] < b[1])) best = info;
+        }
+      }
+      return best;
+    },
+    inferManualDataInterval: (runAfter) => ({ start: addDuration(runAfter, interval, -1), end: runAfter }),
+    validate: () => {
+      if (parts.length === 0) throw new OrchError("ORCH_DAG_INVALID", "MultipleCronTriggerTimetable needs at least one cron expression");
+      for (const p of parts) p.validate();
+    },
   };
 }
