@@ -58,5 +58,10 @@ if (files.length === 0) {
 }
 const concurrency = process.env.ORCH_TEST_CONCURRENCY ?? "3";
 process.exit(
-  run(process.execPath, ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...files]),
+  run(process.execPath, [
+    "--import", "tsx",
+    // Every test file fails when it leaves a process or a timer behind (test/helpers/leak-guard.ts).
+    "--import", "./test/helpers/leak-guard.ts",
+    "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...files,
+  ]),
 );
