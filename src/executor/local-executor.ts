@@ -8,8 +8,12 @@ export interface Executor {
   readonly parallelism: number;
   /** How many more tasks it can start now. */
   freeSlots(): number;
-  /** Runs one task instance; resolves with its outcome (never rejects). */
-  execute(request: RunTaskRequest, log: LogSink): Promise<TaskOutcome>;
+  /** Runs one task instance; resolves with its outcome (never rejects). `onStarted` learns the pid
+   *  of the process that runs it (recorded on the claim, for recovery). */
+  execute(request: RunTaskRequest, log: LogSink, onStarted?: (pid: number) => void): Promise<TaskOutcome>;
+  /** Terminates the running try of this task instance (it was cleared): SIGTERM, then SIGKILL after
+   *  `graceMs`. Its execute() then resolves as failed; the caller discards that. */
+  terminate(tiId: number, graceMs: number): boolean;
   /** Starts the worker processes now, so the first task does not pay for the spawn. */
   warm(): void;
   /** Lets running tasks finish for up to `graceMs`, then kills what is left. Idempotent. */
@@ -22,6 +26,7 @@ export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.Pr
   let running = 0;
   let stopping: Promise<void> | undefined;
   const all = new Set<WorkerProcess>();
+  const byTi = new Map<number, WorkerProcess>();
 
   function take(): WorkerProcess {
     while (idle.length) {
@@ -39,22 +44,43 @@ export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.Pr
     freeSlots: () => (stopping ? 0 : parallelism - running),
     warm() {
       while (all.size < parallelism && !stopping) {
-        const w = spawnWorker({ env: opts.env });
+        let w: WorkerProcess;
+        try {
+          w = spawnWorker({ env: opts.env });
+        } catch {
+          return; // warming is an optimisation; execute() reports a worker that cannot start
+        }
         all.add(w);
         idle.push(w);
       }
     },
-    async execute(request, log) {
+    async execute(request, log, onStarted) {
       if (stopping) return { state: "failed", error: { message: "the executor is shutting down", retryable: true } };
       running++;
-      const w = take();
+      let w: WorkerProcess;
       try {
+        w = take();
+      } catch (e) {
+        // fork() itself threw (EAGAIN: no processes left): this try fails and may be retried.
+        running--;
+        return { state: "failed", error: { message: `cannot start a worker process: ${(e as Error).message}`, retryable: true } };
+      }
+      byTi.set(request.tiId, w);
+      try {
+        if (w.pid !== undefined) onStarted?.(w.pid);
         return await w.run(request, log);
       } finally {
+        byTi.delete(request.tiId);
         running--;
         if (w.alive && !stopping) idle.push(w);
         else all.delete(w);
       }
+    },
+    terminate(tiId, graceMs) {
+      const w = byTi.get(tiId);
+      if (!w) return false;
+      w.terminate(graceMs);
+      return true;
     },
     stop(graceMs) {
       stopping ??= Promise.all([...all].map((w) => w.stop(graceMs))).then(() => {

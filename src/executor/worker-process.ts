@@ -16,6 +16,8 @@ export interface WorkerProcess {
   run(request: RunTaskRequest, log: LogSink): Promise<TaskOutcome>;
   /** Asks the child to finish its current task and exit; kills it after `graceMs`. */
   stop(graceMs: number): Promise<void>;
+  /** Ends the child now, task and all: SIGTERM, SIGKILL after `graceMs` (a cleared running try). */
+  terminate(graceMs: number): void;
 }
 
 interface Current {
@@ -37,7 +39,10 @@ export function spawnWorker(opts: { env?: NodeJS.ProcessEnv } = {}): WorkerProce
   let current: Current | undefined;
   let alive = true;
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let spawnError: Error | undefined;
+  let resolveExited!: () => void;
+  const exited = new Promise<void>((resolve) => (resolveExited = resolve));
+  child.once("exit", () => resolveExited());
 
   // Whatever the child prints outside the protocol (a crash's stack, a stray write) belongs to the
   // task it was running; between tasks it goes to our stderr.
@@ -90,7 +95,22 @@ export function spawnWorker(opts: { env?: NodeJS.ProcessEnv } = {}): WorkerProce
     c.log(message, "ERROR");
     c.resolve({ state: "failed", error: { message, retryable: true } });
   });
-  child.on("error", () => {});
+  // A child that cannot be spawned (ENOENT, EAGAIN) emits "error" and may never emit "exit": end
+  // the try it was given and count the worker dead, or run() and stop() would wait forever.
+  child.on("error", (e) => {
+    if (child.pid !== undefined && alive) return; // a send to a dying child; "exit" follows
+    spawnError = e;
+    if (!alive) return;
+    alive = false;
+    resolveExited();
+    if (!current) return;
+    const c = current;
+    current = undefined;
+    clearTimeout(c.timer);
+    const message = `cannot start a worker process: ${e.message}`;
+    c.log(message, "ERROR");
+    c.resolve({ state: "failed", error: { message, retryable: true } });
+  });
 
   function send(m: ToWorker): void {
     if (alive && child.connected) child.send(m);
@@ -118,7 +138,12 @@ export function spawnWorker(opts: { env?: NodeJS.ProcessEnv } = {}): WorkerProce
       if (!alive) {
         return Promise.resolve({
           state: "failed",
-          error: { message: `the worker process exited before the task started (${JSON.stringify(exitInfo)})`, retryable: true },
+          error: {
+            message: spawnError
+              ? `cannot start a worker process: ${spawnError.message}`
+              : `the worker process exited before the task started (${JSON.stringify(exitInfo)})`,
+            retryable: true,
+          },
         });
       }
       return new Promise<TaskOutcome>((resolve) => {
@@ -136,6 +161,9 @@ export function spawnWorker(opts: { env?: NodeJS.ProcessEnv } = {}): WorkerProce
         }
         send({ type: "run-task", request });
       });
+    },
+    terminate(graceMs) {
+      kill(graceMs);
     },
     async stop(graceMs) {
       if (!alive) return;

@@ -53,3 +53,9 @@ export async function listRunXcoms(db: Db, dagRunId: number): Promise<XcomEntry[
   const rows = await db.selectFrom("xcom").select(["task_id", "map_index", "key", "value"]).where("dag_run_id", "=", dagRunId).execute();
   return rows.map((r) => ({ task_id: r.task_id, map_index: r.map_index, key: r.key, value: JSON.parse(r.value) as unknown }));
 }
+
+/** The skipmixin XComs (branch and short-circuit decisions) of some tasks of a run. */
+export async function listSkipDecisions(db: Db, dagRunId: number, taskIds: readonly string[]): Promise<{ task_id: string; value: string }[]> {
+  if (taskIds.length === 0) return [];
+  return db.selectFrom("xcom").select(["task_id", "value"]).where("dag_run_id", "=", dagRunId).where("key", "=", SKIPMIXIN_KEY).where("task_id", "in", taskIds).execute();
+}

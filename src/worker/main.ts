@@ -9,6 +9,7 @@ import { compileDagFile, importDags } from "../dag-processing/load.ts";
 import type { Dag } from "../sdk/types.ts";
 import { buildTaskContext } from "./context.ts";
 import type { FromWorker, RunTaskRequest, TaskOutcome, ToWorker } from "./protocol.ts";
+import { PARENT_GONE } from "./bash-runner.ts";
 import { runTask } from "./run-task.ts";
 
 let current: { tiId: number; abort: AbortController } | undefined;
@@ -129,9 +130,9 @@ process.on("message", (raw) => {
   }
 });
 
-function abortAndExit(code: number): void {
+function abortAndExit(code: number, reason?: string): void {
   if (!current) process.exit(code);
-  current.abort.abort();
+  current.abort.abort(reason);
   // The bash runner kills its process group on abort, then the task settles; give it a moment.
   setTimeout(() => process.exit(code), 1000).unref();
   const poll = setInterval(() => {
@@ -141,5 +142,5 @@ function abortAndExit(code: number): void {
 }
 
 process.on("SIGTERM", () => abortAndExit(143));
-process.on("disconnect", () => abortAndExit(1));
+process.on("disconnect", () => abortAndExit(1, PARENT_GONE));
 send({ type: "ready", pid: process.pid });
