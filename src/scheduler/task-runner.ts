@@ -181,9 +181,12 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
       throw new StepError("cannot read variables and connections", e);
     }
     try {
-      log = await openTaskLog(
-        taskLogPath(config.getString("logging", "base_log_folder"), { dag_id: ti.dag_id, run_id: ti.run_id, task_id: ti.task_id, map_index: ti.map_index, try_number: tryNumber }),
-        { masker: maskerFor(env) },
+      log = tolerantLog(
+        await openTaskLog(
+          taskLogPath(config.getString("logging", "base_log_folder"), { dag_id: ti.dag_id, run_id: ti.run_id, task_id: ti.task_id, map_index: ti.map_index, try_number: tryNumber }),
+          { masker: maskerFor(env) },
+        ),
+        hooks.log,
       );
     } catch (e) {
       throw new StepError("cannot open the task log", e);
@@ -228,6 +231,31 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
   } finally {
     await log?.close().catch(() => {});
   }
+}
+
+/** A task log whose writes never throw: a full disk or a read-only log folder loses log lines (said
+ *  once in the scheduler's log), never the try's outcome or the scheduler (log lines are written
+ *  from the worker's message handler, where a throw would be uncaught). */
+function tolerantLog(inner: TaskLog, say: (m: string) => void): TaskLog {
+  let failed = 0;
+  const guard =
+    <A extends unknown[]>(fn: (...a: A) => void) =>
+    (...a: A): void => {
+      try {
+        fn(...a);
+      } catch (e) {
+        if (failed++ === 0) say(`cannot write task log ${inner.path}: ${(e as Error).message}; later lines of this try are lost`);
+      }
+    };
+  return {
+    ...inner,
+    write: guard(inner.write),
+    log: guard(inner.log),
+    info: guard(inner.info),
+    warn: guard(inner.warn),
+    error: guard(inner.error),
+    close: () => inner.close().catch(() => {}),
+  };
 }
 
 class StepError extends Error {
