@@ -9,8 +9,8 @@ export interface Executor {
   /** How many more tasks it can start now. */
   freeSlots(): number;
   /** Runs one task instance; resolves with its outcome (never rejects). `onStarted` learns the pid
-   *  of the process that runs it (recorded on the claim, for recovery). */
-  execute(request: RunTaskRequest, log: LogSink, onStarted?: (pid: number) => void): Promise<TaskOutcome>;
+   *  of the process that runs it (recorded on the claim, for recovery) before the task starts. */
+  execute(request: RunTaskRequest, log: LogSink, onStarted?: (pid: number) => Promise<void> | void): Promise<TaskOutcome>;
   /** Terminates the running try of this task instance (it was cleared): SIGTERM, then SIGKILL after
    *  `graceMs`. Its execute() then resolves as failed; the caller discards that. */
   terminate(tiId: number, graceMs: number): boolean;
@@ -67,7 +67,8 @@ export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.Pr
       }
       byTi.set(request.tiId, w);
       try {
-        if (w.pid !== undefined) onStarted?.(w.pid);
+        // Awaited before the task is sent: the claim names the process before any task code runs.
+        if (w.pid !== undefined) await onStarted?.(w.pid);
         return await w.run(request, log);
       } finally {
         byTi.delete(request.tiId);

@@ -40,10 +40,23 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** Kills the process a dead job's try ran in, when it is still there on this host. Only a process
- *  that is an orch worker is killed (a recycled pid may now belong to anything else). */
-function killLeftover(pid: number | null): void {
-  if (pid === null || pid === process.pid || !processAlive(pid)) return;
+/** Alive and not a zombie (a SIGKILLed orphan stays a zombie until init reaps it). */
+function running(pid: number): boolean {
+  if (!processAlive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2)[0];
+    return state !== "Z" && state !== "X";
+  } catch {
+    return true; // no /proc: kill(0) is all we know
+  }
+}
+
+/** Kills the process a dead job's try ran in, when it is still there on this host, and waits until
+ *  it is gone: the recovered try must not run beside it (a TaskFlow busy loop never notices its
+ *  parent died). Only an orch worker is killed (a recycled pid may now belong to anything else). */
+async function killLeftover(pid: number | null): Promise<void> {
+  if (pid === null || pid === process.pid || !running(pid)) return;
   try {
     const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
     if (!/worker/.test(cmd)) return;
@@ -53,8 +66,10 @@ function killLeftover(pid: number | null): void {
   try {
     process.kill(pid, "SIGKILL");
   } catch {
-    // gone meanwhile
+    return; // gone meanwhile
   }
+  // SIGKILL is not delayed by the process; the wait is for the kernel to tear it down.
+  for (let i = 0; i < 100 && running(pid); i++) await new Promise((r) => setTimeout(r, 50));
 }
 
 export interface RecoveryReport {
@@ -112,7 +127,7 @@ async function recoverTry(store: Store, ti: TaskInstanceRow, opts: RecoveryOptio
     if (await requeueClaim(store.db, ti.id, ti.queued_by_job_id)) report.requeued++;
     return;
   }
-  if (ti.hostname === hostname()) killLeftover(ti.pid);
+  if (ti.hostname === hostname()) await killLeftover(ti.pid);
   if (ti.state === "restarting") {
     if (await store.writeTransaction((trx) => finishRestartedTry(trx, ti, `cleared while running; ${who}: it runs again as a new try`))) report.restarted++;
     return;

@@ -211,9 +211,10 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
         outcome = await executor.execute(
           request,
           (line, level) => taskLog.log(level, line),
-          (pid) => {
+          async (pid) => {
             ti.pid = pid;
-            void recordTryProcess(store.db, ti.id, tryNumber, pid).catch(() => {});
+            // Best effort: without it, recovery on this host cannot kill a leftover worker.
+            await recordTryProcess(store.db, ti.id, tryNumber, pid).catch((e: Error) => hooks.log(`cannot record the pid of ${what}: ${e.message}`));
           },
         );
       } catch (e) {

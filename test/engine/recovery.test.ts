@@ -139,6 +139,56 @@ export default dag({ dag_id: "killed", schedule: null, start_date: "2024-01-01",
     assert.ok(history.every((x) => x.state !== "failed"));
   });
 
+  it("after a scheduler SIGKILL, the previous try is dead before the recovered one runs (bash trapping SIGTERM, a TaskFlow busy loop)", async () => {
+    const dir = join(h.home, "beside");
+    await writeDag(
+      h.dags,
+      "beside.ts",
+      `import { dag, bash, task } from "orch";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+const dir = ${JSON.stringify(dir)};
+export default dag({ dag_id: "beside", schedule: null, start_date: "2024-01-01", is_paused_upon_creation: false }, () => {
+  bash({ task_id: "trapper", retries: 0, command: "mkdir -p " + dir + "; if [ -f " + dir + "/trapper.pid ]; then kill -0 $(cat " + dir + "/trapper.pid) 2>/dev/null && echo trapper >> " + dir + "/overlap; exit 0; fi; echo $$ > " + dir + "/trapper.pid; trap '' TERM; while true; do sleep 0.2; done" });
+  task({ task_id: "spinner", retries: 0 }, async () => {
+    mkdirSync(dir, { recursive: true });
+    const f = dir + "/spinner.pid";
+    if (existsSync(f)) {
+      // Alive and not a zombie: the previous try's worker still running.
+      try {
+        const stat = readFileSync("/proc/" + readFileSync(f, "utf8") + "/stat", "utf8");
+        if (!/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2))) appendFileSync(dir + "/overlap", "spinner\\n");
+      } catch {}
+      return "second";
+    }
+    writeFileSync(f, String(process.pid));
+    for (;;) {}
+  })();
+});
+`,
+    );
+    child = startScheduler(h.home, ["-p", "2"]);
+    await waitFor("beside parsed", parsed(h.home, "beside")).catch(async (e: Error) => {
+      const errors = await withStoreOf(h.home, (s) => s.db.selectFrom("import_error").selectAll().execute());
+      throw new Error(`${e.message}\n${child!.output()}\n${JSON.stringify(errors)}`);
+    });
+    assert.equal((await runOrch(["dags", "trigger", "beside"], { home: h.home })).code, 0);
+    await waitFor("both first tries started", async () => existsSync(join(dir, "trapper.pid")) && existsSync(join(dir, "spinner.pid"))).catch(async (e: Error) => {
+      throw new Error(`${e.message}: ${JSON.stringify(await latestRunStates(h.home, "beside"))}`);
+    });
+    await killHard(child);
+    child = startScheduler(h.home, ["-p", "2"]);
+    const done = await waitFor("beside finished", async () => {
+      const r = await latestRunStates(h.home, "beside");
+      return r.runState === "success" || r.runState === "failed" ? r : undefined;
+    }).catch((e: Error) => {
+      throw new Error(`${e.message}
+${child!.output()}`);
+    });
+    assert.equal(done.runState, "success", child.output());
+    assert.deepEqual(done.tries, { trapper: 2, spinner: 2 });
+    assert.equal(existsSync(join(dir, "overlap")) ? readFileSync(join(dir, "overlap"), "utf8") : "", "", "a recovered try ran beside its previous try");
+  });
+
   it("a try whose log cannot be opened ends failed with a reason that says so (never stays running)", async () => {
     await writeDag(
       h.dags,
