@@ -189,6 +189,38 @@ ${child!.output()}`);
     assert.equal(existsSync(join(dir, "overlap")) ? readFileSync(join(dir, "overlap"), "utf8") : "", "", "a recovered try ran beside its previous try");
   });
 
+  it("one run whose evaluation keeps failing is failed with the reason; the others go on", async () => {
+    await writeDag(
+      h.dags,
+      "badrun.ts",
+      `import { dag, empty } from "orch";
+export const bad = dag({ dag_id: "badrun", schedule: null, start_date: "2024-01-01", is_paused_upon_creation: false }, () => { empty({ task_id: "a" }).then(empty({ task_id: "b" })); });
+export const good = dag({ dag_id: "goodrun", schedule: null, start_date: "2024-01-01", is_paused_upon_creation: false }, () => { empty({ task_id: "t" }); });
+`,
+    );
+    child = startScheduler(h.home);
+    await waitFor("goodrun parsed", parsed(h.home, "goodrun"));
+    // A serialized DAG the evaluation chokes on (b's upstream list is not a list).
+    await withStoreOf(h.home, async (s) => {
+      const row = await s.db.selectFrom("serialized_dag").selectAll().where("dag_id", "=", "badrun").executeTakeFirstOrThrow();
+      const data = JSON.parse(row.data) as { tasks: { task_id: string; upstream_task_ids: unknown }[] };
+      for (const t of data.tasks) if (t.task_id === "b") t.upstream_task_ids = null;
+      await s.db.updateTable("serialized_dag").set({ data: JSON.stringify(data), dag_hash: "corrupted" }).where("dag_id", "=", "badrun").execute();
+    });
+    assert.equal((await runOrch(["dags", "trigger", "badrun"], { home: h.home })).code, 0);
+    assert.equal((await runOrch(["dags", "trigger", "goodrun"], { home: h.home })).code, 0);
+    const [bad, good] = await waitFor("both runs ended", async () => {
+      const b = await latestRunStates(h.home, "badrun");
+      const g = await latestRunStates(h.home, "goodrun");
+      return b.runState === "failed" && g.runState === "success" ? [b, g] : undefined;
+    }).catch((e: Error) => {
+      throw new Error(`${e.message}\n${child!.output()}`);
+    });
+    assert.equal(good.states.t, "success");
+    assert.match(child.output(), new RegExp(`evaluating badrun ${bad.runId!.replace(/[+.]/g, "\\$&")} \\(dag_run\\.id \\d+\\) failed`));
+    assert.match(child.output(), /its evaluation failed 3 times in a row/);
+  });
+
   it("a try whose log cannot be opened ends failed with a reason that says so (never stays running)", async () => {
     await writeDag(
       h.dags,
