@@ -8,9 +8,14 @@ export interface Executor {
   readonly parallelism: number;
   /** How many more tasks it can start now. */
   freeSlots(): number;
-  /** Runs one task instance; resolves with its outcome (never rejects). `onStarted` learns the pid
-   *  of the process that runs it (recorded on the claim, for recovery) before the task starts. */
-  execute(request: RunTaskRequest, log: LogSink, onStarted?: (pid: number) => Promise<void> | void): Promise<TaskOutcome>;
+  /** Runs one task instance; resolves with its outcome (never rejects). */
+  execute(request: RunTaskRequest, log: LogSink): Promise<TaskOutcome>;
+  /** Sets a worker aside for this task instance before its try starts, and returns the worker's
+   *  pid, so the try's start records the process that will run it (recovery kills it if its
+   *  scheduler dies). execute() with the same tiId uses it; release() gives it back unused.
+   *  undefined: no worker could be started (execute() then reports why). */
+  reserve(tiId: number): number | undefined;
+  release(tiId: number): void;
   /** Terminates the running try of this task instance (it was cleared): SIGTERM, then SIGKILL after
    *  `graceMs`. Its execute() then resolves as failed; the caller discards that. */
   terminate(tiId: number, graceMs: number): boolean;
@@ -27,6 +32,7 @@ export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.Pr
   let stopping: Promise<void> | undefined;
   const all = new Set<WorkerProcess>();
   const byTi = new Map<number, WorkerProcess>();
+  const reserved = new Map<number, WorkerProcess>();
 
   function take(): WorkerProcess {
     while (idle.length) {
@@ -41,7 +47,27 @@ export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.Pr
 
   return {
     parallelism,
-    freeSlots: () => (stopping ? 0 : parallelism - running),
+    freeSlots: () => (stopping ? 0 : parallelism - running - reserved.size),
+    reserve(tiId) {
+      if (stopping) return undefined;
+      let w = reserved.get(tiId);
+      if (!w) {
+        try {
+          w = take();
+        } catch {
+          return undefined;
+        }
+        reserved.set(tiId, w);
+      }
+      return w.pid;
+    },
+    release(tiId) {
+      const w = reserved.get(tiId);
+      if (!w) return;
+      reserved.delete(tiId);
+      if (w.alive && !stopping) idle.push(w);
+      else all.delete(w);
+    },
     warm() {
       while (all.size < parallelism && !stopping) {
         let w: WorkerProcess;
@@ -54,12 +80,17 @@ export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.Pr
         idle.push(w);
       }
     },
-    async execute(request, log, onStarted) {
-      if (stopping) return { state: "failed", error: { message: "the executor is shutting down", retryable: true } };
+    async execute(request, log) {
+      const held = reserved.get(request.tiId);
+      reserved.delete(request.tiId);
+      if (stopping) {
+        if (held) all.delete(held);
+        return { state: "failed", error: { message: "the executor is shutting down", retryable: true } };
+      }
       running++;
       let w: WorkerProcess;
       try {
-        w = take();
+        w = held && held.alive ? held : take();
       } catch (e) {
         // fork() itself threw (EAGAIN: no processes left): this try fails and may be retried.
         running--;
@@ -67,8 +98,6 @@ export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.Pr
       }
       byTi.set(request.tiId, w);
       try {
-        // Awaited before the task is sent: the claim names the process before any task code runs.
-        if (w.pid !== undefined) await onStarted?.(w.pid);
         return await w.run(request, log);
       } finally {
         byTi.delete(request.tiId);

@@ -104,16 +104,20 @@ function noteInLog(baseLogFolder: string | undefined, ti: TaskInstanceRow, line:
   }
 }
 
+/** Jobs started by this process and still running here (a bench or a test may run several
+ *  schedulers in one process: a job with our pid is not an earlier incarnation when it is one). */
+export const jobsOfThisProcess = new Set<number>();
+
 /** Jobs that are dead now: stale heartbeats anywhere, and, on this host, jobs whose process is gone. */
 async function findDeadJobs(store: Store, opts: RecoveryOptions): Promise<number[]> {
   const now = opts.now ?? new Date();
   const me = hostname();
   const dead = new Set<number>();
   for (const j of await listStaleJobs(store.db, new Date(now.getTime() - opts.heartbeatTimeoutSeconds * 1000).toISOString())) {
-    if (j.id !== opts.jobId) dead.add(j.id);
+    if (j.id !== opts.jobId && !jobsOfThisProcess.has(j.id)) dead.add(j.id);
   }
   for (const j of await latestHeartbeats(store.db)) {
-    if (j.id === opts.jobId || j.hostname !== me || j.pid === null) continue;
+    if (j.id === opts.jobId || jobsOfThisProcess.has(j.id) || j.hostname !== me || j.pid === null) continue;
     // Our own pid on another job row is an earlier incarnation (a container restarted).
     if (j.pid === process.pid || !processAlive(j.pid)) dead.add(j.id);
   }

@@ -17,7 +17,7 @@ import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
 import { claimScheduledTaskInstances, listRestarting } from "../store/task-instances.ts";
 import { createDagBag, type DagBag } from "./dag-bag.ts";
 import { evaluateDagRun, type RunEvaluation } from "./evaluate-run.ts";
-import { recoverOrphanedTaskInstances } from "./recovery.ts";
+import { jobsOfThisProcess, recoverOrphanedTaskInstances } from "./recovery.ts";
 import { createDueScheduledRuns } from "./run-creation.ts";
 import { runClaimedTaskInstance } from "./task-runner.ts";
 
@@ -296,7 +296,9 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           // run beside theirs. End them now and carry on as a new job.
           log(`job ${jobId} was declared dead by another scheduler (heartbeat older than ${heartbeatTimeout} s); terminating its tries and starting a new job`);
           for (const id of running.keys()) executor.terminate(id, 0);
+          jobsOfThisProcess.delete(jobId);
           jobId = await startJob(store.db, { jobType: opts.jobType ?? "SchedulerJob", hostname: hostname(), pid: process.pid });
+          jobsOfThisProcess.add(jobId);
         }
         await recover();
       } catch (e) {
@@ -364,6 +366,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     bag,
     async start() {
       jobId = await startJob(store.db, { jobType: opts.jobType ?? "SchedulerJob", hostname: hostname(), pid: process.pid });
+      jobsOfThisProcess.add(jobId);
       await recover();
       if (opts.listen) listener = await listenForNotifications(store, () => nudge({ dagsChanged: true, external: true }), { log });
       startHousekeeping();
@@ -384,7 +387,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       await executor.stop(1000);
       await drained;
       // Tries still unrecorded were given up: the job ends and the next recovery ends them.
-      if (jobId !== null) await endJob(store.db, jobId).catch((e) => log(`cannot end job ${jobId}: ${(e as Error).message}`));
+      if (jobId !== null) {
+        jobsOfThisProcess.delete(jobId);
+        await endJob(store.db, jobId).catch((e) => log(`cannot end job ${jobId}: ${(e as Error).message}`));
+      }
     },
     nudge,
     idle() {

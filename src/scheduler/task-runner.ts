@@ -8,7 +8,7 @@ import { createSecretsMasker, openTaskLog, taskLogPath, type SecretsMasker, type
 import { getDagRun } from "../store/dag-runs.ts";
 import type { Store } from "../store/index.ts";
 import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
-import { finishRestartedTry, finishTry, recordTryProcess, releaseClaim, skipTaskInstancesOfRun, startTry } from "../store/task-instances.ts";
+import { finishRestartedTry, finishTry, releaseClaim, skipTaskInstancesOfRun, startTry } from "../store/task-instances.ts";
 import { clearTaskXcoms, listRunXcoms, setXcoms, SKIPMIXIN_KEY } from "../store/xcom.ts";
 import type { ConnectionInfo, RunTaskRequest, TaskOutcome } from "../worker/protocol.ts";
 import { allDownstream, type SchedulableDag } from "./dag-bag.ts";
@@ -160,16 +160,24 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
       hooks.log(`${what}: claim released: ${reason}`);
       return null;
     }
+    // The worker is chosen before the try starts, so the try's row names the process that runs it.
+    const pid = executor.reserve(claimed.id) ?? process.pid;
     const n = await store.writeTransaction(async (trx) => {
-      const t = await startTry(trx, claimed.id, { hostname: hostname(), pid: process.pid, jobId: hooks.jobId });
+      const t = await startTry(trx, claimed.id, { hostname: hostname(), pid, jobId: hooks.jobId });
       if (t !== null) await clearTaskXcoms(trx, run.id, claimed.task_id, claimed.map_index);
       return t;
     });
-    return n === null ? null : { run, tryNumber: n };
+    return n === null ? null : { run, tryNumber: n, pid };
+  }).catch((e: unknown) => {
+    executor.release(claimed.id);
+    throw e;
   });
-  if (!started || !d) return;
+  if (!started || !d) {
+    executor.release(claimed.id);
+    return;
+  }
   const { run, tryNumber } = started;
-  const ti: TaskInstanceRow = { ...claimed, state: "running", try_number: tryNumber, start_date: new Date().toISOString(), hostname: hostname(), pid: process.pid };
+  const ti: TaskInstanceRow = { ...claimed, state: "running", try_number: tryNumber, start_date: new Date().toISOString(), hostname: hostname(), pid: started.pid };
   hooks.onStarted?.(ti);
   let log: TaskLog | undefined;
   let outcome: TaskOutcome;
@@ -208,15 +216,7 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
       }
       const request = buildRequest({ ti, run, d, config, xcoms, params, ...env });
       try {
-        outcome = await executor.execute(
-          request,
-          (line, level) => taskLog.log(level, line),
-          async (pid) => {
-            ti.pid = pid;
-            // Best effort: without it, recovery on this host cannot kill a leftover worker.
-            await recordTryProcess(store.db, ti.id, tryNumber, pid).catch((e: Error) => hooks.log(`cannot record the pid of ${what}: ${e.message}`));
-          },
-        );
+        outcome = await executor.execute(request, (line, level) => taskLog.log(level, line));
       } catch (e) {
         throw new StepError("the executor failed", e);
       }
@@ -226,6 +226,8 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
     outcome = failure(err.message, err.cause);
     log?.error(outcome.state === "failed" ? outcome.error.message : "");
   }
+  // A try that broke before reaching the executor gives its worker back.
+  executor.release(claimed.id);
   try {
     const final = outcome!;
     await persist(`recording the outcome of ${what} try ${tryNumber}`, hooks, () => recordOutcome(store, ti, run, d, final, log));

@@ -237,12 +237,6 @@ export async function startTry(db: Db, id: number, who: { hostname: string; pid:
   return row ? row.try_number : null;
 }
 
-/** The process that runs the try (its worker), once the executor has one: recovery on this host
- *  kills it before the task runs again. Guarded like every write of a try. */
-export async function recordTryProcess(db: Db, id: number, tryNumber: number, pid: number): Promise<void> {
-  await db.updateTable("task_instance").set({ pid }).where("id", "=", id).where("try_number", "=", tryNumber).where("state", "in", ["running", "restarting"]).execute();
-}
-
 export interface TryOutcome {
   state: "success" | "failed" | "skipped" | "up_for_retry";
   reason?: string | null;
