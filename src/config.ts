@@ -28,7 +28,7 @@ export const SETTINGS: Record<string, Record<string, SettingSpec>> = {
     max_active_runs_per_dag: { default: 16, description: "Default max_active_runs of a DAG" },
     max_xcom_size: { default: 65536, description: "Largest XCom value in bytes (JSON text)" },
     default_timezone: { default: "UTC", description: "Timezone of DAGs that name none" },
-    killed_task_cleanup_time: { default: 10, description: "Seconds between SIGTERM and SIGKILL of a timed-out task" },
+    killed_task_cleanup_time: { default: 10, description: "Seconds between SIGTERM and SIGKILL of a timed-out or cleared task" },
     worker_max_tasks: { default: 500, description: "Tasks a worker process runs before it is replaced by a fresh one (imported DAG versions stay in its memory)" },
   },
   database: {
@@ -43,6 +43,16 @@ export const SETTINGS: Record<string, Record<string, SettingSpec>> = {
   },
   scheduler: {
     catchup_by_default: { default: false, description: "catchup of DAGs that do not say" },
+    scheduler_heartbeat_sec: { default: 5, description: "Seconds between a scheduler's heartbeats in the job table" },
+    task_instance_heartbeat_timeout: {
+      default: 300,
+      description: "Seconds without a heartbeat after which a scheduler counts as dead and another recovers its tries",
+    },
+    max_interrupted_tries: {
+      default: 3,
+      description: "Times a try may be interrupted by its scheduler's death (no retry spent) before the task fails",
+    },
+    safety_poll_interval: { default: 10, description: "Seconds between looks at the store even without a notification" },
   },
   warehouse: {
     url: { default: "sqlite:///{ORCH_HOME}/warehouse.db", description: "Default warehouse for the providers" },

@@ -1,6 +1,7 @@
 // Scheduler throughput: 1,000 no-op TaskFlow tasks as a chain and as one fan-out/fan-in, and 100
 // runs of a 10-task DAG, on SQLite and PostgreSQL, through the real scheduler, executor and
-// worker processes. Reports task instances per second, the hand-off time from one task's end to
+// worker processes. On PostgreSQL also two schedulers racing for the same runs: TI/s, and the
+// highest concurrency seen of a DAG with max_active_tasks: 1 (which must be 1). Reports task instances per second, the hand-off time from one task's end to
 // its successor's start (median, p95), peak RSS, and CPU while idle for 30 s afterwards.
 //
 // Baseline, measured in the same run: a fresh Node process per task instance (Airflow's model of a
@@ -33,6 +34,12 @@ export const chain1000 = dag({ dag_id: "chain1000", schedule: null, start_date: 
 export const fan1000 = dag({ dag_id: "fan1000", schedule: null, start_date: "2024-01-01", max_active_tasks: 64 }, () => {
   const mid = Array.from({ length: 998 }, (_, i) => noop("m" + i));
   chain(noop("start"), mid, noop("end"));
+});
+export const capped1 = dag({ dag_id: "capped1", schedule: null, start_date: "2024-01-01", max_active_tasks: 1 }, () => {
+  Array.from({ length: 40 }, (_, i) => noop("c" + i));
+});
+export const wide200 = dag({ dag_id: "wide200", schedule: null, start_date: "2024-01-01", max_active_tasks: 64 }, () => {
+  Array.from({ length: 200 }, (_, i) => noop("w" + i));
 });
 export const small10 = dag({ dag_id: "small10", schedule: null, start_date: "2024-01-01", max_active_runs: 100 }, () => {
   chain(...Array.from({ length: 10 }, (_, i) => noop("s" + i)));
@@ -79,7 +86,50 @@ async function scenario(store: Store, home: string, dagId: string, runs: number)
   return { tiPerSecond: tiCount / seconds, seconds, tis: tiCount, median: pct(h, 50), p95: pct(h, 95) };
 }
 
-async function withDialect(dialect: "sqlite" | "postgres", fn: (store: Store, home: string) => Promise<void>) {
+/** The most intervals open at one instant (touching is not overlapping). */
+function maxOverlap(intervals: { start: number; end: number }[]): number {
+  const points = intervals.flatMap((i) => [
+    [i.start, 1],
+    [i.end, -1],
+  ]);
+  points.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let open = 0;
+  let most = 0;
+  for (const [, d] of points) most = Math.max(most, (open += d));
+  return most;
+}
+
+/** Two schedulers (each its own pool of connections and two workers) on one PostgreSQL database,
+ *  racing for the same runs: a DAG capped at max_active_tasks: 1 beside a wide one. */
+async function twoSchedulers(store: Store, home: string, url: string) {
+  const config = loadConfig({ ...process.env, ORCH_HOME: home });
+  const ids = new Set<number>();
+  for (const dagId of ["capped1", "wide200"]) {
+    const row = await store.db.selectFrom("serialized_dag").selectAll().where("dag_id", "=", dagId).executeTakeFirstOrThrow();
+    const d = toSchedulable(JSON.parse(row.data) as SerializedDag, row.dag_hash, row.fileloc);
+    ids.add((await triggerDagRun(store, d, { logicalDate: new Date(Date.UTC(2024, 0, 1)), triggeredBy: "bench" })).id);
+  }
+  const second = await openStore(url);
+  let left = ids.size;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const onRunFinished = () => --left === 0 && done();
+  const schedulers = [store, second].map((s) =>
+    createScheduler({ store: s, config, executor: createLocalExecutor({ parallelism: 2 }), onlyRunIds: ids, log: () => {}, onRunFinished }),
+  );
+  const t0 = performance.now();
+  await Promise.all(schedulers.map((x) => x.start()));
+  await finished;
+  const seconds = (performance.now() - t0) / 1000;
+  await Promise.all(schedulers.map((x) => x.stop()));
+  await second.close();
+  const tis = await store.db.selectFrom("task_instance").select(["dag_id", "state", "start_date", "end_date", "queued_by_job_id"]).where("dag_id", "in", ["capped1", "wide200"]).execute();
+  const ok = tis.filter((t) => t.state === "success");
+  const capped = ok.filter((t) => t.dag_id === "capped1").map((t) => ({ start: Date.parse(t.start_date!), end: Date.parse(t.end_date!) }));
+  return { tis: ok.length, seconds, tiPerSecond: ok.length / seconds, cappedConcurrency: maxOverlap(capped), jobs: new Set(ok.map((t) => t.queued_by_job_id)).size };
+}
+
+async function withDialect(dialect: "sqlite" | "postgres", fn: (store: Store, home: string, url: string) => Promise<void>) {
   const home = mkdtempSync(join(tmpdir(), "orch-bench-sched-"));
   mkdirSync(join(home, "dags"));
   writeFileSync(join(home, "dags", "bench.ts"), DAGS);
@@ -108,7 +158,7 @@ async function withDialect(dialect: "sqlite" | "postgres", fn: (store: Store, ho
     const processor = createDagProcessor({ store, dagsFolder: join(home, "dags"), home, importTimeoutSeconds: 60 });
     await processor.processAll();
     await processor.stop();
-    await fn(store, home);
+    await fn(store, home, url);
   } finally {
     await store.close();
     await drop();
@@ -151,10 +201,11 @@ async function idleCpu(seconds: number): Promise<number> {
 
 const baseline = processPerTaskBaseline(50);
 const rows: string[][] = [];
+let twoSchedulerNote: string | undefined;
 const dialects = (process.env.ORCH_BENCH_DIALECTS ?? "sqlite,postgres").split(",") as ("sqlite" | "postgres")[];
 for (const dialect of dialects) {
   try {
-    await withDialect(dialect, async (store, home) => {
+    await withDialect(dialect, async (store, home, url) => {
       for (const [name, dagId, runs] of [
         ["chain of 1,000", "chain1000", 1],
         ["fan-out/fan-in of 1,000", "fan1000", 1],
@@ -163,6 +214,12 @@ for (const dialect of dialects) {
         const r = await scenario(store, home, dagId, runs);
         rows.push([dialect, name, r.tis.toString(), r.seconds.toFixed(2), r.tiPerSecond.toFixed(0), (r.tiPerSecond / baseline).toFixed(1) + "x", r.median.toFixed(1), r.p95.toFixed(1)]);
         console.log(`${dialect} ${name}: ${r.tiPerSecond.toFixed(0)} TI/s`);
+      }
+      if (dialect === "postgres") {
+        const r = await twoSchedulers(store, home, url);
+        rows.push([dialect, "two schedulers, 240 tasks", r.tis.toString(), r.seconds.toFixed(2), r.tiPerSecond.toFixed(0), (r.tiPerSecond / baseline).toFixed(1) + "x", "-", "-"]);
+        twoSchedulerNote = `two schedulers on PostgreSQL: ${r.tiPerSecond.toFixed(0)} TI/s over ${r.jobs} job(s); highest concurrency of the max_active_tasks: 1 DAG: ${r.cappedConcurrency} (must be 1)`;
+        console.log(twoSchedulerNote);
       }
     });
   } catch (e) {
@@ -179,6 +236,7 @@ console.log("\n" + header.map((h, i) => h.padEnd(widths[i])).join(" | "));
 console.log(widths.map((w) => "-".repeat(w)).join("-|-"));
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join(" | "));
 console.log(`\nbaseline: a fresh Node process per task instance: ${baseline.toFixed(0)} TI/s (spawn only, no work, no store)`);
+if (twoSchedulerNote) console.log(twoSchedulerNote);
 console.log(`peak RSS of the scheduler process: ${(peakRss / 2 ** 20).toFixed(0)} MB (workers not included)`);
 console.log(`CPU while idle for ${IDLE_S} s: ${idle.toFixed(2)} % of one core`);
 console.log(`goals: >= 300 TI/s on the SQLite chain; median hand-off <= 5 ms; idle CPU < 1 %`);

@@ -18,6 +18,15 @@ export interface Executor {
   /** Runs one task instance; resolves with its outcome (never rejects). `answer` serves the
    *  task's reads (XComs, variables, connections); without it every read fails. */
   execute(request: RunTaskRequest, log: LogSink, answer?: ReadAnswerer): Promise<TaskOutcome>;
+  /** Sets a worker aside for this task instance before its try starts, and returns the worker's
+   *  pid, so the try's start records the process that will run it (recovery kills it if its
+   *  scheduler dies). execute() with the same tiId uses it; release() gives it back unused.
+   *  undefined: no worker could be started (execute() then reports why). */
+  reserve(tiId: number): number | undefined;
+  release(tiId: number): void;
+  /** Terminates the running try of this task instance (it was cleared): SIGTERM, then SIGKILL after
+   *  `graceMs`. Its execute() then resolves as failed; the caller discards that. */
+  terminate(tiId: number, graceMs: number): boolean;
   /** Starts the worker processes now, so the first task does not pay for the spawn. */
   warm(): void;
   /** Lets running tasks finish for up to `graceMs`, then kills what is left. Idempotent. */
@@ -33,6 +42,8 @@ export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.Pr
   const all = new Set<WorkerProcess>();
   /** Recycled workers on their way out; stop() waits for them too. */
   const retiring = new Set<Promise<void>>();
+  const byTi = new Map<number, WorkerProcess>();
+  const reserved = new Map<number, WorkerProcess>();
 
   function take(): WorkerProcess {
     while (idle.length) {
@@ -47,21 +58,60 @@ export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.Pr
 
   return {
     parallelism,
-    freeSlots: () => (stopping ? 0 : parallelism - running),
+    freeSlots: () => (stopping ? 0 : parallelism - running - reserved.size),
+    reserve(tiId) {
+      if (stopping) return undefined;
+      let w = reserved.get(tiId);
+      if (!w) {
+        try {
+          w = take();
+        } catch {
+          return undefined;
+        }
+        reserved.set(tiId, w);
+      }
+      return w.pid;
+    },
+    release(tiId) {
+      const w = reserved.get(tiId);
+      if (!w) return;
+      reserved.delete(tiId);
+      if (w.reusable && !stopping) idle.push(w);
+      else all.delete(w);
+    },
     warm() {
       while (all.size < parallelism && !stopping) {
-        const w = spawnWorker({ env: opts.env });
+        let w: WorkerProcess;
+        try {
+          w = spawnWorker({ env: opts.env });
+        } catch {
+          return; // warming is an optimisation; execute() reports a worker that cannot start
+        }
         all.add(w);
         idle.push(w);
       }
     },
     async execute(request, log, answer) {
-      if (stopping) return { state: "failed", error: { message: "the executor is shutting down", retryable: true } };
+      const held = reserved.get(request.tiId);
+      reserved.delete(request.tiId);
+      if (stopping) {
+        if (held) all.delete(held);
+        return { state: "failed", error: { message: "the executor is shutting down", retryable: true } };
+      }
       running++;
-      const w = take();
+      let w: WorkerProcess;
+      try {
+        w = held && held.reusable ? held : take();
+      } catch (e) {
+        // fork() itself threw (EAGAIN: no processes left): this try fails and may be retried.
+        running--;
+        return { state: "failed", error: { message: `cannot start a worker process: ${(e as Error).message}`, retryable: true } };
+      }
+      byTi.set(request.tiId, w);
       try {
         return await w.run(request, log, answer);
       } finally {
+        byTi.delete(request.tiId);
         running--;
         // A worker killed for a timeout is alive until its exit is seen, but must not take a task.
         if (w.reusable && !stopping && w.tasksRun < maxTasks) idle.push(w);
@@ -74,6 +124,12 @@ export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.Pr
           }
         }
       }
+    },
+    terminate(tiId, graceMs) {
+      const w = byTi.get(tiId);
+      if (!w) return false;
+      w.terminate(graceMs);
+      return true;
     },
     stop(graceMs) {
       stopping ??= Promise.all([...[...all].map((w) => w.stop(graceMs)), ...retiring]).then(() => {

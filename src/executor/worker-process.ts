@@ -27,6 +27,8 @@ export interface WorkerProcess {
   run(request: RunTaskRequest, log: LogSink, answer?: ReadAnswerer): Promise<TaskOutcome>;
   /** Asks the child to finish its current task and exit; kills it after `graceMs`. */
   stop(graceMs: number): Promise<void>;
+  /** Ends the child now, task and all: SIGTERM, SIGKILL after `graceMs` (a cleared running try). */
+  terminate(graceMs: number): void;
 }
 
 interface Current {
@@ -70,7 +72,10 @@ export function spawnWorker(opts: { env?: NodeJS.ProcessEnv } = {}): WorkerProce
   let killed = false;
   let tasksRun = 0;
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let spawnError: Error | undefined;
+  let resolveExited!: () => void;
+  const exited = new Promise<void>((resolve) => (resolveExited = resolve));
+  child.once("exit", () => resolveExited());
 
   function settle(c: Current, outcome: TaskOutcome): void {
     if (current !== c) return;
@@ -159,7 +164,22 @@ export function spawnWorker(opts: { env?: NodeJS.ProcessEnv } = {}): WorkerProce
     c.log(message, "ERROR");
     settle(c, { state: "failed", error: { message, retryable: true } });
   });
-  child.on("error", () => {});
+  // A child that cannot be spawned (ENOENT, EAGAIN) emits "error" and may never emit "exit": end
+  // the try it was given and count the worker dead, or run() and stop() would wait forever.
+  child.on("error", (e) => {
+    if (child.pid !== undefined && alive) return; // a send to a dying child; "exit" follows
+    spawnError = e;
+    if (!alive) return;
+    alive = false;
+    resolveExited();
+    if (!current) return;
+    const c = current;
+    current = undefined;
+    clearTimeout(c.timer);
+    const message = `cannot start a worker process: ${e.message}`;
+    c.log(message, "ERROR");
+    c.resolve({ state: "failed", error: { message, retryable: true } });
+  });
 
   function send(m: ToWorker): void {
     if (alive && child.connected) child.send(m);
@@ -194,7 +214,12 @@ export function spawnWorker(opts: { env?: NodeJS.ProcessEnv } = {}): WorkerProce
       if (!alive || killed) {
         return Promise.resolve({
           state: "failed",
-          error: { message: `the worker process exited before the task started (${JSON.stringify(exitInfo)})`, retryable: true },
+          error: {
+            message: spawnError
+              ? `cannot start a worker process: ${spawnError.message}`
+              : `the worker process exited before the task started (${JSON.stringify(exitInfo)})`,
+            retryable: true,
+          },
         });
       }
       tasksRun++;
@@ -213,6 +238,9 @@ export function spawnWorker(opts: { env?: NodeJS.ProcessEnv } = {}): WorkerProce
         }
         send({ type: "run-task", request });
       });
+    },
+    terminate(graceMs) {
+      kill(graceMs);
     },
     async stop(graceMs) {
       if (!alive) return;

@@ -1,6 +1,7 @@
 // The scheduler's view of DAGs: serialized DAGs read from the store (never DAG code: the scheduler
 // does not import user files), cached by dag_hash, with the graph facts it asks for often.
 import type { SerializedDag, SerializedTask } from "../serialization/serialized-dag.ts";
+import { getSerializedDagHash, getSerializedDagRow } from "../store/dags.ts";
 import type { Db } from "../store/index.ts";
 
 export interface SchedulableDag {
@@ -27,14 +28,18 @@ export function createDagBag(): DagBag {
       const cached = cache.get(dagId);
       // Within one scheduling step, a DAG's hash is checked once.
       if (cached && checked.has(dagId)) return cached;
-      const head = await db.selectFrom("serialized_dag").select(["dag_hash"]).where("dag_id", "=", dagId).executeTakeFirst();
-      if (!head) {
+      const hash = await getSerializedDagHash(db, dagId);
+      if (hash === undefined) {
         cache.delete(dagId);
         return undefined;
       }
       checked.add(dagId);
-      if (cached && cached.dagHash === head.dag_hash) return cached;
-      const row = await db.selectFrom("serialized_dag").selectAll().where("dag_id", "=", dagId).executeTakeFirstOrThrow();
+      if (cached && cached.dagHash === hash) return cached;
+      const row = await getSerializedDagRow(db, dagId);
+      if (!row) {
+        cache.delete(dagId);
+        return undefined;
+      }
       const dag = JSON.parse(row.data) as SerializedDag;
       const entry = toSchedulable(dag, row.dag_hash, row.fileloc);
       cache.set(dagId, entry);

@@ -3,19 +3,20 @@
 // Each decision comes from a dep in ./deps, which says why; nothing here re-implements them.
 import type { Kysely } from "kysely";
 import { countUpstreamStates, decideDagRunState, evaluateTriggerRule, notInRetryPeriod, notPreviouslySkipped, type BranchDecision } from "./deps/index.ts";
-import { finishDagRun, markDagRunRunning } from "../store/dag-runs.ts";
+import { finishDagRun } from "../store/dag-runs.ts";
 import type { Database, DagRunRow } from "../store/schema.ts";
-import { setTaskInstanceState } from "../store/task-instances.ts";
+import {
+  decideTaskInstance,
+  distinctRunStates,
+  listRunTaskBriefs,
+  noteWaitingReason,
+  scheduleTaskInstance,
+  type TaskInstanceBrief,
+} from "../store/task-instances.ts";
 import type { SchedulableDag } from "./dag-bag.ts";
-import { SKIPMIXIN_KEY } from "../store/xcom.ts";
+import { listSkipDecisions } from "../store/xcom.ts";
 
-interface TiLite {
-  id: number;
-  task_id: string;
-  state: string | null;
-  next_retry_at: string | null;
-  state_reason: string | null;
-}
+type TiLite = TaskInstanceBrief;
 
 export interface RunEvaluation {
   scheduled: number;
@@ -37,25 +38,11 @@ async function branchDecisions(trx: Kysely<Database>, run: DagRunRow, d: Schedul
     }
   }
   if (parents.size === 0) return new Map();
-  const rows = await trx
-    .selectFrom("xcom")
-    .select(["task_id", "value"])
-    .where("dag_run_id", "=", run.id)
-    .where("key", "=", SKIPMIXIN_KEY)
-    .where("task_id", "in", [...parents])
-    .execute();
+  const rows = await listSkipDecisions(trx, run.id, [...parents]);
   return new Map(rows.map((r) => [r.task_id, JSON.parse(r.value) as BranchDecision]));
 }
 
-function selectTis(trx: Kysely<Database>, run: DagRunRow, taskIds?: readonly string[]) {
-  let q = trx
-    .selectFrom("task_instance")
-    .select(["id", "task_id", "state", "next_retry_at", "state_reason"])
-    .where("dag_id", "=", run.dag_id)
-    .where("run_id", "=", run.run_id);
-  if (taskIds) q = q.where("task_id", "in", taskIds);
-  return q.execute() as Promise<TiLite[]>;
-}
+const selectTis = listRunTaskBriefs;
 
 /**
  * Evaluates the run's not-yet-finished tasks until nothing changes (a skip can cascade down a chain
@@ -72,7 +59,6 @@ export async function evaluateDagRun(
   now: Date,
   focus?: ReadonlySet<string>,
 ): Promise<RunEvaluation> {
-  if (run.state === "queued") await markDagRunRunning(trx, run.id);
   let candidates: TiLite[];
   let states: Map<string, string | null>;
   if (focus) {
@@ -107,7 +93,7 @@ export async function evaluateDagRun(
       if (branchParents.length) {
         const skip = notPreviouslySkipped({ taskId: ti.task_id, branchParents });
         if (skip.newState) {
-          await setTaskInstanceState(trx, [ti.id], "skipped", { from: [null, "up_for_retry"], reason: skip.reason, finished: true });
+          await decideTaskInstance(trx, ti.id, "skipped", skip.reason);
           states.set(ti.task_id, "skipped");
           if (focus) return evaluateDagRun(trx, { ...run, state: "running" }, d, now);
           changed = true;
@@ -120,19 +106,19 @@ export async function evaluateDagRun(
       if (upstream.done === 0 && upstream.total > 0 && task.trigger_rule !== "always") continue;
       const verdict = evaluateTriggerRule({ rule: task.trigger_rule, upstream });
       if (verdict.newState) {
-        await setTaskInstanceState(trx, [ti.id], verdict.newState, { from: [null, "up_for_retry"], reason: verdict.reason, finished: true });
+        await decideTaskInstance(trx, ti.id, verdict.newState, verdict.reason);
         states.set(ti.task_id, verdict.newState);
         // The decision reaches tasks outside the focus: look at the whole run.
         if (focus) return evaluateDagRun(trx, { ...run, state: "running" }, d, now);
         changed = true;
       } else if (verdict.passed) {
-        await setTaskInstanceState(trx, [ti.id], "scheduled", { from: [null, "up_for_retry"], reason: null });
+        await scheduleTaskInstance(trx, ti.id);
         states.set(ti.task_id, "scheduled");
         scheduled++;
       } else if (ti.state_reason !== verdict.reason) {
         // Kept for people asking why the task waits (API, status page); written only on change,
         // or a 1,000-task chain would rewrite 999 rows per step.
-        await trx.updateTable("task_instance").set({ state_reason: verdict.reason }).where("id", "=", ti.id).execute();
+        await noteWaitingReason(trx, ti.id, verdict.reason);
         ti.state_reason = verdict.reason;
       }
     }
@@ -142,14 +128,7 @@ export async function evaluateDagRun(
   let allStates: (string | null)[];
   if (focus) {
     // The run's state needs every task's state, but only as a set: one aggregate, not 1,000 rows.
-    const distinct = await trx
-      .selectFrom("task_instance")
-      .select("state")
-      .distinct()
-      .where("dag_id", "=", run.dag_id)
-      .where("run_id", "=", run.run_id)
-      .execute();
-    allStates = distinct.map((r) => r.state);
+    allStates = await distinctRunStates(trx, run);
     const leaves = await selectTis(trx, run, d.leaves);
     const byId = new Map(leaves.map((t) => [t.task_id, t.state]));
     leafStates = d.leaves.map((id) => byId.get(id) ?? null);

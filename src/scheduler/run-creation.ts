@@ -2,7 +2,8 @@
 // Params are validated before a run exists, so an invalid conf never leaves a half-made run.
 import { OrchError } from "../errors.ts";
 import { validateParams } from "../params/validate.ts";
-import { createDagRun, countActiveRuns, generateRunId, lastAutomatedRun, type RunType } from "../store/dag-runs.ts";
+import { createDagRun, createScheduledRun, generateRunId, lastAutomatedRun, type RunType } from "../store/dag-runs.ts";
+import { recordNextDagRun } from "../store/dags.ts";
 import type { Store } from "../store/index.ts";
 import type { DagRunRow } from "../store/schema.ts";
 import { createTimetable } from "../timetables/index.ts";
@@ -69,11 +70,19 @@ export interface ScheduleResult {
   wakeAt: Date | null;
 }
 
+// Logical dates whose "taken by another run" was already said, so a pass that meets one again
+// stays quiet (the scheduler looks every time run creation is due).
+const reportedTaken = new Set<string>();
+
 /**
  * Creates the scheduled runs that are due for one DAG, as many as catchup and max_active_runs
  * allow, and records the next one on the dag row (dag.next_dagrun*).
+ *
+ * A logical date already held by another run (a manual run on a scheduled date) is stepped over as
+ * Airflow does: the timetable continues from that date's interval, so later runs are still created
+ * and the timer is set for the next one. (It used to stop there for good.)
  */
-export async function createDueScheduledRuns(store: Store, d: SchedulableDag, now: Date): Promise<ScheduleResult> {
+export async function createDueScheduledRuns(store: Store, d: SchedulableDag, now: Date, log: (m: string) => void = () => {}): Promise<ScheduleResult> {
   const timetable = createTimetable(d.dag.timetable);
   const created: DagRunRow[] = [];
   if (!timetable.canBeScheduled) return { created, wakeAt: null };
@@ -83,44 +92,32 @@ export async function createDueScheduledRuns(store: Store, d: SchedulableDag, no
     catchup: d.dag.catchup,
   };
   const dagId = d.dag.dag_id;
+  const last = await lastAutomatedRun(store.db, dagId);
+  let lastInterval =
+    last && last.data_interval_start && last.data_interval_end
+      ? { start: new Date(last.data_interval_start), end: new Date(last.data_interval_end) }
+      : null;
   for (;;) {
-    const last = await lastAutomatedRun(store.db, dagId);
-    const lastInterval =
-      last && last.data_interval_start && last.data_interval_end
-        ? { start: new Date(last.data_interval_start), end: new Date(last.data_interval_end) }
-        : null;
     const info: DagRunInfo | null = timetable.nextDagRunInfo({ lastAutomatedDataInterval: lastInterval, restriction, now });
-    await store.db
-      .updateTable("dag")
-      .set({
-        next_dagrun: info ? info.logicalDate.toISOString() : null,
-        next_dagrun_data_interval_start: info ? info.dataInterval.start.toISOString() : null,
-        next_dagrun_data_interval_end: info ? info.dataInterval.end.toISOString() : null,
-        next_dagrun_create_after: info ? info.runAfter.toISOString() : null,
-      })
-      .where("dag_id", "=", dagId)
-      .execute();
+    await recordNextDagRun(
+      store.db,
+      dagId,
+      info
+        ? {
+            logicalDate: info.logicalDate.toISOString(),
+            dataIntervalStart: info.dataInterval.start.toISOString(),
+            dataIntervalEnd: info.dataInterval.end.toISOString(),
+            runAfter: info.runAfter.toISOString(),
+          }
+        : null,
+    );
     if (!info) return { created, wakeAt: null };
     if (info.runAfter > now) return { created, wakeAt: info.runAfter };
-    const active = await countActiveRuns(store.db, dagId);
-    // A finished run frees a slot and wakes the scheduler, so no timer is needed here.
-    if (active.queued + active.running >= d.dag.max_active_runs) return { created, wakeAt: null };
     const logicalIso = info.logicalDate.toISOString();
-    const existing = await store.db
-      .selectFrom("dag_run")
-      .select("run_id")
-      .where("dag_id", "=", dagId)
-      .where("logical_date", "=", logicalIso)
-      .executeTakeFirst();
-    if (existing) {
-      // A manual run already holds this logical date; Airflow's unique key forbids a second run.
-      // Skipping it keeps the timetable moving instead of retrying forever.
-      process.stderr.write(`scheduler: ${dagId}: logical date ${logicalIso} is taken by ${existing.run_id}; not creating a scheduled run for it\n`);
-      return { created, wakeAt: null };
-    }
-    const row = await store.writeTransaction((trx) =>
-      createDagRun(
+    const r = await store.writeTransaction((trx) =>
+      createScheduledRun(
         trx,
+        store.dialect,
         {
           dag_id: dagId,
           run_id: generateRunId("scheduled", logicalIso, info.runAfter.toISOString()),
@@ -133,8 +130,18 @@ export async function createDueScheduledRuns(store: Store, d: SchedulableDag, no
           triggered_by: "timetable",
         },
         taskSeeds(d),
+        d.dag.max_active_runs,
       ),
     );
-    created.push(row);
+    // A finished run frees a slot and wakes the scheduler, so no timer is needed here.
+    if (r.kind === "at_limit") return { created, wakeAt: null };
+    if (r.kind === "taken") {
+      const key = `${dagId}\u0000${logicalIso}`;
+      if (!reportedTaken.has(key)) {
+        reportedTaken.add(key);
+        log(`${dagId}: logical date ${logicalIso} is taken by ${r.runId}; no scheduled run for it, the timetable goes on from the next date`);
+      }
+    } else created.push(r.run);
+    lastInterval = info.dataInterval;
   }
 }

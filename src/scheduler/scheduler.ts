@@ -7,14 +7,17 @@
 // coalesce into one more step.
 import type { Config } from "../config.ts";
 import type { Executor } from "../executor/local-executor.ts";
-import { listActiveDagRuns } from "../store/dag-runs.ts";
+import { hostname } from "node:os";
+import { finishDagRun, listActiveDagRuns, startDagRunWithinLimit } from "../store/dag-runs.ts";
+import { listPausedDagIds, listSchedulableDagIds } from "../store/dags.ts";
 import type { Store } from "../store/index.ts";
+import { endJob, heartbeatJob, startJob } from "../store/jobs.ts";
 import { listenForNotifications, type NotificationListener } from "../store/notify.ts";
-import type { DagRunRow } from "../store/schema.ts";
-import { claimScheduledTaskInstances } from "../store/task-instances.ts";
+import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
+import { claimScheduledTaskInstances, listRestarting } from "../store/task-instances.ts";
 import { createDagBag, type DagBag } from "./dag-bag.ts";
-import { evaluateDagRun } from "./evaluate-run.ts";
-import { recoverOrphanedTaskInstances } from "./recovery.ts";
+import { evaluateDagRun, type RunEvaluation } from "./evaluate-run.ts";
+import { jobsOfThisProcess, recoverOrphanedTaskInstances } from "./recovery.ts";
 import { createDueScheduledRuns } from "./run-creation.ts";
 import { runClaimedTaskInstance } from "./task-runner.ts";
 
@@ -29,6 +32,8 @@ export interface SchedulerOptions {
   onRunFinished?: (run: { dag_id: string; run_id: string; state: "success" | "failed" }) => void;
   /** Listen for other processes' notifyScheduler (the long-running scheduler does). */
   listen?: boolean;
+  /** The job row's job_type (Airflow's SchedulerJob; `dags test` is its own kind). */
+  jobType?: string;
   log?: (message: string) => void;
 }
 
@@ -45,6 +50,11 @@ export interface Scheduler {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** A run whose evaluation throws this many times in a row is failed with the reason. */
+const MAX_RUN_EVALUATION_FAILURES = 3;
+/** A failing step backs off from 1 s, doubling, to 30 s. */
+const STEP_BACKOFF_MIN_MS = 1000;
+const STEP_BACKOFF_MAX_MS = 30_000;
 
 export function createScheduler(opts: SchedulerOptions): Scheduler {
   const { store, config, executor } = opts;
@@ -69,8 +79,23 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   const runKey = (dagId: string, runId: string) => `${dagId}\u0000${runId}`;
   // The earliest retry time of each active run, kept across steps that skip a clean run.
   const retryAt = new Map<string, Date>();
+  // This process's row in `job`: claims carry it, heartbeats keep it alive.
+  let jobId: number | null = null;
+  let housekeeping: NodeJS.Timeout | undefined;
+  // Tries in flight here, by task instance id: a clear of one of them terminates it.
+  const running = new Map<number, TaskInstanceRow>();
+  // Something outside this process may have changed (a notification, the safety poll): look for
+  // cleared running tries too.
+  let externalChange = false;
+  // Consecutive evaluation failures per run (one bad run must not stop the others).
+  const runFailures = new Map<string, number>();
+  // A failing step: the first failure is logged with its stack, then only a count.
+  let stepFailures = 0;
+  let stepBackoffMs = STEP_BACKOFF_MIN_MS;
+  const cleanupMs = config.getNumber("core", "killed_task_cleanup_time") * 1000;
 
-  function nudge(o: { dagsChanged?: boolean; run?: { dag_id: string; run_id: string }; tasks?: readonly string[] } = {}): void {
+  function nudge(o: { dagsChanged?: boolean; run?: { dag_id: string; run_id: string }; tasks?: readonly string[]; external?: boolean } = {}): void {
+    if (o.external) externalChange = true;
     if (o.run) {
       const key = runKey(o.run.dag_id, o.run.run_id);
       const cur = dirtyRuns.get(key);
@@ -92,10 +117,18 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         wanted = false;
         try {
           await step();
+          if (stepFailures) log(`scheduling works again after ${stepFailures} failed step(s)`);
+          stepFailures = 0;
+          stepBackoffMs = STEP_BACKOFF_MIN_MS;
         } catch (e) {
-          // A failed step (a database hiccup) must not kill the scheduler; the next event retries.
-          log(`step failed: ${(e as Error).stack ?? e}`);
-          setTimer(new Date(clock().getTime() + 1000));
+          // A failed step (the database restarting, a full disk) must not kill the scheduler: it
+          // is retried with backoff (1 s doubling to 30 s); said once with its stack, then counted.
+          stepFailures++;
+          if (stepFailures === 1) log(`step failed (retrying with backoff): ${(e as Error).stack ?? e}`);
+          else if ((stepFailures & (stepFailures - 1)) === 0) log(`step still failing: ${stepFailures} failures in a row; latest: ${(e as Error).message}`);
+          allRunsDirty = true;
+          setTimer(new Date(clock().getTime() + stepBackoffMs));
+          stepBackoffMs = Math.min(STEP_BACKOFF_MAX_MS, stepBackoffMs * 2);
         }
       }
     } finally {
@@ -129,12 +162,11 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     if (!runCreationDue && !(nextRunCreation && nextRunCreation <= now)) return;
     runCreationDue = false;
     nextRunCreation = null;
-    const dags = await store.db.selectFrom("dag").select("dag_id").where("is_paused", "=", 0).where("is_stale", "=", 0).execute();
-    for (const { dag_id } of dags) {
-      const d = await bag.get(store.db, dag_id);
-      if (!d) continue;
+    for (const dag_id of await listSchedulableDagIds(store.db)) {
       try {
-        const r = await createDueScheduledRuns(store, d, now);
+        const d = await bag.get(store.db, dag_id);
+        if (!d) continue;
+        const r = await createDueScheduledRuns(store, d, now, log);
         for (const run of r.created) log(`created ${run.run_id} of ${dag_id}`);
         if (r.wakeAt && (!nextRunCreation || r.wakeAt < nextRunCreation)) nextRunCreation = r.wakeAt;
       } catch (e) {
@@ -146,9 +178,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   async function activeRuns(): Promise<DagRunRow[]> {
     const runs = await listActiveDagRuns(store.db);
     if (opts.onlyRunIds) return runs.filter((r) => opts.onlyRunIds!.has(r.id));
-    const paused = new Set(
-      (await store.db.selectFrom("dag").select("dag_id").where("is_paused", "=", 1).execute()).map((r) => r.dag_id),
-    );
+    const paused = new Set(await listPausedDagIds(store.db));
     return runs.filter((r) => !paused.has(r.dag_id));
   }
 
@@ -158,9 +188,11 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     await createRuns(now);
 
     let nextWake: Date | null = nextRunCreation;
-    const runningPerDag = new Map<string, number>();
     const runs = await activeRuns();
-    for (const r of runs) if (r.state === "running") runningPerDag.set(r.dag_id, (runningPerDag.get(r.dag_id) ?? 0) + 1);
+    if (externalChange) {
+      externalChange = false;
+      await terminateClearedTries();
+    }
 
     const evaluateAll = allRunsDirty;
     allRunsDirty = false;
@@ -170,14 +202,16 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       if (!evaluateAll && run.state === "running" && !dirt) continue;
       dirtyRuns.delete(key);
       const focus = evaluateAll || run.state !== "running" || dirt === "all" ? undefined : dirt;
-      const d = await bag.get(store.db, run.dag_id);
-      if (!d) continue;
-      if (run.state === "queued") {
-        const n = runningPerDag.get(run.dag_id) ?? 0;
-        if (!opts.onlyRunIds && n >= d.dag.max_active_runs) continue;
-        runningPerDag.set(run.dag_id, n + 1);
+      let ev: RunEvaluation | null;
+      try {
+        ev = await evaluateRun(run, now, focus);
+        runFailures.delete(key);
+      } catch (e) {
+        // One bad run (a corrupt row, a DAG that no longer matches it) must not stop the others.
+        await runEvaluationFailed(run, key, e);
+        continue;
       }
-      const ev = await store.writeTransaction((trx) => evaluateDagRun(trx, run, d, now, focus));
+      if (!ev) continue;
       if (ev.runState !== "running") retryAt.delete(key);
       else if (ev.complete) {
         if (ev.nextRetryAt) retryAt.set(key, ev.nextRetryAt);
@@ -197,34 +231,130 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       if (!active.has(key)) retryAt.delete(key);
       else if (!nextWake || at < nextWake) nextWake = at;
     }
-    const maxActiveTasks = new Map<string, number>();
-    for (const run of runs) {
-      const d = await bag.get(store.db, run.dag_id);
-      if (d) maxActiveTasks.set(run.dag_id, d.dag.max_active_tasks);
-    }
-    await dispatch(maxActiveTasks);
+    await dispatch();
     setTimer(nextWake);
   }
 
-  async function dispatch(maxActiveTasks: Map<string, number>): Promise<void> {
+  /** A queued run starts only below its DAG's max_active_runs, counted in the same transaction as
+   *  the start (serialised per DAG on PostgreSQL); `dags test` runs its run regardless. Returns
+   *  null when the run stays queued or its DAG is gone. */
+  async function evaluateRun(run: DagRunRow, now: Date, focus: ReadonlySet<string> | undefined): Promise<RunEvaluation | null> {
+    const d = await bag.get(store.db, run.dag_id);
+    if (!d) return null;
+    return store.writeTransaction(async (trx) => {
+      if (run.state === "queued" && !(await startDagRunWithinLimit(trx, store.dialect, run, opts.onlyRunIds ? null : d.dag.max_active_runs))) return null;
+      return evaluateDagRun(trx, run, d, now, focus);
+    });
+  }
+
+  async function runEvaluationFailed(run: DagRunRow, key: string, e: unknown): Promise<void> {
+    const n = (runFailures.get(key) ?? 0) + 1;
+    runFailures.set(key, n);
+    const message = (e as Error).message ?? String(e);
+    if (n === 1) log(`evaluating ${run.dag_id} ${run.run_id} (dag_run.id ${run.id}) failed: ${(e as Error).stack ?? e}`);
+    if (n < MAX_RUN_EVALUATION_FAILURES) {
+      // Looked at again after a pause, not in the next tight step.
+      setTimer(new Date(clock().getTime() + STEP_BACKOFF_MIN_MS * n));
+      dirtyRuns.set(key, "all");
+      return;
+    }
+    runFailures.delete(key);
+    try {
+      await store.writeTransaction((trx) => finishDagRun(trx, run.id, "failed"));
+      log(`${run.dag_id} ${run.run_id} (dag_run.id ${run.id}) failed: its evaluation failed ${n} times in a row; last error: ${message}`);
+      opts.onRunFinished?.({ dag_id: run.dag_id, run_id: run.run_id, state: "failed" });
+    } catch (e2) {
+      log(`cannot fail ${run.dag_id} ${run.run_id}: ${(e2 as Error).message}`);
+    }
+  }
+
+  /** Tries running here whose task instance was cleared (now `restarting`): terminated, SIGTERM
+   *  then SIGKILL after [core] killed_task_cleanup_time; the runner then discards the outcome. */
+  async function terminateClearedTries(): Promise<void> {
+    if (running.size === 0) return;
+    for (const r of await listRestarting(store.db, [...running.keys()])) {
+      const ti = running.get(r.id);
+      if (!ti || ti.try_number !== r.try_number) continue;
+      if (executor.terminate(r.id, cleanupMs)) log(`${ti.dag_id}.${ti.task_id} (${ti.run_id}) was cleared while running: terminating try ${ti.try_number}`);
+    }
+  }
+
+  /** Heartbeat, recovery of dead jobs' tries, and the safety poll: a lost notification delays
+   *  work by at most [scheduler] safety_poll_interval, never forever. */
+  function startHousekeeping(): void {
+    const heartbeatTimeout = config.getNumber("scheduler", "task_instance_heartbeat_timeout");
+    const heartbeatMs = Math.max(100, Math.min(config.getNumber("scheduler", "scheduler_heartbeat_sec"), heartbeatTimeout / 3) * 1000);
+    const pollMs = Math.max(100, config.getNumber("scheduler", "safety_poll_interval") * 1000);
+    let lastPoll = Date.now();
+    let busy = false;
+    const tick = async () => {
+      if (busy || stopped) return;
+      busy = true;
+      try {
+        if (jobId !== null && !(await heartbeatJob(store.db, jobId))) {
+          // Another scheduler found our heartbeat too old and recovered our tries: ours must not
+          // run beside theirs. End them now and carry on as a new job.
+          log(`job ${jobId} was declared dead by another scheduler (heartbeat older than ${heartbeatTimeout} s); terminating its tries and starting a new job`);
+          for (const id of running.keys()) executor.terminate(id, 0);
+          jobsOfThisProcess.delete(jobId);
+          jobId = await startJob(store.db, { jobType: opts.jobType ?? "SchedulerJob", hostname: hostname(), pid: process.pid });
+          jobsOfThisProcess.add(jobId);
+        }
+        await recover();
+      } catch (e) {
+        log(`heartbeat failed: ${(e as Error).message}`);
+      } finally {
+        busy = false;
+      }
+      if (Date.now() - lastPoll >= pollMs) {
+        lastPoll = Date.now();
+        nudge({ dagsChanged: true, external: true });
+      }
+    };
+    housekeeping = setInterval(() => void tick(), Math.min(heartbeatMs, pollMs));
+  }
+
+  async function recover(): Promise<void> {
+    const r = await recoverOrphanedTaskInstances(store, {
+      jobId,
+      heartbeatTimeoutSeconds: config.getNumber("scheduler", "task_instance_heartbeat_timeout"),
+      maxInterruptedTries: config.getNumber("scheduler", "max_interrupted_tries"),
+      baseLogFolder: config.getString("logging", "base_log_folder"),
+    });
+    if (r.deadJobs.length) log(`job(s) ${r.deadJobs.join(", ")} stopped heartbeating: recovering their tries`);
+    if (r.failed || r.interrupted || r.requeued || r.restarted) {
+      log(`recovered task instances: ${r.interrupted} interrupted (run again), ${r.failed} failed, ${r.requeued} re-queued, ${r.restarted} restarted`);
+      nudge({ external: true });
+    }
+  }
+
+  async function dispatch(): Promise<void> {
     const free = Math.min(executor.freeSlots(), executor.parallelism - inFlight.size);
     if (free <= 0 || stopped) return;
     const claimed = await store.writeTransaction((trx) =>
       claimScheduledTaskInstances(trx, store.dialect, {
         limit: free,
-        maxActiveTasks: (dagId) => maxActiveTasks.get(dagId) ?? config.getNumber("core", "max_active_tasks_per_dag"),
+        jobId,
+        defaultMaxActiveTasks: config.getNumber("core", "max_active_tasks_per_dag"),
+        onlyRunIds: opts.onlyRunIds ? [...opts.onlyRunIds] : undefined,
       }),
     );
     for (const ti of claimed) {
-      const d = await bag.get(store.db, ti.dag_id);
-      if (!d) continue;
-      const p: Promise<void> = runClaimedTaskInstance({ store, config, executor }, ti, d)
+      const d = await bag.get(store.db, ti.dag_id).catch(() => undefined);
+      const hooks = {
+        jobId,
+        log,
+        stopping: () => stopped,
+        onStarted: (t: TaskInstanceRow) => running.set(t.id, t),
+      };
+      const p: Promise<void> = runClaimedTaskInstance({ store, config, executor }, ti, d, hooks)
         .catch((e) => log(`running ${ti.dag_id}.${ti.task_id} failed: ${(e as Error).stack ?? e}`))
         .finally(() => {
           inFlight.delete(p);
+          running.delete(ti.id);
           // The task itself (it may wait for a retry) and its downstream are what changed; a
           // branch or short-circuit may have skipped further afield, so those look at everything.
-          const task = d.tasks.get(ti.task_id);
+          const task = d?.tasks.get(ti.task_id);
           const local = task && task.kind !== "branch" && task.kind !== "short_circuit";
           nudge({ run: ti, tasks: local ? [ti.task_id, ...task.downstream_task_ids] : undefined });
         });
@@ -235,11 +365,11 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   return {
     bag,
     async start() {
-      const r = await recoverOrphanedTaskInstances(store, bag, { baseLogFolder: config.getString("logging", "base_log_folder") });
-      if (r.failed || r.retried || r.requeued) {
-        log(`recovered orphaned task instances: ${r.failed} failed, ${r.retried} up for retry, ${r.requeued} re-queued`);
-      }
-      if (opts.listen) listener = await listenForNotifications(store, () => nudge({ dagsChanged: true }));
+      jobId = await startJob(store.db, { jobType: opts.jobType ?? "SchedulerJob", hostname: hostname(), pid: process.pid });
+      jobsOfThisProcess.add(jobId);
+      await recover();
+      if (opts.listen) listener = await listenForNotifications(store, () => nudge({ dagsChanged: true, external: true }), { log });
+      startHousekeeping();
       executor.warm();
       nudge({ dagsChanged: true });
     },
@@ -247,6 +377,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       if (stopped) return;
       stopped = true;
       if (timer) clearTimeout(timer);
+      if (housekeeping) clearInterval(housekeeping);
       await listener?.close();
       await looping;
       const drained = Promise.all([...inFlight]);
@@ -255,6 +386,11 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       clearTimeout(t);
       await executor.stop(1000);
       await drained;
+      // Tries still unrecorded were given up: the job ends and the next recovery ends them.
+      if (jobId !== null) {
+        jobsOfThisProcess.delete(jobId);
+        await endJob(store.db, jobId).catch((e) => log(`cannot end job ${jobId}: ${(e as Error).message}`));
+      }
     },
     nudge,
     idle() {

@@ -1,7 +1,6 @@
 // Running one claimed task instance: build its run-task request (the worker never reads the store;
-// what it reads while it runs is answered by worker-reads.ts), start the try, hand it to the
-// executor, and record the outcome in one transaction (XComs, state, history row, the skips a
-// branch decided, the retry time).
+// what it reads while it runs is answered by worker-reads.ts), start the try, hand it to the executor, and record the outcome in one transaction
+// (XComs, state, history row, the skips a branch decided, the retry time).
 import { hostname } from "node:os";
 import type { Config } from "../config.ts";
 import type { Executor } from "../executor/local-executor.ts";
@@ -9,7 +8,7 @@ import { createSecretsMasker, openTaskLog, taskLogPath, type TaskLog } from "../
 import { getDagRun } from "../store/dag-runs.ts";
 import type { Store } from "../store/index.ts";
 import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
-import { finishTry, getTaskInstanceById, startTry, setTaskInstanceState } from "../store/task-instances.ts";
+import { finishRestartedTry, finishTry, releaseClaim, skipTaskInstancesOfRun, startTry } from "../store/task-instances.ts";
 import { clearTaskXcoms, setXcoms, SKIPMIXIN_KEY } from "../store/xcom.ts";
 import type { RunTaskRequest, TaskOutcome } from "../worker/protocol.ts";
 import { allDownstream, type SchedulableDag } from "./dag-bag.ts";
@@ -59,104 +58,220 @@ export function buildRequest(args: {
   };
 }
 
-/** Starts the try and runs it; resolves when the outcome is recorded. */
-export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: TaskInstanceRow, d: SchedulableDag): Promise<void> {
+export interface RunHooks {
+  jobId: number | null;
+  /** Says what went wrong (one line; the caller decides where it goes). */
+  log(message: string): void;
+  /** true once the scheduler stops: a write that keeps failing is given up then (the next
+   *  scheduler's recovery ends the try). */
+  stopping(): boolean;
+  /** The try was cleared while it ran: the runner tells its caller, which terminates it. */
+  onStarted?(ti: TaskInstanceRow): void;
+}
+
+/** Backoff for a store write that fails (database restarted, disk full): 1 s doubling to 30 s. */
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+
+/**
+ * Runs `fn` until it succeeds: an outcome the store could not take (PostgreSQL restarting, a
+ * read-only or full disk) is written once the store is writable again, without a restart. Says so
+ * once, then once more when it got through. Gives up only when the scheduler stops.
+ */
+export async function persist<T>(what: string, hooks: Pick<RunHooks, "log" | "stopping">, fn: () => Promise<T>): Promise<T | undefined> {
+  let delay = RETRY_MIN_MS;
+  let failures = 0;
+  for (;;) {
+    try {
+      const out = await fn();
+      if (failures) hooks.log(`${what}: written after ${failures} failed attempt(s)`);
+      return out;
+    } catch (e) {
+      failures++;
+      if (failures === 1) hooks.log(`${what} failed: ${(e as Error).message}; retrying with backoff`);
+      if (hooks.stopping()) {
+        hooks.log(`${what}: giving up after ${failures} attempt(s) as the scheduler stops; recovery will end the try`);
+        return undefined;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(RETRY_MAX_MS, delay * 2);
+    }
+  }
+}
+
+function failure(message: string, e?: unknown): TaskOutcome {
+  const err = e instanceof Error ? e : undefined;
+  return { state: "failed", error: { message: err ? `${message}: ${err.message}` : message, stack: err?.stack, retryable: true } };
+}
+
+/**
+ * Starts the try and runs it; resolves when the outcome is recorded. Whatever breaks between the
+ * claim and the outcome (the run gone, variables, the log file, the executor, the outcome's own
+ * transaction) ends the try with a reason that says what broke; nothing leaves it `running`.
+ */
+export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: TaskInstanceRow, d: SchedulableDag | undefined, hooks: RunHooks): Promise<void> {
   const { store, config, executor } = deps;
-  const run = await getDagRun(store.db, claimed.dag_id, claimed.run_id);
-  if (!run) return;
-  const tryNumber = await store.writeTransaction(async (trx) => {
-    const n = await startTry(trx, claimed.id, { hostname: hostname(), pid: process.pid });
-    if (n !== null) await clearTaskXcoms(trx, run.id, claimed.task_id, claimed.map_index);
-    return n;
+  const what = `${claimed.dag_id}.${claimed.task_id} (${claimed.run_id})`;
+  const started = await persist(`starting ${what}`, hooks, async () => {
+    const run = await getDagRun(store.db, claimed.dag_id, claimed.run_id);
+    if (!run || !d) {
+      const reason = !d ? `DAG ${claimed.dag_id} is no longer in the store` : `DAG run ${claimed.run_id} of ${claimed.dag_id} no longer exists`;
+      await releaseClaim(store.db, claimed.id, `claim released: ${reason}`);
+      hooks.log(`${what}: claim released: ${reason}`);
+      return null;
+    }
+    // The worker is chosen before the try starts, so the try's row names the process that runs it.
+    const pid = executor.reserve(claimed.id) ?? process.pid;
+    const n = await store.writeTransaction(async (trx) => {
+      const t = await startTry(trx, claimed.id, { hostname: hostname(), pid, jobId: hooks.jobId });
+      if (t !== null) await clearTaskXcoms(trx, run.id, claimed.task_id, claimed.map_index);
+      return t;
+    });
+    return n === null ? null : { run, tryNumber: n, pid };
+  }).catch((e: unknown) => {
+    executor.release(claimed.id);
+    throw e;
   });
-  if (tryNumber === null) return;
-  const ti: TaskInstanceRow = { ...claimed, state: "running", try_number: tryNumber, start_date: new Date().toISOString() };
-  // Filled with what the try reads (worker-reads.ts) before the task can print it.
-  const masker = createSecretsMasker();
-  const log = await openTaskLog(
-    taskLogPath(config.getString("logging", "base_log_folder"), { dag_id: ti.dag_id, run_id: ti.run_id, task_id: ti.task_id, map_index: ti.map_index, try_number: tryNumber }),
-    { masker },
-  );
+  if (!started || !d) {
+    executor.release(claimed.id);
+    return;
+  }
+  const { run, tryNumber } = started;
+  const ti: TaskInstanceRow = { ...claimed, state: "running", try_number: tryNumber, start_date: new Date().toISOString(), hostname: hostname(), pid: started.pid };
+  hooks.onStarted?.(ti);
+  let log: TaskLog | undefined;
   let outcome: TaskOutcome;
   try {
-    log.info(`Starting attempt ${tryNumber} of ${ti.max_tries + 1}`);
-    let params: Record<string, unknown>;
+    // Filled with what the try reads (worker-reads.ts) before the task can print it.
+    const masker = createSecretsMasker();
+    try {
+      log = tolerantLog(
+        await openTaskLog(
+          taskLogPath(config.getString("logging", "base_log_folder"), { dag_id: ti.dag_id, run_id: ti.run_id, task_id: ti.task_id, map_index: ti.map_index, try_number: tryNumber }),
+          { masker },
+        ),
+        hooks.log,
+      );
+    } catch (e) {
+      throw new StepError("cannot open the task log", e);
+    }
+    const taskLog = log;
+    taskLog.info(`Starting attempt ${tryNumber} of ${ti.max_tries + 1}`);
+    let params: Record<string, unknown> | undefined;
     try {
       params = resolveParams(d, run.conf ? (JSON.parse(run.conf) as Record<string, unknown>) : {});
     } catch (e) {
       outcome = { state: "failed", error: { message: (e as Error).message, retryable: false } };
-      await recordOutcome(store, ti, run, d, outcome, log);
-      return;
     }
-    const request = buildRequest({ ti, run, d, config, params });
-    outcome = maskOutcome(await executor.execute(request, (line, level) => log.log(level, line), answerTaskReads(store, run.id, masker)), masker);
-    await recordOutcome(store, ti, run, d, outcome, log);
+    if (params) {
+      const request = buildRequest({ ti, run, d, config, params });
+      try {
+        outcome = maskOutcome(await executor.execute(request, (line, level) => taskLog.log(level, line), answerTaskReads(store, run.id, masker)), masker);
+      } catch (e) {
+        throw new StepError("the executor failed", e);
+      }
+    }
+  } catch (e) {
+    const err = e instanceof StepError ? e : new StepError("running the try failed", e);
+    outcome = failure(err.message, err.cause);
+    log?.error(outcome.state === "failed" ? outcome.error.message : "");
+  }
+  // A try that broke before reaching the executor gives its worker back.
+  executor.release(claimed.id);
+  try {
+    const final = outcome!;
+    await persist(`recording the outcome of ${what} try ${tryNumber}`, hooks, () => recordOutcome(store, ti, run, d, final, log));
   } finally {
-    await log.close();
+    await log?.close().catch(() => {});
   }
 }
 
-/** Airflow's handle_failure / success bookkeeping, in one transaction. */
-export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagRunRow, d: SchedulableDag, outcome: TaskOutcome, log: TaskLog): Promise<void> {
+/** A task log whose writes never throw: a full disk or a read-only log folder loses log lines (said
+ *  once in the scheduler's log), never the try's outcome or the scheduler (log lines are written
+ *  from the worker's message handler, where a throw would be uncaught). */
+function tolerantLog(inner: TaskLog, say: (m: string) => void): TaskLog {
+  let failed = 0;
+  const guard =
+    <A extends unknown[]>(fn: (...a: A) => void) =>
+    (...a: A): void => {
+      try {
+        fn(...a);
+      } catch (e) {
+        if (failed++ === 0) say(`cannot write task log ${inner.path}: ${(e as Error).message}; later lines of this try are lost`);
+      }
+    };
+  return {
+    ...inner,
+    write: guard(inner.write),
+    log: guard(inner.log),
+    info: guard(inner.info),
+    warn: guard(inner.warn),
+    error: guard(inner.error),
+    close: () => inner.close().catch(() => {}),
+  };
+}
+
+class StepError extends Error {
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** Airflow's handle_failure / success bookkeeping, in one transaction. Each write is guarded by
+ *  the state and try number this try holds: a clear or a recovery in between wins. A try cleared
+ *  while it ran (`restarting`) has its outcome discarded and the task goes back to none. */
+export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagRunRow, d: SchedulableDag, outcome: TaskOutcome, log: TaskLog | undefined): Promise<void> {
   const task = d.tasks.get(ti.task_id);
   await store.writeTransaction(async (trx) => {
-    const current = await getTaskInstanceById(trx, ti.id);
-    // Cleared or marked by someone else while it ran: their decision stands.
-    if (!current || current.state !== "running" || current.try_number !== ti.try_number) return;
+    if (await finishRestartedTry(trx, ti, "cleared while running: the try was terminated and its outcome discarded; it runs again as a new try")) {
+      log?.info("Task instance was cleared while running: the try was terminated and its outcome discarded");
+      return;
+    }
     switch (outcome.state) {
       case "success": {
+        if (!(await finishTry(trx, ti, { state: "success" }))) return;
         await setXcoms(trx, { dagRunId: run.id, dagId: run.dag_id, runId: run.run_id }, ti.task_id, ti.map_index, outcome.xcoms);
-        await finishTry(trx, current, { state: "success" });
         if (outcome.decision && task) {
           const skip = skipsFor(d, ti.task_id, outcome.decision);
-          if (skip.length) {
-            const ids = (
-              await trx
-                .selectFrom("task_instance")
-                .select("id")
-                .where("dag_id", "=", run.dag_id)
-                .where("run_id", "=", run.run_id)
-                .where("task_id", "in", skip)
-                .execute()
-            ).map((r) => r.id);
-            const reason =
-              outcome.decision.kind === "branch"
-                ? `skipped by branch ${ti.task_id}, which followed ${outcome.decision.follow.join(", ") || "nothing"}`
-                : `skipped by short-circuit ${ti.task_id} (condition was falsy)`;
-            await setTaskInstanceState(trx, ids, "skipped", { from: [null, "scheduled", "up_for_retry"], reason, finished: true });
-          }
+          const reason =
+            outcome.decision.kind === "branch"
+              ? `skipped by branch ${ti.task_id}, which followed ${outcome.decision.follow.join(", ") || "nothing"}`
+              : `skipped by short-circuit ${ti.task_id} (condition was falsy)`;
+          await skipTaskInstancesOfRun(trx, run, skip, reason);
           // Airflow's skipmixin XCom: the decision outlives this transaction, so a downstream task
           // cleared later is skipped again by the Not Previously Skipped dep.
           await setXcoms(trx, { dagRunId: run.id, dagId: run.dag_id, runId: run.run_id }, ti.task_id, ti.map_index, [
             { key: SKIPMIXIN_KEY, value: { skipped: skip } },
           ]);
         }
-        log.info(`Marking task as SUCCESS. dag_id=${ti.dag_id}, task_id=${ti.task_id}, run_id=${ti.run_id}`);
+        log?.info(`Marking task as SUCCESS. dag_id=${ti.dag_id}, task_id=${ti.task_id}, run_id=${ti.run_id}`);
         return;
       }
       case "skipped":
-        await finishTry(trx, current, { state: "skipped", reason: outcome.reason });
-        log.info(`Marking task as SKIPPED: ${outcome.reason}`);
+        if (await finishTry(trx, ti, { state: "skipped", reason: outcome.reason })) log?.info(`Marking task as SKIPPED: ${outcome.reason}`);
         return;
       case "failed": {
         const { error } = outcome;
-        const retry = error.retryable && current.try_number <= current.max_tries && task !== undefined;
+        const retry = error.retryable && ti.try_number <= ti.max_tries && task !== undefined;
         if (retry) {
           const at = nextRetryAt({
-            tryNumber: current.try_number,
+            tryNumber: ti.try_number,
             retryDelaySeconds: task.retry_delay_seconds,
             retryExponentialBackoff: task.retry_exponential_backoff,
             maxRetryDelaySeconds: task.max_retry_delay_seconds,
             endDate: new Date(),
-            taskKey: `${ti.dag_id}${ti.task_id}${ti.run_id}${current.try_number}`,
+            taskKey: `${ti.dag_id}${ti.task_id}${ti.run_id}${ti.try_number}`,
           });
-          await finishTry(trx, current, { state: "up_for_retry", reason: error.message, nextRetryAt: at.toISOString() });
-          log.error(`${error.message}`);
-          log.info(`Marking task as UP_FOR_RETRY; next try at ${at.toISOString()}`);
+          if (!(await finishTry(trx, ti, { state: "up_for_retry", reason: error.message, nextRetryAt: at.toISOString() }))) return;
+          log?.error(`${error.message}`);
+          log?.info(`Marking task as UP_FOR_RETRY; next try at ${at.toISOString()}`);
         } else {
-          await finishTry(trx, current, { state: "failed", reason: error.message });
-          log.error(error.stack ?? error.message);
-          log.info(`Marking task as FAILED. dag_id=${ti.dag_id}, task_id=${ti.task_id}, run_id=${ti.run_id}`);
+          if (!(await finishTry(trx, ti, { state: "failed", reason: error.message }))) return;
+          log?.error(error.stack ?? error.message);
+          log?.info(`Marking task as FAILED. dag_id=${ti.dag_id}, task_id=${ti.task_id}, run_id=${ti.run_id}`);
         }
         return;
       }

@@ -2,6 +2,8 @@
 // is the scheduler's job; these functions only read and write.
 import type { Kysely } from "kysely";
 import { OrchError } from "../errors.ts";
+import type { Dialect } from "./dialect.ts";
+import { lockDags } from "./locks.ts";
 import type { Db } from "./open.ts";
 import type { Database, DagRunRow } from "./schema.ts";
 import { nowIso } from "./schema.ts";
@@ -204,4 +206,58 @@ export async function lastAutomatedRun(db: Db, dagId: string): Promise<DagRunRow
     .orderBy("logical_date", "desc")
     .limit(1)
     .executeTakeFirst();
+}
+
+/** A run by logical date (Airflow's LOGICAL_DATE_OR_RUN_ID, `tasks test`). */
+export async function getDagRunByLogicalDate(db: Db, dagId: string, logicalDate: string): Promise<DagRunRow | undefined> {
+  return db.selectFrom("dag_run").selectAll().where("dag_id", "=", dagId).where("logical_date", "=", logicalDate).executeTakeFirst();
+}
+
+export type ScheduledRunResult =
+  | { kind: "created"; run: DagRunRow }
+  /** max_active_runs reached: no run created; a finished run wakes the scheduler. */
+  | { kind: "at_limit" }
+  /** Another run (a manual one, say) holds the logical date. */
+  | { kind: "taken"; runId: string };
+
+/**
+ * Creates a scheduled run when the DAG is below max_active_runs and the logical date is free: the
+ * count, the clash check and the insert in one transaction, serialised per DAG on PostgreSQL, so two
+ * schedulers cannot both create the run that exceeds the limit.
+ */
+export async function createScheduledRun(
+  trx: Kysely<Database>,
+  dialect: Dialect,
+  run: NewRun,
+  tasks: readonly TaskSeed[],
+  maxActiveRuns: number,
+): Promise<ScheduledRunResult> {
+  await lockDags(trx, dialect, "max_active_runs", [run.dag_id]);
+  const active = await countActiveRuns(trx, run.dag_id);
+  if (active.queued + active.running >= maxActiveRuns) return { kind: "at_limit" };
+  if (run.logical_date !== null) {
+    const taken = await getDagRunByLogicalDate(trx, run.dag_id, run.logical_date);
+    if (taken) return { kind: "taken", runId: taken.run_id };
+  }
+  return { kind: "created", run: await createDagRun(trx, run, tasks) };
+}
+
+/**
+ * queued → running when the DAG has fewer than `maxActiveRuns` running runs (null: no limit, for
+ * `dags test`). Count and write in the caller's transaction, serialised per DAG on PostgreSQL.
+ * Returns whether the run is running now.
+ */
+export async function startDagRunWithinLimit(trx: Kysely<Database>, dialect: Dialect, run: DagRunRow, maxActiveRuns: number | null): Promise<boolean> {
+  if (maxActiveRuns !== null) {
+    await lockDags(trx, dialect, "max_active_runs", [run.dag_id]);
+    const active = await countActiveRuns(trx, run.dag_id);
+    if (active.running >= maxActiveRuns) return false;
+  }
+  const r = await trx
+    .updateTable("dag_run")
+    .set({ state: "running", start_date: nowIso() })
+    .where("id", "=", run.id)
+    .where("state", "=", "queued")
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
 }

@@ -149,3 +149,40 @@ export async function getSerializedDag(db: Db, dagId: string): Promise<Serialize
 export async function listImportErrors(db: Db): Promise<ImportErrorRow[]> {
   return db.selectFrom("import_error").selectAll().orderBy("filename").orderBy("id").execute();
 }
+
+/** DAGs the scheduler creates runs for: not paused, still defined by a file. */
+export async function listSchedulableDagIds(db: Db): Promise<string[]> {
+  return (await db.selectFrom("dag").select("dag_id").where("is_paused", "=", 0).where("is_stale", "=", 0).execute()).map((r) => r.dag_id);
+}
+
+export async function listPausedDagIds(db: Db): Promise<string[]> {
+  return (await db.selectFrom("dag").select("dag_id").where("is_paused", "=", 1).execute()).map((r) => r.dag_id);
+}
+
+/** `orch dags pause|unpause`. */
+export async function setDagPaused(db: Db, dagId: string, paused: boolean): Promise<void> {
+  await db.updateTable("dag").set({ is_paused: paused ? 1 : 0 }).where("dag_id", "=", dagId).execute();
+}
+
+/** The next run the timetable will create, as Airflow's dag.next_dagrun* fields show it. */
+export async function recordNextDagRun(
+  db: Db,
+  dagId: string,
+  next: { logicalDate: string; dataIntervalStart: string; dataIntervalEnd: string; runAfter: string } | null,
+): Promise<void> {
+  await db
+    .updateTable("dag")
+    .set({
+      next_dagrun: next?.logicalDate ?? null,
+      next_dagrun_data_interval_start: next?.dataIntervalStart ?? null,
+      next_dagrun_data_interval_end: next?.dataIntervalEnd ?? null,
+      next_dagrun_create_after: next?.runAfter ?? null,
+    })
+    .where("dag_id", "=", dagId)
+    .execute();
+}
+
+/** The serialized DAG's hash alone: the scheduler's DAG bag checks it before re-reading the row. */
+export async function getSerializedDagHash(db: Db, dagId: string): Promise<string | undefined> {
+  return (await db.selectFrom("serialized_dag").select("dag_hash").where("dag_id", "=", dagId).executeTakeFirst())?.dag_hash;
+}

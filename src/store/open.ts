@@ -86,8 +86,15 @@ function openSqlite(path: string, url: string): Store {
 
 async function openPostgres(url: string): Promise<Store> {
   const pool = new pg.Pool({ connectionString: url, max: 5, connectionTimeoutMillis: 5000 });
-  // An idle client that loses its server must not crash the process; the next query reports it.
+  // A client that loses its server (PostgreSQL restarted: 57P01 "terminating connection due to
+  // administrator command") must not crash the process. pg-pool listens for errors only on idle
+  // clients and removes its listener from checked-out ones, so an error event on a client in use
+  // had no listener and was thrown (7 of 20 restarts killed a busy scheduler). Every client gets
+  // its own listener for its whole life; the query in flight still fails and its caller retries.
   pool.on("error", () => {});
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+  });
   try {
     const c = await pool.connect();
     c.release();

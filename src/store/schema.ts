@@ -112,6 +112,9 @@ export interface TaskInstanceTable {
   state_reason: string | null;
   rendered_fields: Json | null;
   updated_at: Ts | null;
+  /** The job (scheduler, `dags test`) that claimed the current try; its heartbeat says whether
+   *  the try still has someone behind it. */
+  queued_by_job_id: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface TaskInstanceHistoryTable {
@@ -131,6 +134,8 @@ export interface TaskInstanceHistoryTable {
   pid: number | null;
   operator: string | null;
   state_reason: string | null;
+  /** 1 when the try ended because its scheduler died (not the task's fault: no retry spent). */
+  interrupted: ColumnType<number, number | undefined, number>;
 }
 
 export interface XcomTable {

@@ -1,7 +1,8 @@
 // SQL for task_instance and task_instance_history. Each exported write is one step of Airflow's
 // state machine and runs inside the caller's transaction, so a transition is all-or-nothing.
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { Dialect } from "./dialect.ts";
+import { lockDags } from "./locks.ts";
 import type { Db } from "./open.ts";
 import type { Database, TaskInstanceRow } from "./schema.ts";
 import { nowIso } from "./schema.ts";
@@ -50,68 +51,140 @@ export async function getTaskInstanceById(db: Db, id: number): Promise<TaskInsta
   return db.selectFrom("task_instance").selectAll().where("id", "=", id).executeTakeFirst();
 }
 
-/** Sets `state` on the given task instances that are still in one of `from` (a guard against
- *  racing writers); returns how many changed. */
-export async function setTaskInstanceState(
-  db: Db,
-  ids: readonly number[],
-  state: TaskInstanceState | null,
-  opts: { from?: readonly (string | null)[]; reason?: string | null; finished?: boolean } = {},
-): Promise<number> {
-  if (ids.length === 0) return 0;
+function stateIn(from: readonly (string | null)[]) {
+  const named = from.filter((s): s is string => s !== null);
+  return (eb: import("kysely").ExpressionBuilder<Database, "task_instance">) => {
+    const ors = [];
+    if (named.length) ors.push(eb("state", "in", named));
+    if (from.includes(null)) ors.push(eb("state", "is", null));
+    return eb.or(ors);
+  };
+}
+
+/** Not yet run or waiting for a retry: what the scheduler may move on. */
+const UNDECIDED: readonly (string | null)[] = [null, "up_for_retry"];
+
+/** none/up_for_retry → scheduled: its dependencies are met. Returns whether it moved. */
+export async function scheduleTaskInstance(db: Db, id: number): Promise<boolean> {
+  const now = nowIso();
+  const r = await db
+    .updateTable("task_instance")
+    .set({ state: "scheduled", state_reason: null, scheduled_dttm: now, updated_at: now })
+    .where("id", "=", id)
+    .where(stateIn(UNDECIDED))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** none/up_for_retry → skipped or upstream_failed: its trigger rule can never pass. */
+export async function decideTaskInstance(db: Db, id: number, state: "skipped" | "upstream_failed", reason: string | null): Promise<boolean> {
+  const now = nowIso();
+  const r = await db
+    .updateTable("task_instance")
+    .set({ state, state_reason: reason, end_date: now, updated_at: now })
+    .where("id", "=", id)
+    .where(stateIn(UNDECIDED))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** A branch or short-circuit decided these tasks of its run do not run. */
+export async function skipTaskInstancesOfRun(db: Db, run: { dag_id: string; run_id: string }, taskIds: readonly string[], reason: string): Promise<number> {
+  if (taskIds.length === 0) return 0;
+  const now = nowIso();
+  const r = await db
+    .updateTable("task_instance")
+    .set({ state: "skipped", state_reason: reason, end_date: now, updated_at: now })
+    .where("dag_id", "=", run.dag_id)
+    .where("run_id", "=", run.run_id)
+    .where("task_id", "in", taskIds)
+    .where(stateIn([null, "scheduled", "up_for_retry"]))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/** Why a task still waits (for the API and status page); the state does not change. */
+export async function noteWaitingReason(db: Db, id: number, reason: string | null): Promise<void> {
+  await db.updateTable("task_instance").set({ state_reason: reason }).where("id", "=", id).execute();
+}
+
+/** queued → none: the claim cannot be run (its DAG or run is gone); the reason says why. */
+export async function releaseClaim(db: Db, id: number, reason: string): Promise<boolean> {
+  const r = await db
+    .updateTable("task_instance")
+    .set({ state: null, state_reason: reason, queued_by_job_id: null, updated_at: nowIso() })
+    .where("id", "=", id)
+    .where("state", "=", "queued")
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** queued → scheduled: a claim whose job died before the try started; someone else takes it. */
+export async function requeueClaim(db: Db, id: number, jobId: number | null): Promise<boolean> {
   const now = nowIso();
   let q = db
     .updateTable("task_instance")
-    .set({
-      state,
-      updated_at: now,
-      ...(opts.reason !== undefined ? { state_reason: opts.reason } : {}),
-      ...(state === "scheduled" ? { scheduled_dttm: now } : {}),
-      ...(opts.finished ? { end_date: now } : {}),
-    })
-    .where("id", "in", ids);
-  if (opts.from) {
-    const from = opts.from;
-    const named = from.filter((s): s is string => s !== null);
-    q = q.where((eb) => {
-      const ors = [];
-      if (named.length) ors.push(eb("state", "in", named));
-      if (from.includes(null)) ors.push(eb("state", "is", null));
-      return eb.or(ors);
-    });
-  }
+    .set({ state: "scheduled", scheduled_dttm: now, queued_by_job_id: null, updated_at: now })
+    .where("id", "=", id)
+    .where("state", "=", "queued");
+  q = jobId === null ? q.where("queued_by_job_id", "is", null) : q.where("queued_by_job_id", "=", jobId);
   const r = await q.executeTakeFirst();
-  return Number(r.numUpdatedRows);
+  return Number(r.numUpdatedRows) > 0;
+}
+
+export interface ClaimOptions {
+  limit: number;
+  /** The job claiming (its heartbeat vouches for the tries). */
+  jobId: number | null;
+  /** max_active_tasks of a DAG whose dag row says none ([core] max_active_tasks_per_dag). */
+  defaultMaxActiveTasks: number;
+  /** Claim only task instances of these runs (dag_run.id): `orch dags test` runs its own run only. */
+  onlyRunIds?: readonly number[];
 }
 
 /**
  * Claims up to `limit` scheduled task instances of running DAG runs for an executor: marks them
- * queued and returns them, in one transaction. Highest priority_weight first, then oldest.
- * PostgreSQL: `FOR UPDATE SKIP LOCKED`, so two schedulers never claim the same row and neither
- * waits on the other; SQLite: the caller's BEGIN IMMEDIATE already excludes other writers.
- * `max_active_tasks` per DAG is counted inside the same transaction.
+ * queued, stamps the claiming job, and returns them, in one transaction. Highest priority_weight
+ * first, then oldest.
+ *
+ * `max_active_tasks` is counted in the SQL: candidates come only from DAGs with a free slot, so a
+ * DAG at its cap never fills the candidate window and starves the others (it did when the window
+ * was the top `limit × 4` rows regardless of DAG). Then, per DAG, the slots are counted again under
+ * a per-DAG lock (src/store/locks.ts) so that two claimers on PostgreSQL cannot both take the last
+ * slot. PostgreSQL: `FOR UPDATE OF ti SKIP LOCKED`, so two schedulers never claim the same row;
+ * SQLite: the caller's BEGIN IMMEDIATE already excludes other writers.
  */
-export async function claimScheduledTaskInstances(
-  trx: Kysely<Database>,
-  dialect: Dialect,
-  opts: { limit: number; maxActiveTasks: (dagId: string) => number },
-): Promise<TaskInstanceRow[]> {
+export async function claimScheduledTaskInstances(trx: Kysely<Database>, dialect: Dialect, opts: ClaimOptions): Promise<TaskInstanceRow[]> {
   if (opts.limit <= 0) return [];
+  if (opts.onlyRunIds && opts.onlyRunIds.length === 0) return [];
+  const active = trx
+    .selectFrom("task_instance")
+    .select(["dag_id", (eb) => eb.fn.countAll<number>().as("n")])
+    .where("state", "in", ACTIVE_STATES as string[])
+    .groupBy("dag_id")
+    .as("act");
   let q = trx
     .selectFrom("task_instance as ti")
     .innerJoin("dag_run as dr", (j) => j.onRef("dr.dag_id", "=", "ti.dag_id").onRef("dr.run_id", "=", "ti.run_id"))
+    .leftJoin("dag as d", "d.dag_id", "ti.dag_id")
+    .leftJoin(active, "act.dag_id", "ti.dag_id")
     .selectAll("ti")
+    .select((eb) => eb.fn.coalesce("d.max_active_tasks", eb.val(opts.defaultMaxActiveTasks)).as("cap"))
     .where("ti.state", "=", "scheduled")
     .where("dr.state", "=", "running")
+    .where((eb) => eb(eb.fn.coalesce("act.n", eb.lit(0)), "<", eb.fn.coalesce("d.max_active_tasks", eb.val(opts.defaultMaxActiveTasks))))
     .orderBy("ti.priority_weight", "desc")
     .orderBy("ti.scheduled_dttm")
     .orderBy("ti.id")
     .limit(opts.limit * 4);
-  if (dialect.supportsSkipLocked) q = q.forUpdate("ti").skipLocked();
+  if (opts.onlyRunIds) q = q.where("dr.id", "in", opts.onlyRunIds);
+  if (dialect.supportsSkipLocked) q = q.modifyEnd(sql`for update of ti skip locked`);
   const candidates = await q.execute();
   if (candidates.length === 0) return [];
 
   const dagIds = [...new Set(candidates.map((c) => c.dag_id))];
+  await lockDags(trx, dialect, "max_active_tasks", dagIds);
+  // Counted again after the lock: another claimer's commit in between is now visible.
   const activeRows = await trx
     .selectFrom("task_instance")
     .select(["dag_id", (eb) => eb.fn.countAll<number>().as("n")])
@@ -119,28 +192,28 @@ export async function claimScheduledTaskInstances(
     .where("state", "in", ACTIVE_STATES as string[])
     .groupBy("dag_id")
     .execute();
-  const active = new Map(activeRows.map((r) => [r.dag_id, Number(r.n)]));
+  const counts = new Map(activeRows.map((r) => [r.dag_id, Number(r.n)]));
 
   const picked: TaskInstanceRow[] = [];
-  for (const c of candidates) {
+  for (const { cap, ...c } of candidates) {
     if (picked.length >= opts.limit) break;
-    const n = active.get(c.dag_id) ?? 0;
-    if (n >= opts.maxActiveTasks(c.dag_id)) continue;
-    active.set(c.dag_id, n + 1);
-    picked.push(c);
+    const n = counts.get(c.dag_id) ?? 0;
+    if (n >= Number(cap)) continue;
+    counts.set(c.dag_id, n + 1);
+    picked.push(c as TaskInstanceRow);
   }
   if (picked.length === 0) return [];
   const now = nowIso();
   await trx
     .updateTable("task_instance")
-    .set({ state: "queued", queued_dttm: now, updated_at: now })
+    .set({ state: "queued", queued_dttm: now, updated_at: now, queued_by_job_id: opts.jobId })
     .where("id", "in", picked.map((p) => p.id))
     .execute();
-  return picked.map((p) => ({ ...p, state: "queued", queued_dttm: now }));
+  return picked.map((p) => ({ ...p, state: "queued", queued_dttm: now, queued_by_job_id: opts.jobId }));
 }
 
 /** queued → running: a new try begins. Returns the try number, or null if the row moved on. */
-export async function startTry(db: Db, id: number, who: { hostname: string; pid: number }): Promise<number | null> {
+export async function startTry(db: Db, id: number, who: { hostname: string; pid: number; jobId: number | null }): Promise<number | null> {
   const now = nowIso();
   const row = await db
     .updateTable("task_instance")
@@ -152,6 +225,7 @@ export async function startTry(db: Db, id: number, who: { hostname: string; pid:
       duration: null,
       hostname: who.hostname,
       pid: who.pid,
+      queued_by_job_id: who.jobId,
       next_retry_at: null,
       state_reason: null,
       updated_at: now,
@@ -169,11 +243,16 @@ export interface TryOutcome {
   nextRetryAt?: string | null;
 }
 
-/** running → an end state, and the try's history row, in the caller's transaction. */
-export async function finishTry(db: Db, ti: TaskInstanceRow, outcome: TryOutcome): Promise<void> {
+/**
+ * running → an end state, and the try's history row, in the caller's transaction. Guarded: it
+ * writes only when the row is still `running` at the try number `ti` holds (checked by the UPDATE
+ * itself, so a clear or a recovery committed in between is never overwritten). Returns whether it
+ * wrote; the caller writes nothing else of the try when it did not.
+ */
+export async function finishTry(db: Db, ti: TaskInstanceRow, outcome: TryOutcome): Promise<boolean> {
   const now = nowIso();
   const duration = ti.start_date ? (Date.parse(now) - Date.parse(ti.start_date)) / 1000 : null;
-  await db
+  const r = await db
     .updateTable("task_instance")
     .set({
       state: outcome.state,
@@ -184,11 +263,92 @@ export async function finishTry(db: Db, ti: TaskInstanceRow, outcome: TryOutcome
       updated_at: now,
     })
     .where("id", "=", ti.id)
-    .execute();
+    .where("state", "=", "running")
+    .where("try_number", "=", ti.try_number)
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 0) return false;
   await recordTryHistory(db, { ...ti, state: outcome.state, end_date: now, duration, state_reason: outcome.reason ?? null });
+  return true;
 }
 
-export async function recordTryHistory(db: Db, ti: TaskInstanceRow): Promise<void> {
+/**
+ * restarting → none: the try that was running when the task instance was cleared has ended (it
+ * was terminated); its outcome is discarded and the scheduler runs the task again as a new try.
+ */
+export async function finishRestartedTry(db: Db, ti: TaskInstanceRow, reason: string): Promise<boolean> {
+  const now = nowIso();
+  const duration = ti.start_date ? (Date.parse(now) - Date.parse(ti.start_date)) / 1000 : null;
+  const r = await db
+    .updateTable("task_instance")
+    .set({ state: null, start_date: null, end_date: null, duration: null, state_reason: reason, queued_by_job_id: null, updated_at: now })
+    .where("id", "=", ti.id)
+    .where("state", "=", "restarting")
+    .where("try_number", "=", ti.try_number)
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 0) return false;
+  await recordTryHistory(db, { ...ti, state: "restarting", end_date: now, duration, state_reason: reason });
+  return true;
+}
+
+/**
+ * A try lost with its scheduler (the job's heartbeat stopped, or its process is gone): recorded as
+ * interrupted, and the task instance goes back to `scheduled` for a new try without spending one of
+ * its retries (max_tries moves up by one). Guarded on state and try number like finishTry.
+ */
+export async function interruptTry(db: Db, ti: TaskInstanceRow, reason: string): Promise<boolean> {
+  const now = nowIso();
+  const r = await db
+    .updateTable("task_instance")
+    .set((eb) => ({
+      state: "scheduled",
+      scheduled_dttm: now,
+      end_date: now,
+      state_reason: reason,
+      queued_by_job_id: null,
+      max_tries: eb("max_tries", "+", 1),
+      updated_at: now,
+    }))
+    .where("id", "=", ti.id)
+    .where("state", "=", "running")
+    .where("try_number", "=", ti.try_number)
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 0) return false;
+  const duration = ti.start_date ? (Date.parse(now) - Date.parse(ti.start_date)) / 1000 : null;
+  await recordTryHistory(db, { ...ti, state: "up_for_retry", end_date: now, duration, state_reason: reason }, { interrupted: true });
+  return true;
+}
+
+/** How many of this task instance's tries were interrupted (bounded by [scheduler] max_interrupted_tries). */
+export async function countInterruptedTries(db: Db, tiId: number): Promise<number> {
+  const r = await db
+    .selectFrom("task_instance_history")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("task_instance_id", "=", tiId)
+    .where("interrupted", "=", 1)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/** Which of these task instances were cleared while their try ran (state `restarting`). */
+export async function listRestarting(db: Db, ids: readonly number[]): Promise<{ id: number; try_number: number }[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom("task_instance").select(["id", "try_number"]).where("id", "in", ids).where("state", "=", "restarting").execute();
+}
+
+/** Unfinished claims (queued, running, restarting) whose job is not running: it was declared dead,
+ *  or it ended without finishing them. */
+export async function listOrphanedClaims(db: Db): Promise<TaskInstanceRow[]> {
+  return db
+    .selectFrom("task_instance as ti")
+    .leftJoin("job as j", "j.id", "ti.queued_by_job_id")
+    .selectAll("ti")
+    .where("ti.state", "in", ["queued", "running", "restarting"])
+    .where("ti.queued_by_job_id", "is not", null)
+    .where((eb) => eb.or([eb("j.id", "is", null), eb("j.state", "<>", "running")]))
+    .execute();
+}
+
+export async function recordTryHistory(db: Db, ti: TaskInstanceRow, opts: { interrupted?: boolean } = {}): Promise<void> {
   if (ti.try_number < 1) return;
   await db
     .insertInto("task_instance_history")
@@ -208,6 +368,7 @@ export async function recordTryHistory(db: Db, ti: TaskInstanceRow): Promise<voi
       pid: ti.pid,
       operator: ti.operator,
       state_reason: ti.state_reason,
+      interrupted: opts.interrupted ? 1 : 0,
     })
     .onConflict((oc) =>
       oc.columns(["dag_id", "run_id", "task_id", "map_index", "try_number"]).doUpdateSet({
@@ -215,14 +376,15 @@ export async function recordTryHistory(db: Db, ti: TaskInstanceRow): Promise<voi
         end_date: ti.end_date,
         duration: ti.duration,
         state_reason: ti.state_reason,
+        interrupted: opts.interrupted ? 1 : 0,
       }),
     )
     .execute();
 }
 
-/** Task instances in `running`/`queued`: after a crash these may have no worker behind them. */
-export async function listUnfinishedClaims(db: Db): Promise<TaskInstanceRow[]> {
-  return db.selectFrom("task_instance").selectAll().where("state", "in", ["running", "queued"]).execute();
+/** Unfinished claims that name no job (made before claims carried one): judged by host and pid. */
+export async function listClaimsWithoutJob(db: Db): Promise<TaskInstanceRow[]> {
+  return db.selectFrom("task_instance").selectAll().where("state", "in", ["running", "queued", "restarting"]).where("queued_by_job_id", "is", null).execute();
 }
 
 /** Earliest retry time among up_for_retry task instances of active runs (the scheduler's timer). */
@@ -236,7 +398,8 @@ export async function earliestRetryAt(db: Db): Promise<string | null> {
 }
 
 /** Clears task instances for a re-run (Airflow's clear): state none, and max_tries moved to
- *  try_number + retries so a cleared task gets its full retries again. */
+ *  try_number + retries so a cleared task gets its full retries again. A running one becomes
+ *  `restarting` instead: its scheduler terminates the try, discards its outcome and runs it anew. */
 export async function clearTaskInstances(db: Db, items: readonly { id: number; retries: number }[]): Promise<number> {
   const now = nowIso();
   let n = 0;
@@ -244,12 +407,12 @@ export async function clearTaskInstances(db: Db, items: readonly { id: number; r
     const r = await db
       .updateTable("task_instance")
       .set((eb) => ({
-        state: null,
+        state: eb.case().when("state", "in", ["running", "restarting"]).then(sql.lit("restarting")).else(null).end(),
         end_date: null,
-        start_date: null,
+        start_date: eb.case().when("state", "in", ["running", "restarting"]).then(eb.ref("start_date")).else(null).end(),
         duration: null,
         next_retry_at: null,
-        state_reason: null,
+        state_reason: eb.case().when("state", "in", ["running", "restarting"]).then(sql.lit("cleared while running: the running try is being terminated")).else(null).end(),
         updated_at: now,
         max_tries: eb("try_number", "+", it.retries),
       }))
@@ -258,4 +421,30 @@ export async function clearTaskInstances(db: Db, items: readonly { id: number; r
     n += Number(r.numUpdatedRows);
   }
   return n;
+}
+
+/** What the scheduler's evaluation needs of a task instance. */
+export interface TaskInstanceBrief {
+  id: number;
+  task_id: string;
+  state: string | null;
+  next_retry_at: string | null;
+  state_reason: string | null;
+}
+
+/** A run's task instances (or only `taskIds` of them), in brief. */
+export async function listRunTaskBriefs(db: Db, run: { dag_id: string; run_id: string }, taskIds?: readonly string[]): Promise<TaskInstanceBrief[]> {
+  let q = db
+    .selectFrom("task_instance")
+    .select(["id", "task_id", "state", "next_retry_at", "state_reason"])
+    .where("dag_id", "=", run.dag_id)
+    .where("run_id", "=", run.run_id);
+  if (taskIds) q = q.where("task_id", "in", taskIds);
+  return q.execute();
+}
+
+/** The set of states a run's task instances are in: one aggregate, not a row per task. */
+export async function distinctRunStates(db: Db, run: { dag_id: string; run_id: string }): Promise<(string | null)[]> {
+  const rows = await db.selectFrom("task_instance").select("state").distinct().where("dag_id", "=", run.dag_id).where("run_id", "=", run.run_id).execute();
+  return rows.map((r) => r.state);
 }

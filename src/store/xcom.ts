@@ -63,3 +63,9 @@ export async function pullXcoms(db: Db, dagRunId: number, filter: { taskIds?: re
   const rows = await q.orderBy("task_id").orderBy("map_index").execute();
   return rows.map((r) => ({ task_id: r.task_id, map_index: r.map_index, key: r.key, value: JSON.parse(r.value) as unknown }));
 }
+
+/** The skipmixin XComs (branch and short-circuit decisions) of some tasks of a run. */
+export async function listSkipDecisions(db: Db, dagRunId: number, taskIds: readonly string[]): Promise<{ task_id: string; value: string }[]> {
+  if (taskIds.length === 0) return [];
+  return db.selectFrom("xcom").select(["task_id", "value"]).where("dag_run_id", "=", dagRunId).where("key", "=", SKIPMIXIN_KEY).where("task_id", "in", taskIds).execute();
+}

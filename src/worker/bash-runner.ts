@@ -46,6 +46,9 @@ export type BashResult =
   | { outcome: "timeout"; message: string }
   | { outcome: "aborted"; message: string };
 
+/** The abort reason the worker gives when its parent (the scheduler) is gone. */
+export const PARENT_GONE = "orch:parent-gone";
+
 const DEFAULT_SKIP_EXIT_CODE = 99;
 const DEFAULT_KILL_GRACE_MS = 10_000;
 const DEFAULT_MAX_LINE_CHARS = 4 * 1024 * 1024;
@@ -119,8 +122,8 @@ async function supervise(
   const child = spawn(bash, ["-c", opts.command], { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
 
   let killing: Promise<void> | undefined;
-  const startKill = (): void => {
-    killing ??= killGroup(child, killGraceMs);
+  const startKill = (graceMs = killGraceMs): void => {
+    killing ??= killGroup(child, graceMs);
   };
   let callbackError: unknown;
   const onLine = (line: string, stream: OutputStream): void => {
@@ -150,7 +153,9 @@ async function supervise(
   const stop = (reason: "timeout" | "aborted"): void => {
     if (stopReason) return;
     stopReason = reason;
-    startKill();
+    // The worker's parent is gone: nobody will wait out a grace period, and a recovered try may
+    // start elsewhere, so the group dies at once (SIGKILL), even a command that traps SIGTERM.
+    startKill(reason === "aborted" && opts.signal?.reason === PARENT_GONE ? 0 : killGraceMs);
   };
   const timer = opts.timeoutMs !== undefined ? setTimeout(() => stop("timeout"), opts.timeoutMs) : undefined;
   const onAbort = (): void => stop("aborted");

@@ -11,6 +11,7 @@ import type { Dag } from "../sdk/types.ts";
 import { buildTaskContext } from "./context.ts";
 import { tryEndMarker, type FromWorker, type RunTaskRequest, type TaskOutcome, type ToWorker } from "./protocol.ts";
 import { failPendingReads, onReadAnswer, readerFor } from "./reads.ts";
+import { PARENT_GONE } from "./bash-runner.ts";
 import { runTask } from "./run-task.ts";
 
 let current: { tiId: number; abort: AbortController } | undefined;
@@ -161,9 +162,9 @@ process.on("message", (raw) => {
   }
 });
 
-function abortAndExit(code: number): void {
+function abortAndExit(code: number, reason?: string): void {
   if (!current) process.exit(code);
-  current.abort.abort();
+  current.abort.abort(reason);
   // The bash runner kills its process group on abort, then the task settles; give it a moment.
   setTimeout(() => process.exit(code), 1000).unref();
   const poll = setInterval(() => {
@@ -175,6 +176,6 @@ function abortAndExit(code: number): void {
 process.on("SIGTERM", () => abortAndExit(143));
 process.on("disconnect", () => {
   failPendingReads("the worker lost its parent process");
-  abortAndExit(1);
+  abortAndExit(1, PARENT_GONE);
 });
 send({ type: "ready", pid: process.pid });

@@ -170,14 +170,14 @@ export default dag({ dag_id: "branchy", schedule: null, start_date: "2024-01-01"
     assert.match(again.reasons.right ?? "", /previous XCom result from parent task pick/);
   });
 
-  it("after SIGKILL mid-task, a restart retries the orphaned try and the run finishes", async () => {
+  it("after SIGKILL mid-task, a restart records the try as interrupted and runs it again without spending a retry", async () => {
     const marker = join(h.home, "second-try");
     await writeDag(
       h.dags,
       "victim.ts",
       `import { dag, bash } from "orch";
 export default dag({ dag_id: "victim", schedule: null, start_date: "2024-01-01", is_paused_upon_creation: false }, () => {
-  bash({ task_id: "work", retries: 1, retry_delay: 1, command: "if [ -f ${marker} ]; then echo second; else touch ${marker}; sleep 60; fi" });
+  bash({ task_id: "work", retries: 0, command: "if [ -f ${marker} ]; then echo second; else touch ${marker}; sleep 60; fi" });
 });
 `,
     );
@@ -199,13 +199,14 @@ export default dag({ dag_id: "victim", schedule: null, start_date: "2024-01-01",
     assert.equal(done.runState, "success", child.output());
     assert.equal(done.tries.work, 2);
     const history = await query(h.home, (s) =>
-      s.db.selectFrom("task_instance_history").select(["try_number", "state", "state_reason"]).where("dag_id", "=", "victim").orderBy("try_number").execute(),
+      s.db.selectFrom("task_instance_history").select(["try_number", "state", "state_reason", "interrupted"]).where("dag_id", "=", "victim").orderBy("try_number").execute(),
     );
-    assert.equal(history[0].state, "up_for_retry");
-    assert.match(history[0].state_reason ?? "", /is gone/);
+    assert.equal(history[0].interrupted, 1);
+    assert.match(history[0].state_reason ?? "", /^interrupted: its scheduler .* died or stopped/);
     const run = done.runId!;
     const firstLog = readFileSync(join(h.home, "logs", "dag_id=victim", `run_id=${run}`, "task_id=work", "attempt=1.log"), "utf8");
-    assert.match(firstLog, /is gone: orch was stopped or crashed while the task ran\. Marking task as UP_FOR_RETRY/);
+    assert.match(firstLog, /interrupted: .*It runs again as a new try \(interrupted 1 of at most 3 times\)/);
     assert.equal(history[1].state, "success");
+    assert.equal(history[1].interrupted, 0);
   });
 });

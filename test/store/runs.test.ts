@@ -10,11 +10,18 @@ import {
   finishTry,
   getTaskInstanceById,
   listTaskInstances,
-  setTaskInstanceState,
   startTry,
 } from "../../src/store/task-instances.ts";
+import type { Db } from "../../src/store/index.ts";
 import { listRunXcoms, setXcoms } from "../../src/store/xcom.ts";
 import { dialectSkipReason, freshStore, testDialects, type TestStore } from "../helpers/store.ts";
+
+/** Puts task instances in a state directly (the arrangement of a test, not a transition). */
+async function setTaskInstanceState(db: Db, ids: readonly number[], state: string, _o?: unknown): Promise<void> {
+  await db.updateTable("task_instance").set({ state, scheduled_dttm: new Date().toISOString() }).where("id", "in", ids).execute();
+}
+
+const claimOpts = (limit: number, cap: number) => ({ limit, jobId: null, defaultMaxActiveTasks: cap });
 
 const TASKS = ["a", "b", "c", "d"].map((task_id, i) => ({ task_id, retries: 1, priority_weight: 10 - i, operator: "@task" }));
 
@@ -82,13 +89,13 @@ for (const dialect of testDialects()) {
       const tis = await listTaskInstances(t.store.db, "d1", run.run_id);
       await setTaskInstanceState(t.store.db, tis.map((x) => x.id), "scheduled", { from: [null] });
       // The run is still queued: nothing may be claimed.
-      assert.deepEqual(await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, { limit: 10, maxActiveTasks: () => 10 })), []);
+      assert.deepEqual(await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, claimOpts(10, 10))), []);
       await t.store.db.updateTable("dag_run").set({ state: "running" }).where("id", "=", run.id).execute();
-      const first = await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, { limit: 10, maxActiveTasks: () => 2 }));
+      const first = await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, claimOpts(10, 2)));
       assert.deepEqual(first.map((x) => x.task_id), ["a", "b"]);
-      const again = await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, { limit: 10, maxActiveTasks: () => 2 }));
+      const again = await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, claimOpts(10, 2)));
       assert.deepEqual(again, [], "two are queued already");
-      const rest = await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, { limit: 10, maxActiveTasks: () => 10 }));
+      const rest = await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, claimOpts(10, 10)));
       assert.deepEqual(rest.map((x) => x.task_id), ["c", "d"]);
     });
 
@@ -102,7 +109,7 @@ for (const dialect of testDialects()) {
       await setTaskInstanceState(t.store.db, ids, "scheduled");
       const other = await openStore(t.url);
       try {
-        const claim = (s: typeof t.store) => s.writeTransaction((trx) => claimScheduledTaskInstances(trx, s.dialect, { limit: 5, maxActiveTasks: () => 1000 }));
+        const claim = (s: typeof t.store) => s.writeTransaction((trx) => claimScheduledTaskInstances(trx, s.dialect, claimOpts(5, 1000)));
         const got: number[] = [];
         // SKIP LOCKED may hand a claimer fewer rows than asked while the other holds locks; keep
         // claiming until both come back empty.
@@ -121,9 +128,9 @@ for (const dialect of testDialects()) {
     it("a try starts from queued only, and its end writes a history row", async () => {
       const run = await t.store.writeTransaction((trx) => createDagRun(trx, { ...newRun("tries", 1), state: "running" }, TASKS.slice(0, 1)));
       const [ti] = await listTaskInstances(t.store.db, "tries", run.run_id);
-      assert.equal(await startTry(t.store.db, ti.id, { hostname: "h", pid: 1 }), null, "not queued yet");
+      assert.equal(await startTry(t.store.db, ti.id, { hostname: "h", pid: 1, jobId: null }), null, "not queued yet");
       await setTaskInstanceState(t.store.db, [ti.id], "queued");
-      assert.equal(await startTry(t.store.db, ti.id, { hostname: "h", pid: 1 }), 1);
+      assert.equal(await startTry(t.store.db, ti.id, { hostname: "h", pid: 1, jobId: null }), 1);
       const running = (await getTaskInstanceById(t.store.db, ti.id))!;
       await t.store.writeTransaction((trx) => finishTry(trx, running, { state: "up_for_retry", reason: "boom", nextRetryAt: new Date().toISOString() }));
       const hist = await t.store.db.selectFrom("task_instance_history").selectAll().where("task_instance_id", "=", ti.id).execute();

@@ -2,7 +2,8 @@
 import type { Argv, CommandModule } from "yargs";
 import { OrchError } from "../../errors.ts";
 import { triggerDagRun } from "../../scheduler/run-creation.ts";
-import { getDagRun, listDagRuns } from "../../store/dag-runs.ts";
+import { getDagRun, getDagRunByLogicalDate, listDagRuns } from "../../store/dag-runs.ts";
+import { setDagPaused } from "../../store/dags.ts";
 import { notifyScheduler } from "../../store/notify.ts";
 import type { DagRunRow } from "../../store/schema.ts";
 import type { Store } from "../../store/index.ts";
@@ -37,7 +38,7 @@ export async function findRun(store: Store, dagId: string, ref: string): Promise
     date = undefined;
   }
   if (date) {
-    const row = await store.db.selectFrom("dag_run").selectAll().where("dag_id", "=", dagId).where("logical_date", "=", date.toISOString()).executeTakeFirst();
+    const row = await getDagRunByLogicalDate(store.db, dagId, date.toISOString());
     if (row) return row;
   }
   throw new OrchError("ORCH_NOT_FOUND", `DAG ${dagId} has no run with run id or logical date "${ref}"; \`orch dags list-runs ${dagId}\` lists them`, { dag_id: dagId, ref });
@@ -135,7 +136,7 @@ function pauseCommand(pause: boolean): CommandModule<object, { dag_id: string }>
     handler: (args) =>
       withStore(async (store) => {
         await requireDag(store, args.dag_id);
-        await store.db.updateTable("dag").set({ is_paused: pause ? 1 : 0 }).where("dag_id", "=", args.dag_id).execute();
+        await setDagPaused(store.db, args.dag_id, pause);
         await notifyScheduler(store);
         console.log(`Dag: ${args.dag_id}, paused: ${pause ? "True" : "False"}`);
       }),
