@@ -157,27 +157,34 @@ export interface ClaimOptions {
 export async function claimScheduledTaskInstances(trx: Kysely<Database>, dialect: Dialect, opts: ClaimOptions): Promise<TaskInstanceRow[]> {
   if (opts.limit <= 0) return [];
   if (opts.onlyRunIds && opts.onlyRunIds.length === 0) return [];
-  const active = trx
-    .selectFrom("task_instance")
-    .select(["dag_id", (eb) => eb.fn.countAll<number>().as("n")])
-    .where("state", "in", ACTIVE_STATES as string[])
-    .groupBy("dag_id")
-    .as("act");
   let q = trx
     .selectFrom("task_instance as ti")
     .innerJoin("dag_run as dr", (j) => j.onRef("dr.dag_id", "=", "ti.dag_id").onRef("dr.run_id", "=", "ti.run_id"))
     .leftJoin("dag as d", "d.dag_id", "ti.dag_id")
-    .leftJoin(active, "act.dag_id", "ti.dag_id")
     .selectAll("ti")
     .select((eb) => eb.fn.coalesce("d.max_active_tasks", eb.val(opts.defaultMaxActiveTasks)).as("cap"))
     .where("ti.state", "=", "scheduled")
     .where("dr.state", "=", "running")
-    .where((eb) => eb(eb.fn.coalesce("act.n", eb.lit(0)), "<", eb.fn.coalesce("d.max_active_tasks", eb.val(opts.defaultMaxActiveTasks))))
+    // Only DAGs with a free slot: a correlated count on the (state, dag_id) index, evaluated for the
+    // few rows the claim index walks before the limit.
+    .where((eb) =>
+      eb(
+        eb
+          .selectFrom("task_instance as a")
+          .select((e) => e.fn.countAll<number>().as("n"))
+          .whereRef("a.dag_id", "=", "ti.dag_id")
+          .where("a.state", "in", ACTIVE_STATES as string[]),
+        "<",
+        eb.fn.coalesce("d.max_active_tasks", eb.val(opts.defaultMaxActiveTasks)),
+      ),
+    )
     .orderBy("ti.priority_weight", "desc")
     .orderBy("ti.scheduled_dttm")
     .orderBy("ti.id")
     .limit(opts.limit * 4);
-  if (opts.onlyRunIds) q = q.where("dr.id", "in", opts.onlyRunIds);
+  // `+ 0` keeps the planner on the task_instance state index: filtering on dag_run.id's own index
+  // would read every task instance of the named runs (1,000 for a 1,000-task fan-out) per claim.
+  if (opts.onlyRunIds) q = q.where(sql<number>`dr.id + 0`, "in", opts.onlyRunIds);
   if (dialect.supportsSkipLocked) q = q.modifyEnd(sql`for update of ti skip locked`);
   const candidates = await q.execute();
   if (candidates.length === 0) return [];
