@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import type { Config } from "../config.ts";
 import type { Executor } from "../executor/local-executor.ts";
 import { createSecretsMasker, openTaskLog, taskLogPath, type SecretsMasker, type SecretValue, type TaskLog } from "../logging/index.ts";
+import { loadSecretsSnapshot } from "../secrets/index.ts";
 import { getDagRun } from "../store/dag-runs.ts";
 import type { Store } from "../store/index.ts";
 import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
@@ -21,21 +22,13 @@ export interface TaskRunnerDeps {
   executor: Executor;
 }
 
+/** Every variable and connection a try may read, through the secrets search path (environment,
+ *  then metastore), so env-provided ones reach tasks and their masker. */
 export async function loadVariablesAndConnections(store: Store): Promise<{
   variables: Record<string, string>;
   connections: Record<string, ConnectionInfo>;
 }> {
-  const vars = await store.db.selectFrom("variable").select(["key", "val"]).execute();
-  const conns = await store.db.selectFrom("connection").selectAll().execute();
-  return {
-    variables: Object.fromEntries(vars.map((v) => [v.key, v.val ?? ""])),
-    connections: Object.fromEntries(
-      conns.map((c) => [
-        c.conn_id,
-        { conn_id: c.conn_id, conn_type: c.conn_type, host: c.host, schema: c.schema, login: c.login, password: c.password, port: c.port, extra: c.extra },
-      ]),
-    ),
-  };
+  return loadSecretsSnapshot(store);
 }
 
 /** A masker for one try's log: connection passwords, and variables and connection extras whose

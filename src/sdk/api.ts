@@ -58,3 +58,5 @@ export type {
   CallArgs,
 } from "./types.ts";
 export { AirflowSkipException, AirflowFailException } from "./signals.ts";
+export { Variable, Connection, SecretNotFoundError, setSecretsReader } from "./secrets.ts";
+export type { SecretsReader, VariableGetOptions, ConnectionHandle } from "./secrets.ts";

@@ -7,6 +7,7 @@ import { statSync } from "node:fs";
 import { inspect } from "node:util";
 import { compileDagFile, importDags } from "../dag-processing/load.ts";
 import type { Dag } from "../sdk/types.ts";
+import { setSecretsReader } from "../sdk/secrets.ts";
 import { buildTaskContext } from "./context.ts";
 import type { FromWorker, RunTaskRequest, TaskOutcome, ToWorker } from "./protocol.ts";
 import { runTask } from "./run-task.ts";
@@ -83,6 +84,11 @@ async function handle(request: RunTaskRequest): Promise<TaskOutcome> {
     }
     const pushed: { key: string; value: unknown }[] = [];
     const { ctx, templateContext } = buildTaskContext(request, pushed, log);
+    // Variable.get / Connection.get in task code read the try's snapshot (env ones by lower-cased key).
+    setSecretsReader({
+      getVariable: async (k) => request.variables[k] ?? request.variables[k.toLowerCase()],
+      getConnection: async (id) => request.connections[id] ?? request.connections[id.toLowerCase()],
+    });
     const callbacks = task.callbacks;
     await runCallback("on_execute_callback", callbacks.on_execute_callback, ctx, log);
     const outcome = await runTask(task, { request, dag, ctx, templateContext, pushed, signal: abort.signal, log: (l, lv) => log(l, lv) });
