@@ -13,6 +13,7 @@ import { listenForNotifications, type NotificationListener } from "../store/noti
 import type { DagRunRow } from "../store/schema.ts";
 import { claimScheduledTaskInstances } from "../store/task-instances.ts";
 import { createDagBag, type DagBag } from "./dag-bag.ts";
+import { loadRunGate } from "./backfill.ts";
 import { evaluateDagRun } from "./evaluate-run.ts";
 import { recoverOrphanedTaskInstances } from "./recovery.ts";
 import { createDueScheduledRuns } from "./run-creation.ts";
@@ -149,7 +150,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const paused = new Set(
       (await store.db.selectFrom("dag").select("dag_id").where("is_paused", "=", 1).execute()).map((r) => r.dag_id),
     );
-    return runs.filter((r) => !paused.has(r.dag_id));
+    // Backfill runs go on while their DAG is paused, as in Airflow 3.
+    return runs.filter((r) => !paused.has(r.dag_id) || r.backfill_id !== null);
   }
 
   async function step(): Promise<void> {
@@ -158,9 +160,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     await createRuns(now);
 
     let nextWake: Date | null = nextRunCreation;
-    const runningPerDag = new Map<string, number>();
     const runs = await activeRuns();
-    for (const r of runs) if (r.state === "running") runningPerDag.set(r.dag_id, (runningPerDag.get(r.dag_id) ?? 0) + 1);
+    const gate = await loadRunGate(store.db, runs);
 
     const evaluateAll = allRunsDirty;
     allRunsDirty = false;
@@ -172,11 +173,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       const focus = evaluateAll || run.state !== "running" || dirt === "all" ? undefined : dirt;
       const d = await bag.get(store.db, run.dag_id);
       if (!d) continue;
-      if (run.state === "queued") {
-        const n = runningPerDag.get(run.dag_id) ?? 0;
-        if (!opts.onlyRunIds && n >= d.dag.max_active_runs) continue;
-        runningPerDag.set(run.dag_id, n + 1);
-      }
+      if (run.state === "queued" && !opts.onlyRunIds && !gate.admit(run, d.dag.max_active_runs)) continue;
       const ev = await store.writeTransaction((trx) => evaluateDagRun(trx, run, d, now, focus));
       if (ev.runState !== "running") retryAt.delete(key);
       else if (ev.complete) {
