@@ -15,13 +15,16 @@ export interface FollowOptions {
   tty?: boolean;
   /** Say once that no run moves, after this long (nobody may be running a scheduler). */
   stallHintMs?: number;
+  /** Where the bar and lines go (default stdout). */
+  out?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function followBackfill(store: Store, id: number, opts: FollowOptions = {}): Promise<BackfillProgress> {
   const interval = opts.intervalMs ?? 500;
-  const tty = opts.tty ?? Boolean(process.stdout.isTTY);
+  const out = opts.out ?? process.stdout;
+  const tty = opts.tty ?? Boolean(out.isTTY);
   const stallHintMs = opts.stallHintMs ?? 15_000;
   const reported = new Set<string>();
   let bar: cliProgress.SingleBar | undefined;
@@ -39,6 +42,10 @@ export async function followBackfill(store: Store, id: number, opts: FollowOptio
             format: `backfill ${id} {bar} {value}/{total} runs | failed {failed} | running {running} | {duration_formatted} elapsed | ETA {eta_formatted}`,
             hideCursor: true,
             etaBuffer: 20,
+            stream: out,
+            // Drawn because we were asked to (a terminal, or a test's stream standing in for one).
+            noTTYOutput: true,
+            notTTYSchedule: 100,
           },
           cliProgress.Presets.shades_classic,
         );
@@ -50,7 +57,7 @@ export async function followBackfill(store: Store, id: number, opts: FollowOptio
         const key = `${e.run_id}\u0000${e.end_date ?? ""}`;
         if (reported.has(key)) continue;
         reported.add(key);
-        process.stdout.write(`[${reported.size}/${p.total}] ${pyIsoformat(e.logical_date)} ${e.run_id}: ${e.state}\n`);
+        out.write(`[${reported.size}/${p.total}] ${pyIsoformat(e.logical_date)} ${e.run_id}: ${e.state}\n`);
       }
     }
     const key = `${done}/${p.running}`;
@@ -63,7 +70,7 @@ export async function followBackfill(store: Store, id: number, opts: FollowOptio
     }
     if (!b || b.completed_at) {
       bar?.stop();
-      process.stdout.write(`Backfill ${id} ${b ? "finished" : "is gone"}: ${p.success} success, ${p.failed} failed, ${p.skipped} date(s) skipped${p.queued + p.running ? `, ${p.running} running when it was cancelled` : ""}\n`);
+      out.write(`Backfill ${id} ${b ? "finished" : "is gone"}: ${p.success} success, ${p.failed} failed, ${p.skipped} date(s) skipped${p.queued + p.running ? `, ${p.running} running when it was cancelled` : ""}\n`);
       return p;
     }
     await sleep(interval);
