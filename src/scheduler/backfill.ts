@@ -22,6 +22,7 @@ import {
   insertBackfill,
   insertBackfillDagRuns,
   insertBackfillRuns,
+  listActiveBackfillIds,
   listBackfillLimits,
   listRunsInRange,
   lockDagForBackfill,
@@ -248,7 +249,11 @@ export async function loadRunGate(db: Db, runs: readonly DagRunRow[]): Promise<R
       else if (r.state === "queued") queuedBackfills.add(r.backfill_id);
     } else if (r.state === "running") running.set(r.dag_id, (running.get(r.dag_id) ?? 0) + 1);
   }
-  await completeFinishedBackfills(db);
+  // Only a backfill with no run among the active ones can have finished; the exact check (which
+  // also covers runs this scheduler does not look after) runs for those alone, so a step pays one
+  // small read while backfills run.
+  const withActiveRuns = new Set(runs.map((r) => r.backfill_id));
+  await completeFinishedBackfills(db, (await listActiveBackfillIds(db)).filter((id) => !withActiveRuns.has(id)));
   const admitted = new Set<number>();
   for (const b of await listBackfillLimits(db, [...queuedBackfills])) {
     if (b.is_paused) continue;

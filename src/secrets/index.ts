@@ -107,19 +107,24 @@ export async function listConnections(store: Store, env: Env = process.env): Pro
 }
 
 /** What a try is handed when it starts: every variable and connection by key, env ones under
- *  their lower-cased key and also under any stored key they hide. */
-export async function loadSecretsSnapshot(store: Store): Promise<{ variables: Record<string, string>; connections: Record<string, ConnectionInfo> }> {
+ *  their lower-cased key and also under any stored key they hide. Two reads per try. */
+export async function loadSecretsSnapshot(store: Store, env: Env = process.env): Promise<{ variables: Record<string, string>; connections: Record<string, ConnectionInfo> }> {
+  const [vars, conns] = await Promise.all([listVariableRecords(store.db), listConnectionRecords(store.db)]);
   const variables: Record<string, string> = {};
-  for (const v of await listVariableRecords(store.db)) variables[v.key] = envVariable(v.key) ?? v.val;
-  for (const v of await listVariables(store)) if (v.source === "env") variables[v.key] = v.val;
+  for (const v of vars) variables[v.key] = envVariable(v.key, env) ?? v.val;
+  for (const [key, name] of envIds(VAR_PREFIXES, env)) variables[key] = env[name]!;
   const connections: Record<string, ConnectionInfo> = {};
-  for (const c of await listConnectionRecords(store.db)) {
+  const fromEnv = envIds(CONN_PREFIXES, env);
+  for (const c of conns) {
     const { description: _d, ...info } = c;
-    connections[c.conn_id] = envConnection(c.conn_id) ?? info;
+    connections[c.conn_id] = info;
   }
-  for (const [id] of envIds(CONN_PREFIXES, process.env)) {
+  for (const [id] of fromEnv) {
     try {
-      connections[id] = envConnection(id)!;
+      const c = envConnection(id, env)!;
+      connections[id] = c;
+      // An env connection hides a stored one of the same id in any case.
+      for (const stored of conns) if (stored.conn_id.toLowerCase() === id) connections[stored.conn_id] = { ...c, conn_id: stored.conn_id };
     } catch {
       // A malformed env connection must not fail every task; reading it by id reports the error.
     }

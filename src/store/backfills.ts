@@ -278,12 +278,18 @@ export async function cancelBackfillRuns(trx: Kysely<Database>, id: number): Pro
   return Number(r.numUpdatedRows);
 }
 
-/** Marks complete every active backfill none of whose runs is queued or running (Airflow's
- *  SchedulerJobRunner._mark_backfills_complete); returns their ids. */
-export async function completeFinishedBackfills(db: Db): Promise<number[]> {
-  const done = await db
-    .selectFrom("backfill as b")
-    .select("b.id")
+/** The ids of backfills not yet completed. */
+export async function listActiveBackfillIds(db: Db): Promise<number[]> {
+  return (await db.selectFrom("backfill").select("id").where("completed_at", "is", null).execute()).map((r) => r.id);
+}
+
+/** Marks complete each active backfill (of `among`, when given) none of whose runs is queued or
+ *  running (Airflow's SchedulerJobRunner._mark_backfills_complete); returns their ids. */
+export async function completeFinishedBackfills(db: Db, among?: readonly number[]): Promise<number[]> {
+  if (among && among.length === 0) return [];
+  let q = db.selectFrom("backfill as b").select("b.id");
+  if (among) q = q.where("b.id", "in", [...among]);
+  const done = await q
     .where("b.completed_at", "is", null)
     .where((eb) =>
       eb.not(
