@@ -9,12 +9,13 @@ import { runOrch } from "./helpers/cli.ts";
 import { dagsTest, migrateHome, writeDag } from "./helpers/engine.ts";
 import { tempHome, type TempHome } from "./helpers/home.ts";
 import { assertNoLeakedProcesses } from "./helpers/leaks.ts";
+import { ADMIN_URL, pgSkipReason } from "./helpers/pg.ts";
 
 const STORED_PW = "st0red-Pa55word";
 const ENV_PW = "env-Pa55word-9";
 
 const SOURCE = `import { dag, task, bash, Variable, Connection } from "orch";
-import { SqliteHook } from "orch/providers";
+import { PostgresHook, SqliteHook } from "orch/providers";
 
 export default dag({ dag_id: "secrets_dag", schedule: null, start_date: "2024-01-01" }, () => {
   const read = task({ task_id: "read" }, async () => {
@@ -36,8 +37,17 @@ export default dag({ dag_id: "secrets_dag", schedule: null, start_date: "2024-01
     const rows = await h.getRecords("select x + 1 as y from t");
     return rows[0];
   });
+  const pgq = task({ task_id: "pgq" }, async () => {
+    const pg = await PostgresHook.fromConnection("pgwh");
+    try {
+      return await pg.getRecords("select 41 + 1 as answer");
+    } finally {
+      await pg.close();
+    }
+  });
   const templ = bash({ task_id: "templ", command: "echo host={{ conn.warehouse.host }} pw={{ conn.warehouse.password }} region={{ var.value.region }} months={{ var.json.cfg.months }}" });
   read().then(hook()).then(templ);
+  if (process.env.ORCH_CONN_PGWH) templ.then(pgq());
 });
 `;
 
@@ -46,6 +56,9 @@ function logOf(home: string, taskId: string): string {
   const run = readdirSync(base).sort().at(-1)!;
   return readFileSync(join(base, run, `task_id=${taskId}`, "attempt=1.log"), "utf8");
 }
+
+// PostgresHook.fromConnection runs against the test server when there is one (always under CI=true).
+const pgUp = (await pgSkipReason()) === undefined;
 
 describe("variables and connections in tasks", () => {
   let h: TempHome;
@@ -73,6 +86,7 @@ describe("variables and connections in tasks", () => {
     const r = await dagsTest(h.home, "secrets_dag", ["2024-03-01"], {
       AIRFLOW_CONN_ENV_DB: `postgres://u:${ENV_PW}@envhost:6543/db`,
       ORCH_VAR_REGION: "eu-north-1",
+      ...(pgUp ? { ORCH_CONN_PGWH: ADMIN_URL } : {}),
     });
     assert.equal(r.runState, "success", r.cli.stdout + r.cli.stderr);
     const out = r.cli.stdout + r.cli.stderr;
@@ -98,6 +112,7 @@ describe("variables and connections in tasks", () => {
       const byTask = Object.fromEntries(rows.map((x) => [x.task_id, JSON.parse(x.value) as Record<string, unknown>]));
       assert.deepEqual(byTask.read, { months: 18, dflt: "dflt", missing: "Variable absent does not exist", region: "eu-north-1", host: "wh.internal", sslmode: "require" });
       assert.deepEqual(byTask.hook, { y: 42 });
+      if (pgUp) assert.deepEqual(byTask.pgq, [{ answer: 42 }]);
     } finally {
       await s.close();
     }
