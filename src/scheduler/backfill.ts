@@ -22,6 +22,7 @@ import {
   insertBackfill,
   insertBackfillDagRuns,
   insertBackfillRuns,
+  isUniqueViolation,
   listActiveBackfillIds,
   listBackfillLimits,
   listRunsInRange,
@@ -155,6 +156,23 @@ export async function createBackfill(store: Store, d: SchedulableDag, req: Backf
   validateBackfill(d, req);
   const infos = backfillCandidates(d, req);
   const conf = req.dagRunConf ?? null;
+  try {
+    return await createInTransaction(store, d, req, infos, behavior, conf);
+  } catch (e) {
+    if (!isUniqueViolation(e)) throw e;
+    throw new OrchError("ORCH_ALREADY_EXISTS", `a run of ${dagId} for one of the backfill's dates was created while the backfill was being made; nothing was created, try again`, { dag_id: dagId });
+  }
+}
+
+async function createInTransaction(
+  store: Store,
+  d: SchedulableDag,
+  req: BackfillRequest,
+  infos: readonly DagRunInfo[],
+  behavior: ReprocessBehavior,
+  conf: Record<string, unknown> | null,
+): Promise<CreatedBackfill> {
+  const dagId = d.dag.dag_id;
   return store.writeTransaction(async (trx) => {
     await lockDagForBackfill(trx, store.dialect, dagId);
     if ((await countActiveBackfills(trx, dagId)) > 0) {

@@ -59,4 +59,4 @@ export type {
 } from "./types.ts";
 export { AirflowSkipException, AirflowFailException } from "./signals.ts";
 export { Variable, Connection, SecretNotFoundError, setSecretsReader } from "./secrets.ts";
-export type { SecretsReader, VariableGetOptions, ConnectionHandle } from "./secrets.ts";
+export type { SecretsReader, VariableGetOptions, VariableApi, ConnectionHandle } from "./secrets.ts";

@@ -48,12 +48,20 @@ export interface VariableGetOptions<D> {
   deserialize_json?: boolean;
 }
 
-export const Variable = {
+/** Variable.get's shapes: text, text or a default, or parsed JSON (typed by the caller). */
+export interface VariableApi {
+  get(key: string): Promise<string>;
+  get<D>(key: string, options: { default: D; deserialize_json?: false }): Promise<string | D>;
+  get<T = unknown>(key: string, options: { deserialize_json: true; default?: T }): Promise<T>;
+  get(key: string, options?: VariableGetOptions<unknown>): Promise<unknown>;
+}
+
+export const Variable: VariableApi = {
   /** The variable's value (the environment first, then the store); throws when missing and no default. */
-  async get<D = never>(key: string, options: VariableGetOptions<D> = {}): Promise<unknown | D> {
+  async get(key: string, options: VariableGetOptions<unknown> = {}): Promise<unknown> {
     const v = await reader("Variable.get").getVariable(key);
     if (v === undefined) {
-      if ("default" in options) return options.default as D;
+      if ("default" in options) return options.default;
       throw new SecretNotFoundError("Variable", key);
     }
     if (!options.deserialize_json) return v;
@@ -63,7 +71,7 @@ export const Variable = {
       throw new Error(`Variable ${key} is not valid JSON: ${(e as Error).message}`);
     }
   },
-};
+} as VariableApi;
 
 export interface ConnectionHandle extends ConnectionInfo {
   /** extra parsed as JSON ({} when empty). */

@@ -331,3 +331,11 @@ export async function nextQueuedBackfillRunIds(db: Db, backfillId: number, limit
     .execute();
   return rows.map((r) => r.id);
 }
+
+/** A unique-key violation from either driver (pg's SQLSTATE 23505, better-sqlite3's code): on
+ *  PostgreSQL another process may create a run for one of the backfill's dates between our read
+ *  and our insert. */
+export function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}

@@ -79,6 +79,11 @@ describe("orch backfill", () => {
     assert.equal(once.code, 1);
     assert.match(once.stderr, /once_dag has a non-periodic schedule that does not support backfills/);
     assert.equal(await count("backfill"), 0);
+    // dags trigger checks conf against the params the same way, naming the field.
+    const trig = await runOrch(["dags", "trigger", "bf_cli", "--conf", '{"limit": "many"}'], { home: h.home });
+    assert.equal(trig.code, 1);
+    assert.match(trig.stderr, /invalid params for DAG bf_cli: limit: .*integer/);
+    assert.equal(await count("dag_run"), 0);
   });
 
   it("--dry-run prints each date and what would happen, and creates nothing", async () => {
