@@ -23,8 +23,7 @@ import {
   insertBackfillDagRuns,
   insertBackfillRuns,
   isUniqueViolation,
-  listActiveBackfillIds,
-  listBackfillLimits,
+  listActiveBackfills,
   listRunsInRange,
   lockDagForBackfill,
   nextQueuedBackfillRunIds,
@@ -267,14 +266,15 @@ export async function loadRunGate(db: Db, runs: readonly DagRunRow[]): Promise<R
       else if (r.state === "queued") queuedBackfills.add(r.backfill_id);
     } else if (r.state === "running") running.set(r.dag_id, (running.get(r.dag_id) ?? 0) + 1);
   }
-  // Only a backfill with no run among the active ones can have finished; the exact check (which
-  // also covers runs this scheduler does not look after) runs for those alone, so a step pays one
-  // small read while backfills run.
+  // One small read a step while backfills exist. Only a backfill with no run among the active
+  // ones can have finished; the exact check (which also covers runs this scheduler does not look
+  // after, as under `dags test`) runs for those alone.
+  const active = await listActiveBackfills(db);
   const withActiveRuns = new Set(runs.map((r) => r.backfill_id));
-  await completeFinishedBackfills(db, (await listActiveBackfillIds(db)).filter((id) => !withActiveRuns.has(id)));
+  await completeFinishedBackfills(db, active.map((b) => b.id).filter((id) => !withActiveRuns.has(id)));
   const admitted = new Set<number>();
-  for (const b of await listBackfillLimits(db, [...queuedBackfills])) {
-    if (b.is_paused) continue;
+  for (const b of active) {
+    if (b.is_paused || !queuedBackfills.has(b.id)) continue;
     for (const id of await nextQueuedBackfillRunIds(db, b.id, b.max_active_runs - (runningPerBackfill.get(b.id) ?? 0))) admitted.add(id);
   }
   return {

@@ -278,9 +278,10 @@ export async function cancelBackfillRuns(trx: Kysely<Database>, id: number): Pro
   return Number(r.numUpdatedRows);
 }
 
-/** The ids of backfills not yet completed. */
-export async function listActiveBackfillIds(db: Db): Promise<number[]> {
-  return (await db.selectFrom("backfill").select("id").where("completed_at", "is", null).execute()).map((r) => r.id);
+/** The backfills not yet completed, with what the scheduler's gate needs (a small table: one
+ *  active backfill per DAG at most). */
+export async function listActiveBackfills(db: Db): Promise<{ id: number; max_active_runs: number; is_paused: number }[]> {
+  return db.selectFrom("backfill").select(["id", "max_active_runs", "is_paused"]).where("completed_at", "is", null).execute();
 }
 
 /** Marks complete each active backfill (of `among`, when given) none of whose runs is queued or
@@ -308,12 +309,6 @@ export async function completeFinishedBackfills(db: Db, among?: readonly number[
   const now = nowIso();
   await db.updateTable("backfill").set({ completed_at: now, updated_at: now }).where("id", "in", ids).where("completed_at", "is", null).execute();
   return ids;
-}
-
-/** The active backfills among `ids`: their limits and pause flags, for the scheduler's gate. */
-export async function listBackfillLimits(db: Db, ids: readonly number[]): Promise<{ id: number; max_active_runs: number; is_paused: number }[]> {
-  if (ids.length === 0) return [];
-  return db.selectFrom("backfill").select(["id", "max_active_runs", "is_paused"]).where("id", "in", [...ids]).execute();
 }
 
 /** The next queued runs of a backfill in sort order: which ones the scheduler starts. */
