@@ -120,7 +120,8 @@ const addCommand: CommandModule<object, AddArgs> = {
       const c = connectionFromFlags(args);
       const ok = await insertConnectionRecord(store.db, { ...c, description: args["conn-description"] ?? null });
       if (!ok) throw new OrchError("ORCH_ALREADY_EXISTS", `A connection with \`conn_id\`=${args.conn_id} already exists; \`orch connections delete ${args.conn_id}\` first`, { conn_id: args.conn_id });
-      console.log(`Successfully added \`conn_id\`=${args.conn_id} : ${connectionToUri(displayConnection(c))}`);
+      // The mask is quoted inside a URI ("%2A%2A%2A"); show it as the listings do.
+      console.log(`Successfully added \`conn_id\`=${args.conn_id} : ${connectionToUri(displayConnection(c)).replaceAll("%2A%2A%2A", "***")}`);
     }),
 };
 

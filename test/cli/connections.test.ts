@@ -22,6 +22,7 @@ describe("orch connections", () => {
     const a = await orch(["add", "warehouse", "--conn-uri", `postgres://etl:${encodeURIComponent(PW)}@db.internal:5432/taxi?sslmode=require`]);
     assert.equal(a.code, 0, a.stderr);
     assert.ok(!a.stdout.includes(PW) && !a.stdout.includes(encodeURIComponent(PW)), "the confirmation masks the password");
+    assert.match(a.stdout, /Successfully added `conn_id`=warehouse : postgres:\/\/etl:\*\*\*@db\.internal:5432\/taxi\?sslmode=require/);
     const b = await orch(["add", "api", "--conn-type", "http", "--conn-host", "api.example.com", "--conn-port", "443", "--conn-login", "me", "--conn-password", "hunter22", "--conn-extra", '{"api_key": "k-998877", "timeout": 5}']);
     assert.equal(b.code, 0, b.stderr);
     const again = await orch(["add", "warehouse", "--conn-uri", "postgres://x"]);
