@@ -8,7 +8,7 @@ import { isOrchError, type OrchErrorCode } from "../src/errors.ts";
 import { toSchedulable, type SchedulableDag } from "../src/scheduler/dag-bag.ts";
 import { cancelBackfill, createBackfill, decideDate, loadRunGate, planBackfill, type BackfillRequest } from "../src/scheduler/backfill.ts";
 import { triggerDagRun } from "../src/scheduler/run-creation.ts";
-import { CronDataIntervalTimetable, dag, Param, task } from "../src/sdk/index.ts";
+import { Asset, CronDataIntervalTimetable, dag, Param, task } from "../src/sdk/index.ts";
 import { backfillProgress, getBackfill, listBackfillDagRuns, type ReprocessBehavior } from "../src/store/backfills.ts";
 import { listActiveDagRuns } from "../src/store/dag-runs.ts";
 import { dagHash, upsertDag, upsertSerializedDag } from "../src/store/dags.ts";
@@ -149,7 +149,7 @@ for (const dialect of testDialects()) {
     it("refusals: dates, schedules, conf, empty windows", async () => {
       await expectRefusal(createBackfill(s.store, d, req("2021-01-05", "2021-01-01")), "ORCH_BACKFILL_INVALID_DATES", /^from_date \(2021-01-05T00:00:00\+00:00\) must not be after to_date \(2021-01-01T00:00:00\+00:00\)\.$/);
       await expectRefusal(createBackfill(s.store, d, req("2021-03-01", "2021-03-05")), "ORCH_BACKFILL_INVALID_DATES", /^Backfill cannot be executed for future dates\.$/);
-      for (const [label, schedule] of [["null", null], ["once", "@once"]] as const) {
+      for (const [label, schedule] of [["null", null], ["once", "@once"], ["asset", [Asset("s3://taxi/raw")]]] as const) {
         const np = await addDag(s.store, `np_${label}_${n}`, schedule);
         await expectRefusal(createBackfill(s.store, np, req("2021-01-01", "2021-01-02")), "ORCH_BACKFILL_NON_PERIODIC", /has a non-periodic schedule that does not support backfills/);
       }
