@@ -111,6 +111,16 @@ describe("orch backfill", () => {
     assert.equal(perRun.length, 3, ok.stdout);
     assert.ok(perRun.every((l) => l.endsWith(": success")));
     assert.match(ok.stdout, /Backfill 1 finished: 3 success, 0 failed/);
+    // --max-active-runs 2: never more than two of its runs running at once, although the scheduler
+    // would start all three (the DAG's own max_active_runs is 16).
+    const s = await openStore(`sqlite:///${join(h.home, "orch.db")}`);
+    try {
+      const runs = await s.db.selectFrom("dag_run").select(["start_date", "end_date"]).where("backfill_id", "=", 1).execute();
+      const overlap = Math.max(...runs.map((r) => runs.filter((o) => o.start_date! <= r.start_date! && o.end_date! > r.start_date!).length));
+      assert.ok(overlap <= 2, `${overlap} runs of the backfill were running at once`);
+    } finally {
+      await s.close();
+    }
 
     const bad = await create(["--from-date", "2024-01-04", "--to-date", "2024-01-06", "--dag-run-conf", '{"fail_on": "2024-01-05"}', "--wait"]);
     assert.equal(bad.code, 1, bad.stdout + bad.stderr);
