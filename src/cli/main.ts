@@ -5,12 +5,15 @@ import yargs, { type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { OrchError, coerceError } from "../errors.ts";
 import { ORCH_VERSION } from "../version.ts";
+import { backfillCommand } from "./backfill.ts";
 import { configCommand } from "./config.ts";
+import { connectionsCommand } from "./connections.ts";
 import { dagsCommand } from "./dags/index.ts";
 import { dbCommand } from "./db.ts";
 import { schedulerCommand } from "./scheduler.ts";
 import { standaloneCommand } from "./standalone.ts";
 import { tasksCommand } from "./tasks/index.ts";
+import { variablesCommand } from "./variables.ts";
 
 const versionCommand: CommandModule = {
   command: "version",
@@ -19,7 +22,7 @@ const versionCommand: CommandModule = {
   handler: () => console.log(ORCH_VERSION),
 };
 
-const COMMANDS: CommandModule[] = [dbCommand, configCommand, dagsCommand, tasksCommand, schedulerCommand, standaloneCommand, versionCommand];
+const COMMANDS: CommandModule[] = [dbCommand, configCommand, dagsCommand, tasksCommand, backfillCommand, variablesCommand, connectionsCommand, schedulerCommand, standaloneCommand, versionCommand];
 // The first word of each command: anything else in first place is an unknown command.
 const TOP_LEVEL = [...COMMANDS.map((c) => String(c.command).split(" ")[0]), "help"];
 

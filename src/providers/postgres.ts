@@ -6,6 +6,7 @@ import { from as copyFromStdin } from "pg-copy-streams";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { OrchError } from "../errors.ts";
+import { Connection } from "../sdk/secrets.ts";
 import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER, binaryWritable, encodeBinaryRows } from "./copy-binary.ts";
 import { encodeCopyRows } from "./copy-text.ts";
 import { asBatches } from "./rows.ts";
@@ -90,6 +91,12 @@ export class PostgresHook implements WarehouseHook {
 
   constructor(conn: string | ConnectionRecord) {
     this.config = pgConfigFrom(conn);
+  }
+
+  /** A hook on a connection by id, read as a task reads it (`ORCH_CONN_<ID>`, then the store):
+   *  `await PostgresHook.fromConnection("warehouse")`. Only inside a running task. */
+  static async fromConnection(connId: string): Promise<PostgresHook> {
+    return new PostgresHook(await Connection.get(connId));
   }
 
   /** The connected client (for what the hook does not cover). */

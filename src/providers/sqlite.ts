@@ -6,6 +6,8 @@ import Database from "better-sqlite3";
 import { dirname, join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { resolveHome } from "../config.ts";
+import { OrchError } from "../errors.ts";
+import { Connection } from "../sdk/secrets.ts";
 import { asBatches } from "./rows.ts";
 import type { ColumnSpec, ColumnType, InsertOptions, RowSource, SqlValue, TableColumn, WarehouseHook, WriteOptions } from "./types.ts";
 import { dateFromDays, naiveFromMicros, quoteColumn, quoteIdent } from "./values.ts";
@@ -61,6 +63,18 @@ export class SqliteHook implements WarehouseHook {
   /** `path`: a file, `sqlite:///abs/path`, or nothing for $ORCH_HOME/warehouse.db. */
   constructor(path?: string) {
     this.path = path ? path.replace(/^sqlite:\/\//, "") : defaultWarehousePath();
+  }
+
+  /** A hook on a connection by id (conn_type sqlite; the file is its host, or its schema as
+   *  `sqlite:////abs/path.db` gives it): `await SqliteHook.fromConnection("wh")`. */
+  static async fromConnection(connId: string): Promise<SqliteHook> {
+    const c = await Connection.get(connId);
+    if (c.conn_type !== "sqlite") {
+      throw new OrchError("ORCH_USAGE", `SqliteHook needs a connection of conn_type "sqlite", ${connId} has "${c.conn_type}"`, { field: "conn_type" });
+    }
+    const path = c.host || c.schema;
+    if (!path) throw new OrchError("ORCH_USAGE", `connection ${connId} names no SQLite file (set its host to the file's path)`, { field: "host" });
+    return new SqliteHook(path);
   }
 
   getConn(): Database.Database {

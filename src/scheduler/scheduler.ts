@@ -16,6 +16,7 @@ import { listenForNotifications, type NotificationListener } from "../store/noti
 import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
 import { claimScheduledTaskInstances, listRestarting } from "../store/task-instances.ts";
 import { createDagBag, type DagBag } from "./dag-bag.ts";
+import { loadRunGate, type RunGate } from "./backfill.ts";
 import { evaluateDagRun, type RunEvaluation } from "./evaluate-run.ts";
 import { jobsOfThisProcess, recoverOrphanedTaskInstances } from "./recovery.ts";
 import { createDueScheduledRuns } from "./run-creation.ts";
@@ -179,7 +180,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const runs = await listActiveDagRuns(store.db);
     if (opts.onlyRunIds) return runs.filter((r) => opts.onlyRunIds!.has(r.id));
     const paused = new Set(await listPausedDagIds(store.db));
-    return runs.filter((r) => !paused.has(r.dag_id));
+    // Backfill runs go on while their DAG is paused, as in Airflow 3.
+    return runs.filter((r) => !paused.has(r.dag_id) || r.backfill_id !== null);
   }
 
   async function step(): Promise<void> {
@@ -193,6 +195,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       externalChange = false;
       await terminateClearedTries();
     }
+    const gate = await loadRunGate(store.db, runs);
 
     const evaluateAll = allRunsDirty;
     allRunsDirty = false;
@@ -204,7 +207,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       const focus = evaluateAll || run.state !== "running" || dirt === "all" ? undefined : dirt;
       let ev: RunEvaluation | null;
       try {
-        ev = await evaluateRun(run, now, focus);
+        ev = await evaluateRun(run, now, focus, gate);
         runFailures.delete(key);
       } catch (e) {
         // One bad run (a corrupt row, a DAG that no longer matches it) must not stop the others.
@@ -238,11 +241,14 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   /** A queued run starts only below its DAG's max_active_runs, counted in the same transaction as
    *  the start (serialised per DAG on PostgreSQL); `dags test` runs its run regardless. Returns
    *  null when the run stays queued or its DAG is gone. */
-  async function evaluateRun(run: DagRunRow, now: Date, focus: ReadonlySet<string> | undefined): Promise<RunEvaluation | null> {
+  async function evaluateRun(run: DagRunRow, now: Date, focus: ReadonlySet<string> | undefined, gate: RunGate): Promise<RunEvaluation | null> {
     const d = await bag.get(store.db, run.dag_id);
     if (!d) return null;
+    // A backfill's runs start under the backfill's own max_active_runs (the gate), apart from the DAG's.
+    const backfill = run.backfill_id !== null;
+    if (run.state === "queued" && backfill && !opts.onlyRunIds && !gate.admit(run, d.dag.max_active_runs)) return null;
     return store.writeTransaction(async (trx) => {
-      if (run.state === "queued" && !(await startDagRunWithinLimit(trx, store.dialect, run, opts.onlyRunIds ? null : d.dag.max_active_runs))) return null;
+      if (run.state === "queued" && !(await startDagRunWithinLimit(trx, store.dialect, run, opts.onlyRunIds || backfill ? null : d.dag.max_active_runs))) return null;
       return evaluateDagRun(trx, run, d, now, focus);
     });
   }

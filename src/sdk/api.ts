@@ -59,5 +59,5 @@ export type {
   CallArgs,
 } from "./types.ts";
 export { AirflowSkipException, AirflowFailException } from "./signals.ts";
-export { Variable, Connection, TASK_RUNTIME_KEY } from "./runtime.ts";
-export type { TaskRuntime, VariableGetOptions } from "./runtime.ts";
+export { Variable, Connection, SecretNotFoundError } from "./secrets.ts";
+export type { VariableGetOptions, VariableApi, ConnectionHandle } from "./secrets.ts";

@@ -162,6 +162,8 @@ export async function countActiveRuns(db: Db, dagId: string): Promise<{ queued: 
     .select(["state", (eb) => eb.fn.countAll<number>().as("n")])
     .where("dag_id", "=", dagId)
     .where("state", "in", ["queued", "running"])
+    // Backfill runs count against their backfill's max_active_runs, not the DAG's (Airflow 3's exclude_backfill).
+    .where("backfill_id", "is", null)
     .groupBy("state")
     .execute();
   const get = (s: string) => Number(rows.find((r) => r.state === s)?.n ?? 0);

@@ -6,8 +6,8 @@
 import { statSync, writeSync } from "node:fs";
 import { inspect } from "node:util";
 import { compileDagFile, importDags } from "../dag-processing/load.ts";
-import { TASK_RUNTIME_KEY } from "../sdk/runtime.ts";
 import type { Dag } from "../sdk/types.ts";
+import { setSecretsReader } from "../sdk/secrets.ts";
 import { buildTaskContext } from "./context.ts";
 import { tryEndMarker, type FromWorker, type RunTaskRequest, type TaskOutcome, type ToWorker } from "./protocol.ts";
 import { failPendingReads, onReadAnswer, readerFor } from "./reads.ts";
@@ -89,8 +89,13 @@ async function handle(request: RunTaskRequest): Promise<TaskOutcome> {
     const pushed: { key: string; value: unknown }[] = [];
     const parts = buildTaskContext(request, pushed, log, readerFor(request.tiId, send));
     const { ctx } = parts;
-    // Variable.get / Connection.get of the SDK (whichever copy the DAG file bundled) read through this try.
-    (globalThis as Record<symbol, unknown>)[TASK_RUNTIME_KEY] = parts.runtime;
+    // Variable.get / Connection.get of the SDK (whichever copy the DAG file bundled: the reader sits
+    // under a global symbol) read through this try, on demand over the channel.
+    const rt = parts.runtime;
+    setSecretsReader({
+      getVariable: async (k) => (await rt.getVariable(k)) ?? undefined,
+      getConnection: async (id) => (await rt.getConnection(id)) ?? undefined,
+    });
     const callbacks = task.callbacks;
     await runCallback("on_execute_callback", callbacks.on_execute_callback, ctx, log);
     const outcome = await runTask(task, { request, dag, ctx, parts, pushed, signal: abort.signal, log: (l, lv) => log(l, lv) });
@@ -102,7 +107,7 @@ async function handle(request: RunTaskRequest): Promise<TaskOutcome> {
     }
     return outcome;
   } finally {
-    delete (globalThis as Record<symbol, unknown>)[TASK_RUNTIME_KEY];
+    setSecretsReader(undefined);
     restore();
     current = undefined;
     endOutput(request.tiId);

@@ -1,0 +1,58 @@
+// SQL for `connection` (Airflow's Connection model). Passwords are stored as given (see
+// docs/connections.md for why orch does not encrypt them at rest).
+import type { ConnectionInfo } from "../sdk/context.ts";
+import type { Db } from "./open.ts";
+
+export interface ConnectionRecord extends ConnectionInfo {
+  description: string | null;
+}
+
+type Row = {
+  conn_id: string;
+  conn_type: string;
+  description: string | null;
+  host: string | null;
+  schema: string | null;
+  login: string | null;
+  password: string | null;
+  port: number | null;
+  extra: string | null;
+};
+
+const COLUMNS = ["conn_id", "conn_type", "description", "host", "schema", "login", "password", "port", "extra"] as const;
+
+function toRecord(r: Row): ConnectionRecord {
+  return { conn_id: r.conn_id, conn_type: r.conn_type, description: r.description, host: r.host, schema: r.schema, login: r.login, password: r.password, port: r.port, extra: r.extra };
+}
+
+export async function getConnectionRecord(db: Db, connId: string): Promise<ConnectionRecord | undefined> {
+  const r = await db.selectFrom("connection").select(COLUMNS).where("conn_id", "=", connId).executeTakeFirst();
+  return r ? toRecord(r) : undefined;
+}
+
+export async function listConnectionRecords(db: Db): Promise<ConnectionRecord[]> {
+  return (await db.selectFrom("connection").select(COLUMNS).orderBy("conn_id").execute()).map(toRecord);
+}
+
+/** Inserts a new connection; returns false (and writes nothing) when the id is taken. */
+export async function insertConnectionRecord(db: Db, c: ConnectionRecord): Promise<boolean> {
+  const exists = await db.selectFrom("connection").select("id").where("conn_id", "=", c.conn_id).executeTakeFirst();
+  if (exists) return false;
+  await db
+    .insertInto("connection")
+    .values({ ...c, is_encrypted: 0, is_extra_encrypted: 0 })
+    .execute();
+  return true;
+}
+
+/** Replaces an existing connection's fields, or inserts it. */
+export async function upsertConnectionRecord(db: Db, c: ConnectionRecord): Promise<void> {
+  const { conn_id, ...fields } = c;
+  const r = await db.updateTable("connection").set({ ...fields, is_encrypted: 0, is_extra_encrypted: 0 }).where("conn_id", "=", conn_id).executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 0) await db.insertInto("connection").values({ ...c, is_encrypted: 0, is_extra_encrypted: 0 }).execute();
+}
+
+export async function deleteConnectionRecord(db: Db, connId: string): Promise<boolean> {
+  const r = await db.deleteFrom("connection").where("conn_id", "=", connId).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
