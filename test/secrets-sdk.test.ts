@@ -2,7 +2,8 @@
 // task), their types, and their errors outside a task.
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
-import { Connection, SecretNotFoundError, Variable, setSecretsReader } from "../src/sdk/index.ts";
+import { Connection, SecretNotFoundError, Variable } from "../src/sdk/index.ts";
+import { setSecretsReader } from "../src/sdk/secrets.ts";
 
 describe("sdk: Variable and Connection", () => {
   afterEach(() => setSecretsReader(undefined));
@@ -28,7 +29,7 @@ describe("sdk: Variable and Connection", () => {
     await assert.rejects(Variable.get("nope"), (e) => e instanceof SecretNotFoundError && e.code === "ORCH_NOT_FOUND" && e.message === "Variable nope does not exist");
     const wh = await Connection.get("wh");
     assert.deepEqual([wh.host, wh.port, wh.extra_dejson.sslmode], ["h", 5432, "require"]);
-    await assert.rejects(Connection.get("nope"), /Connection nope does not exist/);
+    await assert.rejects(Connection.get("nope"), /The conn_id `nope` isn't defined/);
     // Types only: a plain get is a string, not unknown.
     const typeErrors = async () => {
       // @ts-expect-error a variable's text is not a number

@@ -36,7 +36,8 @@ export class SecretNotFoundError extends Error {
     readonly kind: "Variable" | "Connection",
     readonly id: string,
   ) {
-    super(`${kind} ${id} does not exist`);
+    // Airflow's own wording, which users search for.
+    super(kind === "Variable" ? `Variable ${id} does not exist` : `The conn_id \`${id}\` isn't defined`);
     this.name = kind === "Variable" ? "VariableNotFound" : "ConnectionNotFound";
   }
 }
