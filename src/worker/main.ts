@@ -10,6 +10,11 @@ import type { Dag } from "../sdk/types.ts";
 import { buildTaskContext } from "./context.ts";
 import type { FromWorker, RunTaskRequest, TaskOutcome, ToWorker } from "./protocol.ts";
 import { runTask } from "./run-task.ts";
+import { trimOrchFrames } from "./stack.ts";
+
+// Stack traces point at the DAG's .ts lines (the compile emits inline source maps), not at the
+// compiled bundle in $ORCH_HOME/.cache.
+process.setSourceMapsEnabled(true);
 
 let current: { tiId: number; abort: AbortController } | undefined;
 let shuttingDown = false;
@@ -86,6 +91,7 @@ async function handle(request: RunTaskRequest): Promise<TaskOutcome> {
     const callbacks = task.callbacks;
     await runCallback("on_execute_callback", callbacks.on_execute_callback, ctx, log);
     const outcome = await runTask(task, { request, dag, ctx, templateContext, pushed, signal: abort.signal, log: (l, lv) => log(l, lv) });
+    if (outcome.state === "failed") outcome.error.stack = trimOrchFrames(outcome.error.stack);
     if (outcome.state === "success") await runCallback("on_success_callback", callbacks.on_success_callback, ctx, log);
     if (outcome.state === "failed") {
       const willRetry = outcome.error.retryable && request.tryNumber <= request.maxTries;
