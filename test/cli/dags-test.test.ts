@@ -98,6 +98,15 @@ describe("cli: dags test", () => {
     }
   });
 
+  it("tasks test warns, naming the upstream task, when its XCom does not exist", async () => {
+    const none = await runOrch(["tasks", "test", "my_dag", "load", "2030-01-01"], { home: h.home });
+    assert.match(none.stderr, /warning: upstream task "extract" has no XCom "return_value"/);
+    // The run at 2024-01-01 has extract's XCom (3): no warning, and load sees 3 (and fails on it).
+    const withRun = await runOrch(["tasks", "test", "my_dag", "load", "2024-01-01"], { home: h.home });
+    assert.doesNotMatch(withRun.stderr, /warning: upstream/);
+    assert.match(withRun.stdout, /TAILMARK/);
+  });
+
   it("SIGINT fails the run and its running try as interrupted, stops the worker, exits 130", async () => {
     const child = spawn(process.execPath, [ORCH_BIN, "dags", "test", "slow_dag", "2024-01-01"], {
       env: { ...process.env, ORCH_HOME: h.home, ORCH_DATABASE_URL: "" },
