@@ -12,6 +12,7 @@ export function createConfiguredProcessor(store: Store, config: Config, extra: P
     home: config.home,
     importTimeoutSeconds: config.getNumber("core", "dagbag_import_timeout"),
     pausedByDefault: config.getBoolean("core", "dags_are_paused_at_creation"),
+    checkTypes: config.getBoolean("core", "check_dag_types"),
     ...extra,
   });
 }

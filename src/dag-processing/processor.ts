@@ -16,6 +16,19 @@ import { findDagFiles } from "./files.ts";
 import { compileDagSource, DagCompileError, sha256 } from "./load.ts";
 import { createImportPool, type ImportPool, type ImportResult } from "./pool.ts";
 import type { ImportProblem } from "./protocol.ts";
+import { checkDagTypes, formatTypeDiagnostic } from "./type-check.ts";
+
+/** A file's type errors as import problems, one per error, naming file:line:col. */
+function typeProblems(path: string, cacheDir: string): ImportProblem[] {
+  try {
+    return checkDagTypes([path], { cacheDir }).diagnostics.map((d) => {
+      const text = formatTypeDiagnostic(d);
+      return { message: text.split("\n")[0], line: d.file === path ? d.line : null, detail: `TypeError (check_dag_types): ${text}` };
+    });
+  } catch (e) {
+    return [{ message: `type check failed: ${(e as Error).message}`, line: null, detail: (e as Error).stack ?? String(e) }];
+  }
+}
 
 export interface DagProcessorOptions {
   store: Store;
@@ -28,6 +41,8 @@ export interface DagProcessorOptions {
   pausedByDefault?: boolean;
   /** Import children; default min(4, CPUs). */
   poolSize?: number;
+  /** Type-check each changed file and record type errors as import errors ([core] check_dag_types). */
+  checkTypes?: boolean;
   /** The safety rescan while started (fs.watch can miss events on some filesystems). Default 60 s. */
   rescanIntervalMs?: number;
 }
@@ -147,6 +162,7 @@ export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
       return { kind: "done", state, result: { dags: [], problems: [{ message: err.message.split("\n")[0], line, detail: err.message }] } };
     }
     const result = await getPool().run({ compiledPath, fileloc: path, relative_fileloc: relative(dagsFolder, path) });
+    if (opts.checkTypes) result.problems.push(...typeProblems(path, cacheDir));
     return { kind: "done", state, result };
   }
 
