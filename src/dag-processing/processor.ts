@@ -11,7 +11,7 @@ import { availableParallelism } from "node:os";
 import { join, relative, resolve } from "node:path";
 import type { Store } from "../store/index.ts";
 import { createTimetable } from "../timetables/index.ts";
-import { listDagFileHashes, listImportErrorFilenames, recordFileDeleted, recordFileResult } from "../store/dags.ts";
+import { listDagFileHashes, listImportErrorFileHashes, recordFileDeleted, recordFileResult } from "../store/dags.ts";
 import { findDagFiles } from "./files.ts";
 import { compileDagSource, DagCompileError, sha256 } from "./load.ts";
 import { createImportPool, type ImportPool, type ImportResult } from "./pool.ts";
@@ -106,14 +106,22 @@ export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
   /** What the store already knows, so a restarted orch does not re-import unchanged files. */
   function init(): Promise<void> {
     initialized ??= (async () => {
-      const withErrors = new Set(await listImportErrorFilenames(opts.store.db));
+      // An import error is kept with the hash of the file it came from, like a good parse: an
+      // unchanged broken file is not imported again (each CLI call used to re-import it; three
+      // files that hang at import made `dags list` take 14.6 s). Errors without a hash (a dag_id
+      // another file owned, or rows from before the hash was kept) are retried.
+      const withErrors = await listImportErrorFileHashes(opts.store.db);
       for (const r of await listDagFileHashes(opts.store.db)) {
-        const f = files.get(r.fileloc) ?? { mtimeNs: null, size: null, hash: r.file_hash, dagIds: [], retry: withErrors.has(r.fileloc) };
+        const errorHash = withErrors.get(r.fileloc);
+        const retry = errorHash !== undefined && errorHash !== r.file_hash;
+        const f = files.get(r.fileloc) ?? { mtimeNs: null, size: null, hash: r.file_hash, dagIds: [], retry };
         f.dagIds.push(r.dag_id);
         files.set(r.fileloc, f);
         owners.set(r.dag_id, r.fileloc);
       }
-      for (const filename of withErrors) if (!files.has(filename)) files.set(filename, { mtimeNs: null, size: null, hash: "", dagIds: [], retry: true });
+      for (const [filename, hash] of withErrors) {
+        if (!files.has(filename)) files.set(filename, { mtimeNs: null, size: null, hash: hash ?? "", dagIds: [], retry: hash === null });
+      }
     })();
     return initialized;
   }
@@ -202,7 +210,13 @@ export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
     });
     const old = files.get(path);
     const previous = old?.dagIds ?? [];
-    const errors = problems.map((pr) => ({ line: pr.line, stacktrace: pr.detail.includes(pr.message) ? pr.detail : `${pr.message}\n${pr.detail}` }));
+    const imported = p.result.problems.length;
+    // A dag_id lost to another file may heal when that file changes: retried on every pass.
+    const errors = problems.map((pr, i) => ({
+      line: pr.line,
+      stacktrace: pr.detail.includes(pr.message) ? pr.detail : `${pr.message}\n${pr.detail}`,
+      cacheable: i < imported || !pr.detail.startsWith("AirflowDagDuplicatedIdException"),
+    }));
     const changedHere = await recordFileResult(
       opts.store,
       { fileloc: path, relative_fileloc: relative(dagsFolder, path), fileHash: p.state.hash, dags, errors, timetableDescriptions: descriptions, pausedByDefault: opts.pausedByDefault ?? false },

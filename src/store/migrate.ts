@@ -6,6 +6,7 @@ import { OrchError } from "../errors.ts";
 import { ORCH_VERSION } from "../version.ts";
 import type { Dialect } from "./dialect.ts";
 import * as m001 from "./migrations/001-initial.ts";
+import * as m004 from "./migrations/004-import-error-file-hash.ts";
 import type { Store } from "./open.ts";
 import { nowIso } from "./schema.ts";
 
@@ -16,7 +17,10 @@ export interface Migration {
   up(db: Kysely<any>, dialect: Dialect): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: "initial", up: m001.up }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: "initial", up: m001.up },
+  { version: 4, name: "import-error-file-hash", up: m004.up },
+];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
