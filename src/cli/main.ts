@@ -5,6 +5,7 @@ import yargs, { type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { OrchError, coerceError } from "../errors.ts";
 import { ORCH_VERSION } from "../version.ts";
+import { airflowHint } from "./airflow-hints.ts";
 import { configCommand } from "./config.ts";
 import { dagsCommand } from "./dags/index.ts";
 import { dbCommand } from "./db.ts";
@@ -41,6 +42,12 @@ export async function main(argv: string[]): Promise<void> {
     .fail((msg, err, y) => {
       // Errors thrown by handlers are reported once, by exitOnError below.
       if (err) throw err;
+      // An Airflow habit (a command orch lacks, an Airflow 2 flag) is answered in one line.
+      const hint = airflowHint(argv);
+      if (hint) {
+        process.stderr.write(`error: ${hint}\n`);
+        process.exit(2);
+      }
       y.showHelp("error");
       // yargs words an unknown top-level command as "Unknown argument" or a bare "Did you mean";
       // say plainly which word was not a command.

@@ -17,6 +17,7 @@ import { compileDagSource, DagCompileError, sha256 } from "./load.ts";
 import { createImportPool, type ImportPool, type ImportResult } from "./pool.ts";
 import type { ImportProblem } from "./protocol.ts";
 import { checkDagTypes, formatTypeDiagnostic } from "./type-check.ts";
+import { fileStateNotice } from "./notices.ts";
 
 /** A file's type errors as import problems, one per error, naming file:line:col. */
 function typeProblems(path: string, cacheDir: string): ImportProblem[] {
@@ -41,6 +42,8 @@ export interface DagProcessorOptions {
   pausedByDefault?: boolean;
   /** Import children; default min(4, CPUs). */
   poolSize?: number;
+  /** Where a file that starts or stops failing to load is said (the long-running components). */
+  log?: (message: string) => void;
   /** Type-check each changed file and record type errors as import errors ([core] check_dag_types). */
   checkTypes?: boolean;
   /** The safety rescan while started (fs.watch can miss events on some filesystems). Default 60 s. */
@@ -76,6 +79,8 @@ interface FileState {
   /** Re-import on every pass: the last one failed in a way that may heal by itself elsewhere
    *  (a dag_id another file owned), or there were errors we did not write ourselves. */
   retry: boolean;
+  /** The first line of its first import error, or null when it loads. */
+  error: string | null;
 }
 
 /** Compiles and imports run this many files ahead of the in-order writer. */
@@ -114,13 +119,13 @@ export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
       for (const r of await listDagFileHashes(opts.store.db)) {
         const errorHash = withErrors.get(r.fileloc);
         const retry = errorHash !== undefined && errorHash !== r.file_hash;
-        const f = files.get(r.fileloc) ?? { mtimeNs: null, size: null, hash: r.file_hash, dagIds: [], retry };
+        const f = files.get(r.fileloc) ?? { mtimeNs: null, size: null, hash: r.file_hash, dagIds: [], retry, error: errorHash === undefined ? null : "" };
         f.dagIds.push(r.dag_id);
         files.set(r.fileloc, f);
         owners.set(r.dag_id, r.fileloc);
       }
       for (const [filename, hash] of withErrors) {
-        if (!files.has(filename)) files.set(filename, { mtimeNs: null, size: null, hash: hash ?? "", dagIds: [], retry: hash === null });
+        if (!files.has(filename)) files.set(filename, { mtimeNs: null, size: null, hash: hash ?? "", dagIds: [], retry: hash === null, error: "" });
       }
     })();
     return initialized;
@@ -136,7 +141,7 @@ export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
   type Prepared =
     | { kind: "skip" }
     | { kind: "gone" }
-    | { kind: "done"; state: Omit<FileState, "dagIds" | "retry">; result: ImportResult };
+    | { kind: "done"; state: Omit<FileState, "dagIds" | "retry" | "error">; result: ImportResult };
 
   async function prepare(path: string, force: boolean): Promise<Prepared> {
     let st;
@@ -180,6 +185,7 @@ export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
     await recordFileDeleted(opts.store, path, old.dagIds);
     for (const id of old.dagIds) if (owners.get(id) === path) owners.delete(id);
     changed.push(...old.dagIds);
+    if (old.error !== null) opts.log?.(`${relative(dagsFolder, path)} was deleted; its import error is gone`);
     files.delete(path);
     // A file that lost a dag_id to this one may now own it.
     for (const f of files.values()) if (f.dagIds.length === 0) f.retry = true;
@@ -227,7 +233,10 @@ export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
     for (const d of dags) owners.set(d.dag_id, path);
     const duplicateLost = problems.length > p.result.problems.length;
     // A timeout is not retried on every pass: it would hold a child for the whole limit each time.
-    files.set(path, { ...p.state, dagIds: dags.map((d) => d.dag_id), retry: duplicateLost });
+    const error = problems.length ? problems[0].message.split("\n")[0] : null;
+    const notice = fileStateNotice({ dagsFolder, path, wasFailing: (old?.error ?? null) !== null, wasError: old?.error ?? undefined, error, dags: dags.length });
+    if (notice) opts.log?.(notice);
+    files.set(path, { ...p.state, dagIds: dags.map((d) => d.dag_id), retry: duplicateLost, error });
     return problems.length;
   }
 

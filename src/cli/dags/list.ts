@@ -1,7 +1,7 @@
 // orch dags list: the DAGs in the store, after a processing pass over the dags folder (as
 // Airflow's CLI parses the DagBag), so a fresh home lists its DAGs without a scheduler.
 import type { Argv, CommandModule } from "yargs";
-import { relative } from "node:path";
+import { describeImportErrors } from "../../dag-processing/notices.ts";
 import { listDags, listImportErrors } from "../../store/dags.ts";
 import { withStore } from "../common.ts";
 import { outputOption, printRows, type OutputFormat } from "../output.ts";
@@ -40,15 +40,9 @@ export const listCommand: CommandModule<object, ListArgs> = {
       printRows(rows, args.output, columns);
       // As Airflow's `dags list`: files that did not load are said, on stderr so scripts reading
       // stdout still get clean output.
-      const errors = await listImportErrors(store.db);
-      const files = [...new Set(errors.map((e) => e.filename))];
-      if (files.length) {
-        const folder = config.getString("core", "dags_folder");
-        const lines = files.map((f) => {
-          const e = errors.find((x) => x.filename === f)!;
-          return `  ${relative(folder, f) || f}${e.line ? `:${e.line}` : ""}: ${e.stacktrace.split("\n")[0]}`;
-        });
-        process.stderr.write(`${files.length} file${files.length === 1 ? "" : "s"} failed to load (\`orch dags list-import-errors\` shows the whole errors):\n${lines.join("\n")}\n`);
+      const lines = describeImportErrors(await listImportErrors(store.db), config.getString("core", "dags_folder"));
+      if (lines.length) {
+        process.stderr.write(`${lines.length} file${lines.length === 1 ? "" : "s"} failed to load (\`orch dags list-import-errors\` shows the whole errors):\n${lines.map((l) => `  ${l}`).join("\n")}\n`);
       }
     }),
 };

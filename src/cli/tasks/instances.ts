@@ -9,6 +9,7 @@ import { confirmOrRefuse } from "../confirm.ts";
 import { parseDateArg, requireDag, withStore } from "../common.ts";
 import { findRun } from "../dags/runs.ts";
 import { outputOption, printRows, type OutputFormat } from "../output.ts";
+import { taskInstanceResponse } from "../rest-shapes.ts";
 
 export const statesForDagRunCommand: CommandModule<object, { dag_id: string; run_id: string; output: OutputFormat }> = {
   command: "states-for-dag-run <dag_id> <run_id>",
@@ -27,19 +28,11 @@ export const statesForDagRunCommand: CommandModule<object, { dag_id: string; run
     withStore(async (store) => {
       const run = await findRun(store, args.dag_id, args.run_id);
       const tis = await listTaskInstances(store.db, run.dag_id, run.run_id);
+      // Scripts get Airflow's whole TaskInstanceResponse; people the short column set.
       printRows(
-        tis.map((t) => ({
-          dag_id: t.dag_id,
-          logical_date: run.logical_date,
-          task_id: t.task_id,
-          state: t.state,
-          start_date: t.start_date,
-          end_date: t.end_date,
-          try_number: t.try_number,
-          state_reason: t.state_reason,
-        })),
+        tis.map((t) => taskInstanceResponse(t, run)),
         args.output,
-        ["dag_id", "logical_date", "task_id", "state", "start_date", "end_date", "try_number"],
+        args.output === "table" || args.output === "plain" ? ["dag_id", "logical_date", "task_id", "state", "start_date", "end_date", "try_number"] : undefined,
       );
     }),
 };
