@@ -187,8 +187,8 @@ export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
     changed.push(...old.dagIds);
     if (old.error !== null) opts.log?.(`${relative(dagsFolder, path)} was deleted; its import error is gone`);
     files.delete(path);
-    // A file that lost a dag_id to this one may now own it.
-    for (const f of files.values()) if (f.dagIds.length === 0) f.retry = true;
+    // A file that lost a dag_id to this one may now own it: such a file is already retried on
+    // every pass (retry), so a broken file unrelated to this one is not imported again.
   }
 
   async function write(path: string, p: Extract<Prepared, { kind: "done" }>, changed: string[]): Promise<number> {

@@ -87,7 +87,7 @@ export function spawnWorker(opts: { env?: NodeJS.ProcessEnv } = {}): WorkerProce
       ? `was killed by ${signal}${signal === "SIGKILL" ? " (out of memory, or killed from outside)" : ""}`
       : `exited with code ${code}`;
     const message = `the worker process (pid ${child.pid}) running this task ${how} before the task finished`;
-    c.log(message, "ERROR");
+    // Not logged here: the try's outcome is written to its log once, by whoever records it.
     c.resolve({ state: "failed", error: { message, retryable: true } });
   });
   child.on("error", () => {});

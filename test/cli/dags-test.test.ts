@@ -2,6 +2,7 @@
 // reasons, a re-run that replaces the run at its date, stacks at the .ts line, Ctrl-C.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openStore } from "../../src/store/index.ts";
@@ -37,6 +38,16 @@ const sleepy = task({ task_id: "sleepy" }, async () => {
 export default dag({ dag_id: "slow_dag", schedule: null }, () => { sleepy(); });
 `;
 
+const ODD_DAG = `import { dag, task } from "orch";
+const nothing = task({ task_id: "nothing" }, async () => {
+  throw null;
+});
+const dies = task({ task_id: "dies" }, async () => {
+  process.kill(process.pid, "SIGKILL");
+});
+export default dag({ dag_id: "odd_dag", schedule: null }, () => { nothing(); dies(); });
+`;
+
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -53,6 +64,7 @@ describe("cli: dags test", () => {
     h = await tempHome();
     await writeDag(h.dags, "my_dag.ts", MY_DAG);
     await writeDag(h.dags, "slow_dag.ts", SLOW_DAG);
+    await writeDag(h.dags, "odd_dag.ts", ODD_DAG);
     await migrateHome(h.home);
   });
   after(async () => {
@@ -105,6 +117,16 @@ describe("cli: dags test", () => {
     const withRun = await runOrch(["tasks", "test", "my_dag", "load", "2024-01-01"], { home: h.home });
     assert.doesNotMatch(withRun.stderr, /warning: upstream/);
     assert.match(withRun.stdout, /TAILMARK/);
+  });
+
+  it("throw null says what was thrown; a dead worker's message is written once", async () => {
+    const r = await runOrch(["dags", "test", "odd_dag", "2024-01-01", "--quiet"], { home: h.home, timeoutMs: 120_000 });
+    assert.equal(r.code, 1);
+    const s = await latestRunStates(h.home, "odd_dag");
+    assert.match(s.reasons.nothing ?? "", /^threw null, not an Error, so there is no stack trace/);
+    assert.match(s.reasons.dies ?? "", /the worker process \(pid \d+\) running this task was killed by SIGKILL/);
+    const log = readFileSync(join(h.home, "logs", "dag_id=odd_dag", `run_id=${s.runId}`, "task_id=dies", "attempt=1.log"), "utf8");
+    assert.equal(log.split("the worker process (pid").length - 1, 1, log);
   });
 
   it("SIGINT fails the run and its running try as interrupted, stops the worker, exits 130", async () => {

@@ -1,7 +1,7 @@
 // Broken DAG files through the CLI: an unchanged broken file is not imported again by the next
 // command (its error is kept with the file's content hash), and `dags list` says which failed.
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runOrch } from "../helpers/cli.ts";
@@ -30,10 +30,25 @@ describe("import errors: cached by content hash, and said by dags list", () => {
     assert.deepEqual((JSON.parse(r.stdout) as { dag_id: string }[]).map((d) => d.dag_id), ["good"]);
     assert.match(r.stderr, /1 file failed to load/);
     assert.match(r.stderr, /broken\.ts:3: Error: broken on purpose v1/);
+    assert.deepEqual(await imports(), ["v1"], "one import");
+  });
+
+  it("an import that runs out of memory says so, from the import child's stderr", async () => {
+    await writeFile(join(h.dags, "hog.ts"), `const hoard: number[][] = [];\nfor (;;) hoard.push(new Array(1_000_000).fill(7));\n`);
+    try {
+      const r = await runOrch(["dags", "list-import-errors", "-o", "json"], { home: h.home, env: { NODE_OPTIONS: "--max-old-space-size=48" } });
+      const hog = (JSON.parse(r.stdout) as { filepath: string; error: string }[]).find((e) => e.filepath.endsWith("hog.ts"));
+      assert.ok(hog, r.stdout);
+      assert.match(hog.error, /^importing .*hog\.ts ran out of memory \(JavaScript heap\)/);
+      assert.match(hog.error, /stderr of the import process/);
+      assert.deepEqual(await imports(), ["v1"], "the OOM pass did not import broken.ts again");
+    } finally {
+      await rm(join(h.dags, "hog.ts"));
+    }
   });
 
   it("an unchanged broken file is not imported again by later commands; a changed one is", async () => {
-    assert.deepEqual(await imports(), ["v1"]);
+    assert.deepEqual(await imports(), ["v1"], "imported once by the tests so far");
     for (const cmd of [["dags", "list"], ["dags", "list-import-errors"], ["dags", "list"]]) {
       const r = await runOrch(cmd, { home: h.home });
       assert.equal(r.code, 0, r.stderr);
