@@ -74,7 +74,7 @@ export const triggerCommand: CommandModule<object, TriggerArgs> = {
       .option("note", { type: "string", describe: "A note on the run" })
       .options(outputOption)
       .example("$0 dags trigger example_etl", "run now with the default params")
-      .example(`$0 dags trigger nyc_taxi_monthly --conf '{"month": "2024-01"}'`, "run with params")
+      .example(`$0 dags trigger example_etl --conf '{"limit": 5}'`, "run with params")
       .example("$0 dags trigger example_etl -l 2024-01-01", "a run for a given logical date")
       .example("$0 dags trigger example_etl --unpause", "unpause first, so the run starts") as unknown as Argv<TriggerArgs>,
   handler: (args) =>

@@ -37,7 +37,7 @@ export const testCommand: CommandModule<object, DagsTestArgs> = {
       .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print only the summary, not the task logs" })
       .example("$0 dags test example_etl 2024-01-01", "")
       .example("$0 dags test example_etl 2024-01-01 --quiet", "")
-      .example(`$0 dags test nyc_taxi_monthly --conf '{"month": "2024-01"}'`, "") as unknown as Argv<DagsTestArgs>,
+      .example(`$0 dags test example_etl --conf '{"limit": 5}'`, "") as unknown as Argv<DagsTestArgs>,
   handler: (args) =>
     withStore(async (store, config) => {
       await processDagsFolder(store, config);

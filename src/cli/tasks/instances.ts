@@ -19,7 +19,8 @@ export const statesForDagRunCommand: CommandModule<object, { dag_id: string; run
       .positional("dag_id", { type: "string", demandOption: true })
       .positional("run_id", { type: "string", demandOption: true, describe: "Run id (or logical date)" })
       .options(outputOption)
-      .example("$0 tasks states-for-dag-run example_etl manual__2024-01-01T00:00:00+00:00 -o json", "") as unknown as Argv<{
+      .example("$0 tasks states-for-dag-run example_etl 2024-01-01 -o json", "by logical date")
+      .example("$0 tasks states-for-dag-run example_etl RUN_ID", "by run id (dags list-runs)") as unknown as Argv<{
       dag_id: string;
       run_id: string;
       output: OutputFormat;
@@ -77,7 +78,7 @@ export const clearCommand: CommandModule<object, ClearArgs> = {
       .option("downstream", { alias: "d", type: "boolean", default: false, describe: "Also clear the matched tasks' downstream" })
       .option("only-failed", { alias: "f", type: "boolean", default: false, describe: "Only failed and upstream_failed task instances" })
       .option("yes", { alias: "y", type: "boolean", default: false, describe: "Do not ask for confirmation" })
-      .example("$0 tasks clear example_etl -t '^load' -s 2024-01-01 -e 2024-01-31 --downstream --yes", "re-run loads of January") as unknown as Argv<ClearArgs>,
+      .example("$0 tasks clear example_etl -t '^double' -s 2024-01-01 -e 2024-01-31 -d -y", "re-run January's double and what follows") as unknown as Argv<ClearArgs>,
   handler: (args) =>
     withStore(async (store) => {
       const d = await requireDag(store, args.dag_id);
