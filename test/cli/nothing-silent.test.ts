@@ -3,7 +3,7 @@
 // stops failing (and creates a missing dags folder, saying where to put files).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -105,6 +105,33 @@ describe("nothing silent", () => {
         child.kill("SIGTERM");
         await exited;
       }
+      await assertNoLeakedProcesses(home);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("npm start", () => {
+  it("runs orch in place of the shell (exec), so SIGTERM to it stops orch and leaves nothing running", async () => {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { scripts: { start: string } };
+    assert.match(pkg.scripts.start, /exec node dist\/orch\.mjs standalone/);
+    const home = await mkdtemp(join(tmpdir(), "orch-start-"));
+    try {
+      // The script as npm runs it (sh -c), minus the build, on a throw-away home.
+      const script = pkg.scripts.start.replace("node build.config.mjs && ", "").replace('"$PWD/airflow_home"', JSON.stringify(home));
+      const root = new URL("../..", import.meta.url).pathname;
+      const sh = spawn("sh", ["-c", script], { cwd: root, env: { ...process.env, ORCH_DATABASE_URL: "" }, stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      sh.stdout.on("data", (b: Buffer) => (out += b.toString()));
+      const exited = new Promise<void>((resolve) => sh.once("exit", () => resolve()));
+      const until = Date.now() + 60_000;
+      while (!/\[orch\] home/.test(out)) {
+        if (Date.now() > until) throw new Error(`standalone did not start:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      sh.kill("SIGTERM");
+      await exited;
       await assertNoLeakedProcesses(home);
     } finally {
       await rm(home, { recursive: true, force: true });
