@@ -19,7 +19,9 @@ export interface Migration {
 
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial", up: m001.up },
-  { version: 4, name: "import-error-file-hash", up: m004.up },
+  // File 004 (the number this branch was given); version 2 here because versions must be
+  // contiguous on a branch. Renumbered with the other branches' migrations at merge.
+  { version: 2, name: "import-error-file-hash", up: m004.up },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
