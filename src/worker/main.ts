@@ -147,5 +147,9 @@ function abortAndExit(code: number): void {
 }
 
 process.on("SIGTERM", () => abortAndExit(143));
+// Ctrl-C at a terminal signals the whole foreground process group, workers included. The parent
+// decides what a Ctrl-C means (standalone lets running tasks finish, dags test fails them as
+// interrupted) and stops its workers itself; dying here first would record "killed by SIGINT".
+process.on("SIGINT", () => {});
 process.on("disconnect", () => abortAndExit(1));
 send({ type: "ready", pid: process.pid });

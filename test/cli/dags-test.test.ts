@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openStore } from "../../src/store/index.ts";
@@ -13,7 +14,7 @@ import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
 
 const LONG = "x".repeat(40) + " " + "the whole reason survives wrapping and ends here: TAILMARK";
 
-// Line numbers matter: the stack test asserts my_dag.ts:8.
+// Line numbers matter: the stack tests assert my_dag.ts:8 and helpers/check.ts:3.
 const MY_DAG = `import { dag, task } from "orch";
 
 const extract = task({ task_id: "extract" }, async () => {
@@ -28,6 +29,19 @@ const load = task({ task_id: "load" }, async (n: number) => {
 export default dag({ dag_id: "my_dag", schedule: null }, () => {
   load(extract());
 });
+`;
+
+const HELPER = `// a helper module the DAG imports
+export function mustBePositive(n: number): number {
+  if (n <= 0) throw new RangeError("not positive: " + n);
+  return n;
+}
+`;
+
+const HELPER_DAG = `import { dag, task } from "orch";
+import { mustBePositive } from "./helpers/check.ts";
+const neg = task({ task_id: "neg" }, async () => mustBePositive(-1));
+export default dag({ dag_id: "helper_dag", schedule: null }, () => { neg(); });
 `;
 
 const SLOW_DAG = `import { dag, task } from "orch";
@@ -65,6 +79,9 @@ describe("cli: dags test", () => {
     await writeDag(h.dags, "my_dag.ts", MY_DAG);
     await writeDag(h.dags, "slow_dag.ts", SLOW_DAG);
     await writeDag(h.dags, "odd_dag.ts", ODD_DAG);
+    await writeDag(h.dags, "helper_dag.ts", HELPER_DAG);
+    await mkdir(join(h.dags, "helpers"));
+    await writeDag(join(h.dags, "helpers"), "check.ts", HELPER);
     await migrateHome(h.home);
   });
   after(async () => {
@@ -89,6 +106,12 @@ describe("cli: dags test", () => {
     assert.match(r.stdout, /^\[load\] ERROR\s+at .*my_dag\.ts:8:\d+\)?$/m, r.stdout);
     assert.doesNotMatch(r.stdout, /\.cache\/dags\/[0-9a-f]+\.mjs/);
     assert.doesNotMatch(r.stdout, /dist\/worker\.mjs/);
+  });
+
+  it("a stack through a helper module names the helper's .ts line, then the DAG's", async () => {
+    const r = await runOrch(["dags", "test", "helper_dag", "2024-01-01"], { home: h.home, timeoutMs: 120_000 });
+    assert.match(r.stdout, /^\[neg\] ERROR\s+at mustBePositive \(.*helpers\/check\.ts:3:\d+\)$/m, r.stdout);
+    assert.match(r.stdout, /^\[neg\] ERROR\s+at .*helper_dag\.ts:3:\d+\)?$/m, r.stdout);
   });
 
   it("--quiet prints only the summary", async () => {
@@ -129,25 +152,31 @@ describe("cli: dags test", () => {
     assert.equal(log.split("the worker process (pid").length - 1, 1, log);
   });
 
-  it("SIGINT fails the run and its running try as interrupted, stops the worker, exits 130", async () => {
-    const child = spawn(process.execPath, [ORCH_BIN, "dags", "test", "slow_dag", "2024-01-01"], {
-      env: { ...process.env, ORCH_HOME: h.home, ORCH_DATABASE_URL: "" },
-      cwd: h.home,
-      stdio: ["ignore", "pipe", "pipe"],
+  // Ctrl-C at a terminal signals the whole process group (the CLI and its workers): the group
+  // case starts the CLI as a group leader and signals the group.
+  for (const [signal, date, group] of [["SIGINT", "2024-01-01", false], ["SIGTERM", "2024-01-02", false], ["SIGINT", "2024-01-03", true]] as const) {
+    it(`${signal}${group ? " to the process group (Ctrl-C)" : ""} fails the run and its running try as interrupted, stops the worker, exits 130`, async () => {
+      const child = spawn(process.execPath, [ORCH_BIN, "dags", "test", "slow_dag", date], {
+        env: { ...process.env, ORCH_HOME: h.home, ORCH_DATABASE_URL: "" },
+        cwd: h.home,
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: group,
+      });
+      let out = "";
+      child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+      child.stderr.on("data", (b: Buffer) => (out += b.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      await waitFor("sleepy to be running", async () => ((await latestRunStates(h.home, "slow_dag")).states.sleepy === "running" && out.includes("going to sleep") ? true : undefined));
+      if (group) process.kill(-child.pid!, signal);
+      else child.kill(signal);
+      const code = await exited;
+      assert.equal(code, 130, out);
+      const s = await latestRunStates(h.home, "slow_dag");
+      assert.equal(s.runState, "failed");
+      assert.equal(s.states.sleepy, "failed");
+      assert.equal(s.reasons.sleepy, "interrupted");
+      assert.match(out, new RegExp(`${signal}: failing run`));
+      await assertNoLeakedProcesses(h.home);
     });
-    let out = "";
-    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (out += b.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    await waitFor("sleepy to be running", async () => ((await latestRunStates(h.home, "slow_dag")).states.sleepy === "running" && out.includes("going to sleep") ? true : undefined));
-    child.kill("SIGINT");
-    const code = await exited;
-    assert.equal(code, 130, out);
-    const s = await latestRunStates(h.home, "slow_dag");
-    assert.equal(s.runState, "failed");
-    assert.equal(s.states.sleepy, "failed");
-    assert.equal(s.reasons.sleepy, "interrupted");
-    assert.match(out, /interrupted/);
-    await assertNoLeakedProcesses(h.home);
-  });
+  }
 });
