@@ -31,6 +31,6 @@ export const deleteCommand: CommandModule<object, Args> = {
       }
       const n = await store.writeTransaction((trx) => deleteDagRecords(trx, args.dag_id));
       await notifyScheduler(store);
-      console.log(`Removed ${n.dag_runs} DAG run(s) and ${n.task_instances} task instance(s) of ${args.dag_id}; ${d.fileloc} still defines it, so the next parse brings it back without history`);
+      console.log(`Removed ${n.dag_runs} DAG run(s) and ${n.task_instances} task instance(s) of ${args.dag_id}; ${d.fileloc} still defines it: the next CLI parse (or a change to the file under a running scheduler) brings it back, without history`);
     }),
 };
