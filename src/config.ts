@@ -1,8 +1,8 @@
 // ORCH_HOME and settings.
 //
 // Precedence, highest first (Airflow's): ORCH__SECTION__KEY environment variables, then
-// $ORCH_HOME/orch.toml, then the defaults below. ORCH_DATABASE_URL is the short form of
-// ORCH__DATABASE__URL. ORCH_HOME falls back to AIRFLOW_HOME, then ~/orch (as Airflow's ~/airflow).
+// AIRFLOW__SECTION__KEY ones (for keys orch shares with Airflow), then $ORCH_HOME/orch.toml, then
+// the defaults below. ORCH_DATABASE_URL is the short form of ORCH__DATABASE__URL. ORCH_HOME falls back to AIRFLOW_HOME, then ~/orch (as Airflow's ~/airflow).
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
@@ -28,6 +28,7 @@ export const SETTINGS: Record<string, Record<string, SettingSpec>> = {
     max_active_runs_per_dag: { default: 16, description: "Default max_active_runs of a DAG" },
     max_xcom_size: { default: 65536, description: "Largest XCom value in bytes (JSON text)" },
     default_timezone: { default: "UTC", description: "Timezone of DAGs that name none" },
+    check_dag_types: { default: false, description: "Type-check DAG files while parsing and record type errors as import errors (slow: about a second per changed file)" },
     killed_task_cleanup_time: { default: 10, description: "Seconds between SIGTERM and SIGKILL of a timed-out or cleared task" },
     worker_max_tasks: { default: 500, description: "Tasks a worker process runs before it is replaced by a fresh one (imported DAG versions stay in its memory)" },
   },
@@ -162,9 +163,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         } else value = fv as SettingValue;
         source = "orch.toml";
       }
-      const envName = `ORCH__${section.toUpperCase()}__${key.toUpperCase()}`;
+      let envName = `ORCH__${section.toUpperCase()}__${key.toUpperCase()}`;
       let ev = env[envName];
-      if (ev === undefined && section === "database" && key === "url") ev = env.ORCH_DATABASE_URL || undefined;
+      if (ev === undefined && section === "database" && key === "url" && env.ORCH_DATABASE_URL) {
+        ev = env.ORCH_DATABASE_URL;
+        envName = "ORCH_DATABASE_URL";
+      }
+      // Airflow's own form, as users' shells and deployment files already set it; ORCH__ wins.
+      const airflowName = `AIRFLOW__${section.toUpperCase()}__${key.toUpperCase()}`;
+      if (ev === undefined && env[airflowName] !== undefined) {
+        ev = env[airflowName];
+        envName = airflowName;
+      }
       if (ev !== undefined) {
         value = coerce(spec, ev, envName);
         source = "env";

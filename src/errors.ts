@@ -44,8 +44,16 @@ export function isOrchError(e: unknown, code?: OrchErrorCode): e is OrchError {
   return e instanceof OrchError && (code === undefined || e.code === code);
 }
 
-/** Normalises anything thrown into an Error, keeping a non-Error's text. */
+/** Normalises anything thrown into an Error, keeping a non-Error's text. A thrown non-Error has
+ *  no stack, so the message says so: `throw null` used to surface as the reason "null". */
 export function coerceError(e: unknown): Error {
   if (e instanceof Error) return e;
-  return new Error(typeof e === "string" ? e : JSON.stringify(e));
+  if (typeof e === "string") return new Error(e);
+  let shown: string;
+  try {
+    shown = e === undefined ? "undefined" : typeof e === "bigint" ? `${e}n` : (JSON.stringify(e) ?? String(e));
+  } catch {
+    shown = Object.prototype.toString.call(e);
+  }
+  return new Error(`threw ${shown}, not an Error, so there is no stack trace saying where; throw new Error("what went wrong") instead`);
 }

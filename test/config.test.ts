@@ -38,6 +38,17 @@ describe("config", () => {
     assert.equal(sources["core.executor"], "default");
   });
 
+  it("AIRFLOW__SECTION__KEY is honoured as Airflow users set it; ORCH__SECTION__KEY wins", () => {
+    writeFileSync(join(h.home, "orch.toml"), "[core]\nparallelism = 4\n");
+    const a = loadConfig({ ORCH_HOME: h.home, AIRFLOW__CORE__PARALLELISM: "6", AIRFLOW__API__PORT: "9090" });
+    assert.equal(a.getNumber("core", "parallelism"), 6);
+    assert.equal(a.getNumber("api", "port"), 9090);
+    assert.equal(a.list().find((x) => x.key === "parallelism")?.source, "env");
+    const both = loadConfig({ ORCH_HOME: h.home, AIRFLOW__CORE__PARALLELISM: "6", ORCH__CORE__PARALLELISM: "3" });
+    assert.equal(both.getNumber("core", "parallelism"), 3);
+    assert.throws(() => loadConfig({ ORCH_HOME: h.home, AIRFLOW__CORE__PARALLELISM: "many" }), /AIRFLOW__CORE__PARALLELISM: expected a number/);
+  });
+
   it("ORCH_DATABASE_URL is the short form of ORCH__DATABASE__URL", () => {
     const c = loadConfig({ ORCH_HOME: h.home, ORCH_DATABASE_URL: "postgres://u:p@h/db" });
     assert.equal(c.getString("database", "url"), "postgres://u:p@h/db");

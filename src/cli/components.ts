@@ -1,7 +1,7 @@
 // The long-running components composed in one process: DAG processor, scheduler, executor (and,
 // once they exist, triggerer and API server). Used by `orch scheduler` and `orch standalone`.
 import type { Config } from "../config.ts";
-import { createConfiguredProcessor } from "./process-dags.ts";
+import { announceHome, createConfiguredProcessor } from "./process-dags.ts";
 import { createLocalExecutor } from "../executor/local-executor.ts";
 import { createScheduler } from "../scheduler/scheduler.ts";
 import { migrate, openStoreForMaintenance, openCurrentStore } from "../store/index.ts";
@@ -28,7 +28,12 @@ export async function runComponents(config: Config, opts: { migrate: boolean; pa
     maxTasksPerWorker: config.getNumber("core", "worker_max_tasks"),
   });
   const scheduler = createScheduler({ store, config, executor, listen: true, log: (m) => console.log(`[scheduler] ${m}`) });
-  const processor = createConfiguredProcessor(store, config, { onDagsChanged: () => scheduler.nudge({ dagsChanged: true }) });
+  const notice = (m: string) => console.log(`[dag-processor] ${m}`);
+  // The first pass's failing files are listed once by announceHome; later changes line by line.
+  let started = false;
+  const processor = createConfiguredProcessor(store, config, { onDagsChanged: () => scheduler.nudge({ dagsChanged: true }), log: (m) => started && notice(m) });
+  await announceHome(store, config, notice, () => processor.processAll());
+  started = true;
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
@@ -45,7 +50,6 @@ export async function runComponents(config: Config, opts: { migrate: boolean; pa
     for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void stop(sig).then(resolve));
   });
 
-  await processor.processAll();
   processor.start();
   await scheduler.start();
   console.log(`[orch] home ${config.home}; database ${store.displayUrl}; executor parallelism ${executor.parallelism}; dags in ${config.getString("core", "dags_folder")}`);

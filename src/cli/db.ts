@@ -10,7 +10,7 @@ const migrateCommand: CommandModule = {
   command: "migrate",
   describe: "Create or upgrade the metadata database (idempotent)",
   builder: (y) => y.example("$0 db migrate", "create $ORCH_HOME/orch.db, or upgrade it").example(
-    "ORCH_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/orch $0 db migrate",
+    "ORCH_DATABASE_URL=postgres://me:pw@127.0.0.1/orch $0 db migrate",
     "the same schema in PostgreSQL",
   ),
   handler: async () => {

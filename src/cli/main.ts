@@ -1,19 +1,29 @@
 #!/usr/bin/env node
 // The `orch` command. One module per command group; handlers call the same functions the API does.
 // Exit codes: 0 success, 1 a command that failed, 2 a usage error (unknown command, bad flag).
-import yargs, { type CommandModule } from "yargs";
+import { createRequire } from "node:module";
+import type { CommandModule } from "yargs";
+import type yargsType from "yargs";
 import { hideBin } from "yargs/helpers";
 import { OrchError, coerceError } from "../errors.ts";
 import { ORCH_VERSION } from "../version.ts";
+import { airflowHint } from "./airflow-hints.ts";
 import { backfillCommand } from "./backfill.ts";
+import { cheatSheetCommand } from "./cheat-sheet.ts";
 import { configCommand } from "./config.ts";
 import { connectionsCommand } from "./connections.ts";
+import { infoCommand } from "./info.ts";
+import { initCommand } from "./init.ts";
 import { dagsCommand } from "./dags/index.ts";
 import { dbCommand } from "./db.ts";
 import { schedulerCommand } from "./scheduler.ts";
 import { standaloneCommand } from "./standalone.ts";
 import { tasksCommand } from "./tasks/index.ts";
 import { variablesCommand } from "./variables.ts";
+
+// yargs' CommonJS build: its ESM build wraps help text with cliui's naive wrap, which cuts words
+// and example commands mid-token ("list its D / AGs"); the CommonJS one word-wraps (wrap-ansi).
+const yargs = createRequire(import.meta.url)("yargs") as typeof yargsType;
 
 const versionCommand: CommandModule = {
   command: "version",
@@ -22,12 +32,49 @@ const versionCommand: CommandModule = {
   handler: () => console.log(ORCH_VERSION),
 };
 
-const COMMANDS: CommandModule[] = [dbCommand, configCommand, dagsCommand, tasksCommand, backfillCommand, variablesCommand, connectionsCommand, schedulerCommand, standaloneCommand, versionCommand];
+const COMMANDS: CommandModule[] = [
+  initCommand,
+  dbCommand,
+  configCommand,
+  dagsCommand,
+  tasksCommand,
+  backfillCommand,
+  variablesCommand,
+  connectionsCommand,
+  schedulerCommand,
+  standaloneCommand,
+  infoCommand,
+  cheatSheetCommand,
+  versionCommand,
+] as CommandModule[];
 // The first word of each command: anything else in first place is an unknown command.
 const TOP_LEVEL = [...COMMANDS.map((c) => String(c.command).split(" ")[0]), "help"];
 
+/** Example commands must copy-paste whole at 80 columns: yargs squeezes an example that has a
+ *  description into half the width and wraps it onto a second line. A long one is therefore shown
+ *  on a line of its own, with its description as a shell comment on the line above. */
+const EXAMPLE_COLUMN = 36;
+function examplesThatCopyPaste(y: ReturnType<typeof yargsType>): void {
+  const example = y.example.bind(y);
+  const patched = ((cmd: string | [string, string?][], desc?: string): ReturnType<typeof yargsType> => {
+    if (typeof cmd !== "string") {
+      for (const [c, d] of cmd) patched(c, d ?? "");
+      return y;
+    }
+    const shown = cmd.replaceAll("$0", "orch");
+    if (desc && shown.length > EXAMPLE_COLUMN) {
+      example(`# ${desc}:`, "");
+      return example(cmd, "");
+    }
+    return example(cmd, desc ?? "");
+  }) as typeof y.example;
+  y.example = patched;
+}
+
 export async function main(argv: string[]): Promise<void> {
-  const cli = yargs(argv)
+  const cli = yargs(argv);
+  examplesThatCopyPaste(cli);
+  cli
     .scriptName("orch")
     .usage("$0 <command> [options]\n\nAirflow's standalone mode as one Node process. ORCH_HOME (default ~/orch) holds orch.db, dags/ and logs/.")
     .command(COMMANDS)
@@ -40,10 +87,17 @@ export async function main(argv: string[]): Promise<void> {
     .version(false)
     .help()
     .alias("h", "help")
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    // The terminal's width (COLUMNS when stdout is not a terminal), at most 110.
+    .wrap(Math.min(110, process.stdout.columns || Number(process.env.COLUMNS) || 100))
     .fail((msg, err, y) => {
       // Errors thrown by handlers are reported once, by exitOnError below.
       if (err) throw err;
+      // An Airflow habit (a command orch lacks, an Airflow 2 flag) is answered in one line.
+      const hint = airflowHint(argv);
+      if (hint) {
+        process.stderr.write(`error: ${hint}\n`);
+        process.exit(2);
+      }
       y.showHelp("error");
       // yargs words an unknown top-level command as "Unknown argument" or a bare "Did you mean";
       // say plainly which word was not a command.

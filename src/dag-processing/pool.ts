@@ -16,11 +16,30 @@ export interface ImportJob {
   relative_fileloc: string;
 }
 
+/** Lines of a child's stderr kept to explain its crash. */
+const STDERR_LINES = 30;
+
+/** An import child that died mid-import: what its stderr says, first of all an out-of-memory. */
+export function crashProblem(fileloc: string, code: number | null, signal: string | null, stderr: readonly string[]): ImportResult {
+  const how = signal ?? `code ${code}`;
+  const oom = stderr.some((l) => /JavaScript heap out of memory|Reached heap limit|Allocation failed/.test(l));
+  const message = oom
+    ? `importing ${fileloc} ran out of memory (JavaScript heap) and the import process died (${how}); top-level code allocates too much at import time`
+    : `the DAG import process died (${how}) while importing ${fileloc}${stderr.length ? `: ${stderr[stderr.length - 1].trim()}` : ""}`;
+  const detail = stderr.length ? `${message}\nstderr of the import process (last ${stderr.length} lines):\n${stderr.join("\n")}` : message;
+  return { dags: [], problems: [{ message, line: null, detail }] };
+}
+
 /** Modules stay in a child's memory; a fresh child after this many imports bounds it. */
 const IMPORTS_PER_CHILD = 500;
 
 interface Child {
   proc: ChildProcess;
+  /** The last lines the child wrote to stderr: a crash (out of memory, a native abort) says
+   *  why only there, and "exited (SIGABRT)" alone names nothing. */
+  stderrTail: string[];
+  /** Resolves when the child's stderr has closed (after 'exit', the last lines may still come). */
+  stderrClosed: Promise<void>;
   ready: Promise<void>;
   imports: number;
   busy: boolean;
@@ -46,11 +65,26 @@ export function createImportPool(opts: { size: number; timeoutMs: number; cwd: s
       stdio: ["ignore", "ignore", "pipe", "ipc"],
       serialization: "advanced",
     });
-    proc.stderr?.resume();
+    const stderrTail: string[] = [];
+    let partial = "";
+    proc.stderr?.setEncoding("utf8");
+    proc.stderr?.on("data", (chunk: string) => {
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop() ?? "";
+      stderrTail.push(...lines.filter((l) => l.trim() !== ""));
+      if (stderrTail.length > STDERR_LINES) stderrTail.splice(0, stderrTail.length - STDERR_LINES);
+    });
+    const stderrClosed = new Promise<void>((resolve) => {
+      if (!proc.stderr) return resolve();
+      proc.stderr.once("close", () => {
+        if (partial.trim()) stderrTail.push(partial);
+        resolve();
+      });
+    });
     // A send to a child that just died fails with EPIPE as an 'error' event; unheard, that event
     // would crash the process. The child's 'exit' already settles whatever it was doing.
     proc.on("error", () => {});
-    const child: Child = { proc, imports: 0, busy: false, dead: false, ready: Promise.resolve() };
+    const child: Child = { proc, stderrTail, stderrClosed, imports: 0, busy: false, dead: false, ready: Promise.resolve() };
     child.ready = new Promise<void>((resolve, reject) => {
       const onMsg = (m: FromImportChild) => {
         if (m.type === "ready") {
@@ -121,8 +155,15 @@ export function createImportPool(opts: { size: number; timeoutMs: number; cwd: s
           if (m.type === "imported" && m.id === id) finish({ dags: m.dags, problems: m.problems });
         };
         const onExit = (code: number | null, signal: string | null) => {
-          const message = `the DAG import process exited (${signal ?? `code ${code}`}) while importing the file`;
-          finish({ dags: [], problems: [{ message, line: null, detail: message }] });
+          clearTimeout(timer);
+          let capped: NodeJS.Timeout | undefined;
+          const settle = () => {
+            clearTimeout(capped);
+            finish(crashProblem(job.fileloc, code, signal, child.stderrTail));
+          };
+          // Wait briefly for the stderr lines that say why; a stuck pipe must not hold the pass.
+          capped = setTimeout(settle, 1000);
+          void child.stderrClosed.then(settle);
         };
         const timer = setTimeout(() => {
           child.proc.off("exit", onExit);

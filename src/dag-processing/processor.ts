@@ -11,11 +11,25 @@ import { availableParallelism } from "node:os";
 import { join, relative, resolve } from "node:path";
 import type { Store } from "../store/index.ts";
 import { createTimetable } from "../timetables/index.ts";
-import { listDagFileHashes, listImportErrorFilenames, recordFileDeleted, recordFileResult } from "../store/dags.ts";
+import { listDagFileHashes, listImportErrorFileHashes, recordFileDeleted, recordFileResult } from "../store/dags.ts";
 import { findDagFiles } from "./files.ts";
 import { compileDagSource, DagCompileError, sha256 } from "./load.ts";
 import { createImportPool, type ImportPool, type ImportResult } from "./pool.ts";
 import type { ImportProblem } from "./protocol.ts";
+import { checkDagTypes, formatTypeDiagnostic } from "./type-check.ts";
+import { fileStateNotice } from "./notices.ts";
+
+/** A file's type errors as import problems, one per error, naming file:line:col. */
+function typeProblems(path: string, cacheDir: string): ImportProblem[] {
+  try {
+    return checkDagTypes([path], { cacheDir }).diagnostics.map((d) => {
+      const text = formatTypeDiagnostic(d);
+      return { message: text.split("\n")[0], line: d.file === path ? d.line : null, detail: `TypeError (check_dag_types): ${text}` };
+    });
+  } catch (e) {
+    return [{ message: `type check failed: ${(e as Error).message}`, line: null, detail: (e as Error).stack ?? String(e) }];
+  }
+}
 
 export interface DagProcessorOptions {
   store: Store;
@@ -28,6 +42,10 @@ export interface DagProcessorOptions {
   pausedByDefault?: boolean;
   /** Import children; default min(4, CPUs). */
   poolSize?: number;
+  /** Where a file that starts or stops failing to load is said (the long-running components). */
+  log?: (message: string) => void;
+  /** Type-check each changed file and record type errors as import errors ([core] check_dag_types). */
+  checkTypes?: boolean;
   /** The safety rescan while started (fs.watch can miss events on some filesystems). Default 60 s. */
   rescanIntervalMs?: number;
 }
@@ -61,6 +79,8 @@ interface FileState {
   /** Re-import on every pass: the last one failed in a way that may heal by itself elsewhere
    *  (a dag_id another file owned), or there were errors we did not write ourselves. */
   retry: boolean;
+  /** The first line of its first import error, or null when it loads. */
+  error: string | null;
 }
 
 /** Compiles and imports run this many files ahead of the in-order writer. */
@@ -91,14 +111,22 @@ export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
   /** What the store already knows, so a restarted orch does not re-import unchanged files. */
   function init(): Promise<void> {
     initialized ??= (async () => {
-      const withErrors = new Set(await listImportErrorFilenames(opts.store.db));
+      // An import error is kept with the hash of the file it came from, like a good parse: an
+      // unchanged broken file is not imported again (each CLI call used to re-import it; three
+      // files that hang at import made `dags list` take 14.6 s). Errors without a hash (a dag_id
+      // another file owned, or rows from before the hash was kept) are retried.
+      const withErrors = await listImportErrorFileHashes(opts.store.db);
       for (const r of await listDagFileHashes(opts.store.db)) {
-        const f = files.get(r.fileloc) ?? { mtimeNs: null, size: null, hash: r.file_hash, dagIds: [], retry: withErrors.has(r.fileloc) };
+        const errorHash = withErrors.get(r.fileloc);
+        const retry = errorHash !== undefined && errorHash !== r.file_hash;
+        const f = files.get(r.fileloc) ?? { mtimeNs: null, size: null, hash: r.file_hash, dagIds: [], retry, error: errorHash === undefined ? null : "" };
         f.dagIds.push(r.dag_id);
         files.set(r.fileloc, f);
         owners.set(r.dag_id, r.fileloc);
       }
-      for (const filename of withErrors) if (!files.has(filename)) files.set(filename, { mtimeNs: null, size: null, hash: "", dagIds: [], retry: true });
+      for (const [filename, hash] of withErrors) {
+        if (!files.has(filename)) files.set(filename, { mtimeNs: null, size: null, hash: hash ?? "", dagIds: [], retry: hash === null, error: "" });
+      }
     })();
     return initialized;
   }
@@ -113,7 +141,7 @@ export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
   type Prepared =
     | { kind: "skip" }
     | { kind: "gone" }
-    | { kind: "done"; state: Omit<FileState, "dagIds" | "retry">; result: ImportResult };
+    | { kind: "done"; state: Omit<FileState, "dagIds" | "retry" | "error">; result: ImportResult };
 
   async function prepare(path: string, force: boolean): Promise<Prepared> {
     let st;
@@ -147,6 +175,7 @@ export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
       return { kind: "done", state, result: { dags: [], problems: [{ message: err.message.split("\n")[0], line, detail: err.message }] } };
     }
     const result = await getPool().run({ compiledPath, fileloc: path, relative_fileloc: relative(dagsFolder, path) });
+    if (opts.checkTypes) result.problems.push(...typeProblems(path, cacheDir));
     return { kind: "done", state, result };
   }
 
@@ -156,9 +185,10 @@ export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
     await recordFileDeleted(opts.store, path, old.dagIds);
     for (const id of old.dagIds) if (owners.get(id) === path) owners.delete(id);
     changed.push(...old.dagIds);
+    if (old.error !== null) opts.log?.(`${relative(dagsFolder, path)} was deleted; its import error is gone`);
     files.delete(path);
-    // A file that lost a dag_id to this one may now own it.
-    for (const f of files.values()) if (f.dagIds.length === 0) f.retry = true;
+    // A file that lost a dag_id to this one may now own it: such a file is already retried on
+    // every pass (retry), so a broken file unrelated to this one is not imported again.
   }
 
   async function write(path: string, p: Extract<Prepared, { kind: "done" }>, changed: string[]): Promise<number> {
@@ -186,7 +216,13 @@ export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
     });
     const old = files.get(path);
     const previous = old?.dagIds ?? [];
-    const errors = problems.map((pr) => ({ line: pr.line, stacktrace: pr.detail.includes(pr.message) ? pr.detail : `${pr.message}\n${pr.detail}` }));
+    const imported = p.result.problems.length;
+    // A dag_id lost to another file may heal when that file changes: retried on every pass.
+    const errors = problems.map((pr, i) => ({
+      line: pr.line,
+      stacktrace: pr.detail.includes(pr.message) ? pr.detail : `${pr.message}\n${pr.detail}`,
+      cacheable: i < imported || !pr.detail.startsWith("AirflowDagDuplicatedIdException"),
+    }));
     const changedHere = await recordFileResult(
       opts.store,
       { fileloc: path, relative_fileloc: relative(dagsFolder, path), fileHash: p.state.hash, dags, errors, timetableDescriptions: descriptions, pausedByDefault: opts.pausedByDefault ?? false },
@@ -197,7 +233,10 @@ export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
     for (const d of dags) owners.set(d.dag_id, path);
     const duplicateLost = problems.length > p.result.problems.length;
     // A timeout is not retried on every pass: it would hold a child for the whole limit each time.
-    files.set(path, { ...p.state, dagIds: dags.map((d) => d.dag_id), retry: duplicateLost });
+    const error = problems.length ? problems[0].message.split("\n")[0] : null;
+    const notice = fileStateNotice({ dagsFolder, path, wasFailing: (old?.error ?? null) !== null, wasError: old?.error ?? undefined, error, dags: dags.length });
+    if (notice) opts.log?.(notice);
+    files.set(path, { ...p.state, dagIds: dags.map((d) => d.dag_id), retry: duplicateLost, error });
     return problems.length;
   }
 

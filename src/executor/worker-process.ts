@@ -161,7 +161,7 @@ export function spawnWorker(opts: { env?: NodeJS.ProcessEnv } = {}): WorkerProce
       ? `was killed by ${signal}${signal === "SIGKILL" ? " (out of memory, or killed from outside)" : ""}`
       : `exited with code ${code}`;
     const message = `the worker process (pid ${child.pid}) running this task ${how} before the task finished`;
-    c.log(message, "ERROR");
+    // Not logged here: the try's outcome is written to its log once, by whoever records it.
     settle(c, { state: "failed", error: { message, retryable: true } });
   });
   // A child that cannot be spawned (ENOENT, EAGAIN) emits "error" and may never emit "exit": end
@@ -177,7 +177,6 @@ export function spawnWorker(opts: { env?: NodeJS.ProcessEnv } = {}): WorkerProce
     current = undefined;
     clearTimeout(c.timer);
     const message = `cannot start a worker process: ${e.message}`;
-    c.log(message, "ERROR");
     c.resolve({ state: "failed", error: { message, retryable: true } });
   });
 

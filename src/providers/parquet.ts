@@ -77,8 +77,12 @@ export function columnTypeOf(e: SchemaElement): ColumnType | string {
 export async function inspectParquet(path: string): Promise<ParquetFileInfo> {
   let size: number;
   try {
-    size = (await stat(path)).size;
+    const st = await stat(path);
+    // Reading a directory fails with a bare "EISDIR: illegal operation on a directory, read".
+    if (st.isDirectory()) throw invalid(path, "is a directory, not a Parquet file (a folder named like a file?)", { reason: "directory" });
+    size = st.size;
   } catch (e) {
+    if (e instanceof OrchError) throw e;
     throw invalid(path, `cannot read the file (${(e as Error).message})`);
   }
   if (size === 0) throw invalid(path, "is an empty file (0 bytes), not Parquet", { reason: "empty" });
@@ -104,7 +108,15 @@ export async function inspectParquet(path: string): Promise<ParquetFileInfo> {
       const ab = footer.buffer.slice(footer.byteOffset, footer.byteOffset + footer.length);
       metadata = parquetMetadata(ab as ArrayBuffer);
     } catch (e) {
-      throw invalid(path, `has a footer that does not parse (${(e as Error).message})`, { reason: "footer" });
+      // hyparquet's TypeErrors on garbage ("Cannot read properties of undefined (reading 'map')")
+      // say nothing to a user: say what they mean.
+      const why = e instanceof TypeError ? "its metadata lacks required fields: garbage, or not written by a Parquet writer" : (e as Error).message;
+      throw invalid(path, `has a corrupt footer: its ${footerLen} bytes do not parse as Parquet metadata (${why})`, { reason: "footer" });
+    }
+    // A garbage footer can parse into an object without row groups or schema (it then failed later
+    // as "Cannot read properties of undefined (reading 'map')").
+    if (!Array.isArray(metadata?.row_groups) || !Array.isArray(metadata.schema) || metadata.schema.length === 0) {
+      throw invalid(path, `has a corrupt footer (${footerLen} bytes that decode to no schema or row groups)`, { reason: "footer" });
     }
     const rowGroups = metadata.row_groups.map((g) => Number(g.num_rows));
     const rows = Number(metadata.num_rows);

@@ -7,6 +7,8 @@ import { nowIso, type DagRow, type ImportErrorRow, type SerializedDagRow } from 
 export interface ImportErrorInput {
   line: number | null;
   stacktrace: string;
+  /** false: the error may heal without the file changing (retry on every pass). Default true. */
+  cacheable?: boolean;
 }
 
 /** One file's processing outcome, written in one transaction. */
@@ -41,6 +43,16 @@ export async function listImportErrorFilenames(db: Db): Promise<string[]> {
   return (await db.selectFrom("import_error").select("filename").distinct().execute()).map((r) => r.filename);
 }
 
+/** Each file with import errors and the content hash they belong to (null when any of its errors
+ *  must be retried on every pass). */
+export async function listImportErrorFileHashes(db: Db): Promise<Map<string, string | null>> {
+  const out = new Map<string, string | null>();
+  for (const r of await db.selectFrom("import_error").select(["filename", "file_hash"]).execute()) {
+    out.set(r.filename, out.has(r.filename) && out.get(r.filename) === null ? null : r.file_hash);
+  }
+  return out;
+}
+
 /** Writes a file's DAGs and import errors; DAGs the file defined before but not now become stale.
  *  Returns the dag_ids whose structure changed (new or different dag_hash). */
 export async function recordFileResult(store: Store, r: FileResult, previousDagIds: readonly string[]): Promise<string[]> {
@@ -61,7 +73,7 @@ export async function recordFileResult(store: Store, r: FileResult, previousDagI
       await markDagsStale(trx, gone);
       changed.push(...gone);
     }
-    await replaceImportErrors(trx, r.fileloc, r.errors, now);
+    await replaceImportErrors(trx, r.fileloc, r.errors, now, r.fileHash);
   });
   return changed;
 }
@@ -108,12 +120,12 @@ export async function markDagsStale(db: Db, dagIds: readonly string[]): Promise<
   if (dagIds.length) await db.updateTable("dag").set({ is_stale: 1 }).where("dag_id", "in", [...dagIds]).execute();
 }
 
-export async function replaceImportErrors(db: Db, filename: string, errors: readonly ImportErrorInput[], now: string): Promise<void> {
+export async function replaceImportErrors(db: Db, filename: string, errors: readonly ImportErrorInput[], now: string, fileHash: string | null = null): Promise<void> {
   await db.deleteFrom("import_error").where("filename", "=", filename).execute();
   if (errors.length) {
     await db
       .insertInto("import_error")
-      .values(errors.map((e) => ({ filename, line: e.line, stacktrace: e.stacktrace, timestamp: now })))
+      .values(errors.map((e) => ({ filename, line: e.line, stacktrace: e.stacktrace, timestamp: now, file_hash: e.cacheable === false ? null : fileHash })))
       .execute();
   }
 }

@@ -58,6 +58,8 @@ export interface ImportErrorTable {
   line: number | null;
   stacktrace: string;
   timestamp: Ts;
+  /** Content hash of the file when the error was recorded; null: retry on every pass. */
+  file_hash: string | null;
 }
 
 export interface DagRunTable {

@@ -13,6 +13,11 @@ import { tryEndMarker, type FromWorker, type RunTaskRequest, type TaskOutcome, t
 import { failPendingReads, onReadAnswer, readerFor } from "./reads.ts";
 import { PARENT_GONE } from "./bash-runner.ts";
 import { runTask } from "./run-task.ts";
+import { trimOrchFrames } from "./stack.ts";
+
+// Stack traces point at the DAG's .ts lines (the compile emits inline source maps), not at the
+// compiled bundle in $ORCH_HOME/.cache.
+process.setSourceMapsEnabled(true);
 
 let current: { tiId: number; abort: AbortController } | undefined;
 let shuttingDown = false;
@@ -99,6 +104,7 @@ async function handle(request: RunTaskRequest): Promise<TaskOutcome> {
     const callbacks = task.callbacks;
     await runCallback("on_execute_callback", callbacks.on_execute_callback, ctx, log);
     const outcome = await runTask(task, { request, dag, ctx, parts, pushed, signal: abort.signal, log: (l, lv) => log(l, lv) });
+    if (outcome.state === "failed") outcome.error.stack = trimOrchFrames(outcome.error.stack);
     if (outcome.state === "success") await runCallback("on_success_callback", callbacks.on_success_callback, ctx, log);
     if (outcome.state === "failed") {
       const willRetry = outcome.error.retryable && request.tryNumber <= request.maxTries;
@@ -179,6 +185,10 @@ function abortAndExit(code: number, reason?: string): void {
 }
 
 process.on("SIGTERM", () => abortAndExit(143));
+// Ctrl-C at a terminal signals the whole foreground process group, workers included. The parent
+// decides what a Ctrl-C means (standalone lets running tasks finish, dags test fails them as
+// interrupted) and stops its workers itself; dying here first would record "killed by SIGINT".
+process.on("SIGINT", () => {});
 process.on("disconnect", () => {
   failPendingReads("the worker lost its parent process");
   abortAndExit(1, PARENT_GONE);

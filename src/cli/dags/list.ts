@@ -1,7 +1,8 @@
 // orch dags list: the DAGs in the store, after a processing pass over the dags folder (as
 // Airflow's CLI parses the DagBag), so a fresh home lists its DAGs without a scheduler.
 import type { Argv, CommandModule } from "yargs";
-import { listDags } from "../../store/dags.ts";
+import { describeImportErrors } from "../../dag-processing/notices.ts";
+import { listDags, listImportErrors } from "../../store/dags.ts";
 import { withStore } from "../common.ts";
 import { outputOption, printRows, type OutputFormat } from "../output.ts";
 import { processDagsFolder } from "../process-dags.ts";
@@ -37,5 +38,11 @@ export const listCommand: CommandModule<object, ListArgs> = {
       }));
       const columns = args.output === "table" ? ["dag_id", "fileloc", "owners", "is_paused", "schedule", "next_dagrun"] : undefined;
       printRows(rows, args.output, columns);
+      // As Airflow's `dags list`: files that did not load are said, on stderr so scripts reading
+      // stdout still get clean output.
+      const lines = describeImportErrors(await listImportErrors(store.db), config.getString("core", "dags_folder"));
+      if (lines.length) {
+        process.stderr.write(`${lines.length} file${lines.length === 1 ? "" : "s"} failed to load (\`orch dags list-import-errors\` shows the whole errors):\n${lines.map((l) => `  ${l}`).join("\n")}\n`);
+      }
     }),
 };

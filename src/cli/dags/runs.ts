@@ -7,8 +7,16 @@ import { setDagPaused } from "../../store/dags.ts";
 import { notifyScheduler } from "../../store/notify.ts";
 import type { DagRunRow } from "../../store/schema.ts";
 import type { Store } from "../../store/index.ts";
+import { isDagPaused, setDagRunNote } from "../../store/dag-flags.ts";
 import { parseConfArg, parseDateArg, requireDag, withStore } from "../common.ts";
 import { outputOption, printRows, type OutputFormat } from "../output.ts";
+import { dagRunResponse } from "../rest-shapes.ts";
+
+/** Table rows keep the short column set; json and yaml carry Airflow's whole DAGRunResponse. */
+function printRuns(runs: readonly DagRunRow[], output: OutputFormat, columns: string[]): void {
+  if (output === "json" || output === "yaml") printRows(runs.map((r) => dagRunResponse(r)), output);
+  else printRows(runs.map(dagRunJson), output, columns);
+}
 
 export function dagRunJson(r: DagRunRow): Record<string, unknown> {
   return {
@@ -49,6 +57,8 @@ interface TriggerArgs {
   conf?: string;
   "logical-date"?: string;
   "run-id"?: string;
+  unpause: boolean;
+  note?: string;
   output: OutputFormat;
 }
 
@@ -61,21 +71,36 @@ export const triggerCommand: CommandModule<object, TriggerArgs> = {
       .option("conf", { alias: "c", type: "string", describe: "JSON object merged over the DAG's params" })
       .option("logical-date", { alias: "l", type: "string", describe: "Logical date (YYYY-MM-DD or ISO-8601); default now" })
       .option("run-id", { alias: "r", type: "string", describe: "Run id; default manual__<logical date>" })
+      .option("unpause", { type: "boolean", default: false, describe: "Unpause the DAG first if it is paused (a paused DAG's run waits)" })
+      .option("note", { type: "string", describe: "A note on the run" })
       .options(outputOption)
       .example("$0 dags trigger example_etl", "run now with the default params")
-      .example(`$0 dags trigger nyc_taxi_monthly --conf '{"month": "2024-01"}'`, "run with params")
-      .example("$0 dags trigger example_etl -l 2024-01-01", "a run for a given logical date") as unknown as Argv<TriggerArgs>,
+      .example(`$0 dags trigger example_etl --conf '{"limit": 5}'`, "run with params")
+      .example("$0 dags trigger example_etl -l 2024-01-01", "a run for a given logical date")
+      .example("$0 dags trigger example_etl --unpause", "unpause first, so the run starts") as unknown as Argv<TriggerArgs>,
   handler: (args) =>
     withStore(async (store) => {
       const d = await requireDag(store, args.dag_id);
-      const run = await triggerDagRun(store, d, {
-        conf: parseConfArg(args.conf),
-        logicalDate: args["logical-date"] ? parseDateArg(args["logical-date"], "--logical-date") : undefined,
-        runId: args["run-id"],
-        triggeredBy: "cli",
-      });
+      const conf = parseConfArg(args.conf);
+      const logicalDate = args["logical-date"] ? parseDateArg(args["logical-date"], "--logical-date") : undefined;
+      let paused = await isDagPaused(store.db, args.dag_id);
+      if (paused && args.unpause) {
+        await setDagPaused(store.db, args.dag_id, false);
+        paused = false;
+        process.stderr.write(`Unpaused ${args.dag_id}\n`);
+      }
+      const run = await triggerDagRun(store, d, { conf, logicalDate, runId: args["run-id"], triggeredBy: "cli" });
+      // A paused DAG's run is created but waits: say so where the user looks (stderr now, the
+      // run's note later), instead of a run that silently never starts.
+      const pausedNote = paused ? `${args.dag_id} is paused: this run waits until \`orch dags unpause ${args.dag_id}\`` : null;
+      const note = [args.note, pausedNote].filter(Boolean).join("\n") || null;
+      if (note) {
+        await setDagRunNote(store.db, run.id, note);
+        run.note = note;
+      }
+      if (pausedNote) process.stderr.write(`warning: ${pausedNote} (or trigger with --unpause)\n`);
       await notifyScheduler(store);
-      printRows([dagRunJson(run)], args.output, ["dag_id", "run_id", "state", "run_type", "logical_date", "conf"]);
+      printRuns([run], args.output, ["dag_id", "run_id", "state", "run_type", "logical_date", "conf"]);
     }),
 };
 
@@ -107,7 +132,7 @@ export const listRunsCommand: CommandModule<object, ListRunsArgs> = {
         startDate: args["start-date"] ? parseDateArg(args["start-date"], "--start-date").toISOString() : undefined,
         endDate: args["end-date"] ? parseDateArg(args["end-date"], "--end-date").toISOString() : undefined,
       });
-      printRows(runs.map(dagRunJson), args.output, ["dag_id", "run_id", "state", "run_type", "logical_date", "start_date", "end_date"]);
+      printRuns(runs, args.output, ["dag_id", "run_id", "state", "run_type", "logical_date", "start_date", "end_date"]);
     }),
 };
 

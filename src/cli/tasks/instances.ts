@@ -9,6 +9,7 @@ import { confirmOrRefuse } from "../confirm.ts";
 import { parseDateArg, requireDag, withStore } from "../common.ts";
 import { findRun } from "../dags/runs.ts";
 import { outputOption, printRows, type OutputFormat } from "../output.ts";
+import { taskInstanceResponse } from "../rest-shapes.ts";
 
 export const statesForDagRunCommand: CommandModule<object, { dag_id: string; run_id: string; output: OutputFormat }> = {
   command: "states-for-dag-run <dag_id> <run_id>",
@@ -18,7 +19,8 @@ export const statesForDagRunCommand: CommandModule<object, { dag_id: string; run
       .positional("dag_id", { type: "string", demandOption: true })
       .positional("run_id", { type: "string", demandOption: true, describe: "Run id (or logical date)" })
       .options(outputOption)
-      .example("$0 tasks states-for-dag-run example_etl manual__2024-01-01T00:00:00+00:00 -o json", "") as unknown as Argv<{
+      .example("$0 tasks states-for-dag-run example_etl 2024-01-01 -o json", "by logical date")
+      .example("$0 tasks states-for-dag-run example_etl RUN_ID", "by run id (dags list-runs)") as unknown as Argv<{
       dag_id: string;
       run_id: string;
       output: OutputFormat;
@@ -27,19 +29,11 @@ export const statesForDagRunCommand: CommandModule<object, { dag_id: string; run
     withStore(async (store) => {
       const run = await findRun(store, args.dag_id, args.run_id);
       const tis = await listTaskInstances(store.db, run.dag_id, run.run_id);
+      // Scripts get Airflow's whole TaskInstanceResponse; people the short column set.
       printRows(
-        tis.map((t) => ({
-          dag_id: t.dag_id,
-          logical_date: run.logical_date,
-          task_id: t.task_id,
-          state: t.state,
-          start_date: t.start_date,
-          end_date: t.end_date,
-          try_number: t.try_number,
-          state_reason: t.state_reason,
-        })),
+        tis.map((t) => taskInstanceResponse(t, run)),
         args.output,
-        ["dag_id", "logical_date", "task_id", "state", "start_date", "end_date", "try_number"],
+        args.output === "table" || args.output === "plain" ? ["dag_id", "logical_date", "task_id", "state", "start_date", "end_date", "try_number"] : undefined,
       );
     }),
 };
@@ -84,7 +78,7 @@ export const clearCommand: CommandModule<object, ClearArgs> = {
       .option("downstream", { alias: "d", type: "boolean", default: false, describe: "Also clear the matched tasks' downstream" })
       .option("only-failed", { alias: "f", type: "boolean", default: false, describe: "Only failed and upstream_failed task instances" })
       .option("yes", { alias: "y", type: "boolean", default: false, describe: "Do not ask for confirmation" })
-      .example("$0 tasks clear example_etl -t '^load' -s 2024-01-01 -e 2024-01-31 --downstream --yes", "re-run loads of January") as unknown as Argv<ClearArgs>,
+      .example("$0 tasks clear example_etl -t '^double' -s 2024-01-01 -e 2024-01-31 -d -y", "re-run January's double and what follows") as unknown as Argv<ClearArgs>,
   handler: (args) =>
     withStore(async (store) => {
       const d = await requireDag(store, args.dag_id);

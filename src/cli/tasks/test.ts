@@ -8,6 +8,8 @@ import { createSecretsMasker } from "../../logging/index.ts";
 import { buildRequest } from "../../scheduler/task-runner.ts";
 import { answerTaskReads, maskOutcome } from "../../scheduler/worker-reads.ts";
 import type { DagRunRow, TaskInstanceRow } from "../../store/schema.ts";
+import { listRunXcoms } from "../../store/xcom.ts";
+import { collectXComArgMarkers } from "../../serialization/serialized-dag.ts";
 import { createTimetable } from "../../timetables/index.ts";
 import { parseConfArg, parseDateArg, requireDag, withStore } from "../common.ts";
 import { processDagsFolder } from "../process-dags.ts";
@@ -65,6 +67,17 @@ export const taskTestCommand: CommandModule<object, TasksTestArgs> = {
       const ti = { id: 0, dag_id: args.dag_id, run_id: run.run_id, task_id: args.task_id, map_index: -1, try_number: 1, max_tries: 0 } as TaskInstanceRow;
       // Filled with what the task reads, before it can print it; everything printed goes through it.
       const masker = createSecretsMasker();
+      const xcoms = existing ? await listRunXcoms(store.db, existing.id) : [];
+      // Airflow passes None for a missing upstream XCom without a word; say so, naming the task.
+      const markers = "op_args" in task ? task.op_args.flatMap((a) => collectXComArgMarkers(a)) : [];
+      for (const { __xcomarg: m } of markers) {
+        if (xcoms.some((x) => x.task_id === m.task_id && x.key === m.key)) continue;
+        const where = existing ? `run ${existing.run_id}` : `no run at ${logical.toISOString()}`;
+        process.stderr.write(
+          `warning: upstream task "${m.task_id}" has no XCom "${m.key}" (${where}); ${args.task_id} receives null for it. ` +
+            `\`orch dags test ${args.dag_id} ${logical.toISOString()}\` makes a run whose XComs later tasks tests use\n`,
+        );
+      }
       const request = buildRequest({ ti, run, d, config, params });
       const executor = createLocalExecutor({ parallelism: 1 });
       try {
