@@ -75,9 +75,9 @@ const createCommand: CommandModule<object, CreateArgs> = {
       .option("dry-run", { type: "boolean", default: false, describe: "Print each date and what would happen to it; create nothing" })
       .option("wait", { type: "boolean", default: false, describe: "Follow the backfill to its end; exit 1 if any run failed" })
       .options(outputOption)
-      .example("$0 backfill create --dag-id nyc_taxi_monthly --from-date 2023-01-01 --to-date 2024-06-01", "load 2023-01 to 2024-06")
-      .example("$0 backfill create --dag-id nyc_taxi_monthly --from-date 2023-01-01 --to-date 2023-12-01 --reprocess-behavior failed --wait", "re-run only the failed months, and wait")
-      .example(`$0 backfill create --dag-id nyc_taxi_monthly --from-date 2024-03-01 --to-date 2024-03-01 --reprocess-behavior completed --dag-run-conf '{"limit": 100}'`, "run March again with this conf")
+      .example("$0 backfill create --dag-id taxi_pipeline --from-date 2023-01-01 --to-date 2024-06-01", "load 2023-01 to 2024-06")
+      .example("$0 backfill create --dag-id taxi_pipeline --from-date 2023-01-01 --to-date 2023-12-01 --reprocess-behavior failed --wait", "re-run only the failed months, and wait")
+      .example(`$0 backfill create --dag-id taxi_pipeline --from-date 2024-03-01 --to-date 2024-03-01 --reprocess-behavior completed --dag-run-conf '{"taxi_type": "green"}'`, "run March again with this conf")
       .example("$0 backfill create --dag-id example_etl --from-date 2024-01-01 --to-date 2024-01-31 --dry-run", "") as unknown as Argv<CreateArgs>,
   handler: (args) =>
     withStore(async (store) => {
@@ -135,7 +135,7 @@ const listCommand: CommandModule<object, { "dag-id"?: string; active: boolean; o
       .option("active", { type: "boolean", default: false, describe: "Only backfills not completed" })
       .options(outputOption)
       .example("$0 backfill list", "")
-      .example("$0 backfill list --dag-id nyc_taxi_monthly --active -o json", "") as unknown as Argv<{ "dag-id"?: string; active: boolean; output: OutputFormat }>,
+      .example("$0 backfill list --dag-id taxi_pipeline --active -o json", "") as unknown as Argv<{ "dag-id"?: string; active: boolean; output: OutputFormat }>,
   handler: (args) =>
     withStore(async (store) => {
       const rows = [];
