@@ -77,13 +77,15 @@ async function scenario(store: Store, home: string, dagId: string, runs: number)
   const finished = new Promise<void>((r) => (done = r));
   const scheduler = createScheduler({ store, config, executor, onlyRunIds: ids, log: () => {}, onRunFinished: () => --left === 0 && done() });
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await scheduler.start();
   await finished;
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   await scheduler.stop();
   const tiCount = Number((await store.db.selectFrom("task_instance").select((eb) => eb.fn.countAll().as("n")).where("dag_id", "=", dagId).where("state", "=", "success").executeTakeFirstOrThrow()).n);
   const h = await handoffs(store, dagId);
-  return { tiPerSecond: tiCount / seconds, seconds, tis: tiCount, median: pct(h, 50), p95: pct(h, 95) };
+  return { tiPerSecond: tiCount / seconds, seconds, tis: tiCount, median: pct(h, 50), p95: pct(h, 95), cpuMsPerTi: (cpu.user + cpu.system) / 1000 / tiCount };
 }
 
 /** The most intervals open at one instant (touching is not overlapping). */
@@ -213,7 +215,7 @@ for (const dialect of dialects) {
       ] as const) {
         const r = await scenario(store, home, dagId, runs);
         rows.push([dialect, name, r.tis.toString(), r.seconds.toFixed(2), r.tiPerSecond.toFixed(0), (r.tiPerSecond / baseline).toFixed(1) + "x", r.median.toFixed(1), r.p95.toFixed(1)]);
-        console.log(`${dialect} ${name}: ${r.tiPerSecond.toFixed(0)} TI/s`);
+        console.log(`${dialect} ${name}: ${r.tiPerSecond.toFixed(0)} TI/s; scheduler CPU ${r.cpuMsPerTi.toFixed(2)} ms per TI`);
       }
       if (dialect === "postgres") {
         const r = await twoSchedulers(store, home, url);

@@ -20,7 +20,7 @@ import { loadRunGate, type RunGate } from "./backfill.ts";
 import { evaluateDagRun, type RunEvaluation } from "./evaluate-run.ts";
 import { jobsOfThisProcess, recoverOrphanedTaskInstances } from "./recovery.ts";
 import { createDueScheduledRuns } from "./run-creation.ts";
-import { runClaimedTaskInstance } from "./task-runner.ts";
+import { persist, runClaimedTaskInstance } from "./task-runner.ts";
 
 export interface SchedulerOptions {
   store: Store;
@@ -83,6 +83,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   // This process's row in `job`: claims carry it, heartbeats keep it alive.
   let jobId: number | null = null;
   let housekeeping: NodeJS.Timeout | undefined;
+  let housekeepingTick: Promise<void> | undefined;
   // Tries in flight here, by task instance id: a clear of one of them terminates it.
   const running = new Map<number, TaskInstanceRow>();
   // Something outside this process may have changed (a notification, the safety poll): look for
@@ -293,6 +294,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const pollMs = Math.max(100, config.getNumber("scheduler", "safety_poll_interval") * 1000);
     let lastPoll = Date.now();
     let busy = false;
+    let failures = 0;
     const tick = async () => {
       if (busy || stopped) return;
       busy = true;
@@ -307,8 +309,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           jobsOfThisProcess.add(jobId);
         }
         await recover();
+        if (failures) log(`heartbeat works again after ${failures} failure(s)`);
+        failures = 0;
       } catch (e) {
-        log(`heartbeat failed: ${(e as Error).message}`);
+        // Said once, then counted at powers of two: a database down for an hour is a few lines.
+        failures++;
+        if ((failures & (failures - 1)) === 0) log(`heartbeat failed${failures > 1 ? ` (${failures} times in a row)` : ""}: ${(e as Error).message}`);
       } finally {
         busy = false;
       }
@@ -317,7 +323,9 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         nudge({ dagsChanged: true, external: true });
       }
     };
-    housekeeping = setInterval(() => void tick(), Math.min(heartbeatMs, pollMs));
+    housekeeping = setInterval(() => {
+      housekeepingTick = tick();
+    }, Math.min(heartbeatMs, pollMs));
   }
 
   async function recover(): Promise<void> {
@@ -346,13 +354,14 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       }),
     );
     for (const ti of claimed) {
-      const d = await bag.get(store.db, ti.dag_id).catch(() => undefined);
       const hooks = {
         jobId,
         log,
         stopping: () => stopped,
         onStarted: (t: TaskInstanceRow) => running.set(t.id, t),
       };
+      // A store that fails here must not strand the claim: read again until it answers (or we stop).
+      const d = await persist(`reading DAG ${ti.dag_id}`, hooks, () => bag.get(store.db, ti.dag_id));
       const p: Promise<void> = runClaimedTaskInstance({ store, config, executor }, ti, d, hooks)
         .catch((e) => log(`running ${ti.dag_id}.${ti.task_id} failed: ${(e as Error).stack ?? e}`))
         .finally(() => {
@@ -384,6 +393,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       stopped = true;
       if (timer) clearTimeout(timer);
       if (housekeeping) clearInterval(housekeeping);
+      await housekeepingTick;
       await listener?.close();
       await looping;
       const drained = Promise.all([...inFlight]);

@@ -255,13 +255,16 @@ class StepError extends Error {
 export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagRunRow, d: SchedulableDag, outcome: TaskOutcome, log: TaskLog | undefined): Promise<void> {
   const task = d.tasks.get(ti.task_id);
   await store.writeTransaction(async (trx) => {
-    if (await finishRestartedTry(trx, ti, "cleared while running: the try was terminated and its outcome discarded; it runs again as a new try")) {
-      log?.info("Task instance was cleared while running: the try was terminated and its outcome discarded");
-      return;
-    }
+    // finishTry wrote nothing: the row moved on. Cleared while it ran (restarting): the outcome is
+    // discarded and the task runs again; anything else (a recovery, a mark): their decision stands.
+    const notOurs = async () => {
+      if (await finishRestartedTry(trx, ti, "cleared while running: the try was terminated and its outcome discarded; it runs again as a new try")) {
+        log?.info("Task instance was cleared while running: the try was terminated and its outcome discarded");
+      }
+    };
     switch (outcome.state) {
       case "success": {
-        if (!(await finishTry(trx, ti, { state: "success" }))) return;
+        if (!(await finishTry(trx, ti, { state: "success" }))) return notOurs();
         await setXcoms(trx, { dagRunId: run.id, dagId: run.dag_id, runId: run.run_id }, ti.task_id, ti.map_index, outcome.xcoms);
         if (outcome.decision && task) {
           const skip = skipsFor(d, ti.task_id, outcome.decision);
@@ -280,7 +283,8 @@ export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagR
         return;
       }
       case "skipped":
-        if (await finishTry(trx, ti, { state: "skipped", reason: outcome.reason })) log?.info(`Marking task as SKIPPED: ${outcome.reason}`);
+        if (!(await finishTry(trx, ti, { state: "skipped", reason: outcome.reason }))) return notOurs();
+        log?.info(`Marking task as SKIPPED: ${outcome.reason}`);
         return;
       case "failed": {
         const { error } = outcome;
@@ -294,11 +298,11 @@ export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagR
             endDate: new Date(),
             taskKey: `${ti.dag_id}${ti.task_id}${ti.run_id}${ti.try_number}`,
           });
-          if (!(await finishTry(trx, ti, { state: "up_for_retry", reason: error.message, nextRetryAt: at.toISOString() }))) return;
+          if (!(await finishTry(trx, ti, { state: "up_for_retry", reason: error.message, nextRetryAt: at.toISOString() }))) return notOurs();
           log?.error(`${error.message}`);
           log?.info(`Marking task as UP_FOR_RETRY; next try at ${at.toISOString()}`);
         } else {
-          if (!(await finishTry(trx, ti, { state: "failed", reason: error.message }))) return;
+          if (!(await finishTry(trx, ti, { state: "failed", reason: error.message }))) return notOurs();
           log?.error(error.stack ?? error.message);
           log?.info(`Marking task as FAILED. dag_id=${ti.dag_id}, task_id=${ti.task_id}, run_id=${ti.run_id}`);
         }

@@ -4,7 +4,7 @@ import { sql, type Kysely } from "kysely";
 import type { Dialect } from "./dialect.ts";
 import { lockDags } from "./locks.ts";
 import type { Db } from "./open.ts";
-import type { Database, TaskInstanceRow } from "./schema.ts";
+import type { Database, TaskInstanceRow, TaskInstanceTable } from "./schema.ts";
 import { nowIso } from "./schema.ts";
 
 export type TaskInstanceState =
@@ -157,27 +157,23 @@ export interface ClaimOptions {
 export async function claimScheduledTaskInstances(trx: Kysely<Database>, dialect: Dialect, opts: ClaimOptions): Promise<TaskInstanceRow[]> {
   if (opts.limit <= 0) return [];
   if (opts.onlyRunIds && opts.onlyRunIds.length === 0) return [];
+  const activeOf = (eb: import("kysely").ExpressionBuilder<Database & { ti: TaskInstanceTable }, "ti">) =>
+    eb
+      .selectFrom("task_instance as a")
+      .select((e) => e.fn.countAll<number>().as("n"))
+      .whereRef("a.dag_id", "=", "ti.dag_id")
+      .where("a.state", "in", ACTIVE_STATES as string[]);
   let q = trx
     .selectFrom("task_instance as ti")
     .innerJoin("dag_run as dr", (j) => j.onRef("dr.dag_id", "=", "ti.dag_id").onRef("dr.run_id", "=", "ti.run_id"))
     .leftJoin("dag as d", "d.dag_id", "ti.dag_id")
     .selectAll("ti")
-    .select((eb) => eb.fn.coalesce("d.max_active_tasks", eb.val(opts.defaultMaxActiveTasks)).as("cap"))
+    .select((eb) => [eb.fn.coalesce("d.max_active_tasks", eb.val(opts.defaultMaxActiveTasks)).as("cap"), activeOf(eb).as("active")])
     .where("ti.state", "=", "scheduled")
     .where("dr.state", "=", "running")
     // Only DAGs with a free slot: a correlated count on the (state, dag_id) index, evaluated for the
     // few rows the claim index walks before the limit.
-    .where((eb) =>
-      eb(
-        eb
-          .selectFrom("task_instance as a")
-          .select((e) => e.fn.countAll<number>().as("n"))
-          .whereRef("a.dag_id", "=", "ti.dag_id")
-          .where("a.state", "in", ACTIVE_STATES as string[]),
-        "<",
-        eb.fn.coalesce("d.max_active_tasks", eb.val(opts.defaultMaxActiveTasks)),
-      ),
-    )
+    .where((eb) => eb(activeOf(eb), "<", eb.fn.coalesce("d.max_active_tasks", eb.val(opts.defaultMaxActiveTasks))))
     .orderBy("ti.priority_weight", "desc")
     .orderBy("ti.scheduled_dttm")
     .orderBy("ti.id")
@@ -189,20 +185,25 @@ export async function claimScheduledTaskInstances(trx: Kysely<Database>, dialect
   const candidates = await q.execute();
   if (candidates.length === 0) return [];
 
-  const dagIds = [...new Set(candidates.map((c) => c.dag_id))];
-  await lockDags(trx, dialect, "max_active_tasks", dagIds);
-  // Counted again after the lock: another claimer's commit in between is now visible.
-  const activeRows = await trx
-    .selectFrom("task_instance")
-    .select(["dag_id", (eb) => eb.fn.countAll<number>().as("n")])
-    .where("dag_id", "in", dagIds)
-    .where("state", "in", ACTIVE_STATES as string[])
-    .groupBy("dag_id")
-    .execute();
-  const counts = new Map(activeRows.map((r) => [r.dag_id, Number(r.n)]));
+  const counts = new Map(candidates.map((c) => [c.dag_id, Number(c.active)]));
+  if (dialect.supportsAdvisoryLocks) {
+    // Counted again after the per-DAG lock: another claimer's commit in between is now visible.
+    // (SQLite's BEGIN IMMEDIATE already made the first count final.)
+    const dagIds = [...counts.keys()];
+    await lockDags(trx, dialect, "max_active_tasks", dagIds);
+    const activeRows = await trx
+      .selectFrom("task_instance")
+      .select(["dag_id", (eb) => eb.fn.countAll<number>().as("n")])
+      .where("dag_id", "in", dagIds)
+      .where("state", "in", ACTIVE_STATES as string[])
+      .groupBy("dag_id")
+      .execute();
+    for (const id of dagIds) counts.set(id, 0);
+    for (const r of activeRows) counts.set(r.dag_id, Number(r.n));
+  }
 
   const picked: TaskInstanceRow[] = [];
-  for (const { cap, ...c } of candidates) {
+  for (const { cap, active: _active, ...c } of candidates) {
     if (picked.length >= opts.limit) break;
     const n = counts.get(c.dag_id) ?? 0;
     if (n >= Number(cap)) continue;

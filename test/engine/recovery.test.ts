@@ -81,7 +81,7 @@ export default dag({ dag_id: "cleared", schedule: null, start_date: "2024-01-01"
     }).catch((e: Error) => {
       throw new Error(`${e.message}\n${child!.output()}`);
     });
-    assert.equal(done.runState, "success", child.output());
+    assert.equal(done.runState, "success", `${JSON.stringify(done)}\n${child.output()}`);
     assert.equal(done.tries.work, 2);
     assert.equal(existsSync(marks), false, "the second try started while the first one's command still ran");
     const history = await withStoreOf(h.home, (s) =>

@@ -12,7 +12,6 @@ export async function up(db: Kysely<any>, _dialect: Dialect): Promise<void> {
   // 1 when the try ended because its scheduler died, not by anything the task did.
   await s.alterTable("task_instance_history").addColumn("interrupted", "integer", (c) => c.notNull().defaultTo(0)).execute();
   await s.createIndex("idx_job_state_heartbeat").on("job").columns(["state", "latest_heartbeat"]).execute();
-  await s.createIndex("idx_task_instance_job").on("task_instance").columns(["queued_by_job_id"]).execute();
   // The claim's order (priority first, then oldest): the claim walks this index and stops after
   // its limit instead of sorting every scheduled row (3,000 scheduled: 8 ms a claim without it).
   await s.createIndex("idx_task_instance_claim").on("task_instance").columns(["state", "priority_weight desc", "scheduled_dttm", "id"]).execute();
