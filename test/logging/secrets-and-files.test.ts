@@ -82,10 +82,14 @@ describe("secrets and files", () => {
     for (const out of [failing.stdout, ok.stdout]) assert.ok(!out.includes(PASSWORD) && !out.includes(JSON.stringify(PASSWORD).slice(1, -1)), out);
   });
 
-  it("with umask 022, the database, logs and compiled DAGs are 0600 and their folders 0700", () => {
-    for (const f of ["orch.db", "orch.db-wal", "orch.db-shm"]) {
-      const p = join(h.home, f);
-      if (f === "orch.db" || existsSync(p)) assert.equal(mode(p).toString(8), "600", p);
+  it("with umask 022, the database, logs and compiled DAGs are 0600 and their folders 0700", async () => {
+    // While a store is open and has written, its -wal and -shm exist: SQLite gives them orch.db's mode.
+    const s = await openStore(`sqlite:///${join(h.home, "orch.db")}`);
+    try {
+      await s.db.insertInto("variable").values({ key: "mode_probe", val: "x", description: null, is_encrypted: 0 }).execute();
+      for (const f of ["orch.db", "orch.db-wal", "orch.db-shm"]) assert.equal(mode(join(h.home, f)).toString(8), "600", f);
+    } finally {
+      await s.close();
     }
     const logs = join(h.home, "logs");
     const walk = (dir: string, files: string[], dirs: string[]) => {

@@ -2,7 +2,7 @@
 // plus a run so the file is a real test.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { dag, task, bash, type TaskContext } from "../../src/sdk/index.ts";
+import { dag, task, bash, Variable, Connection, CronTriggerTimetable, MultipleCronTriggerTimetable, type TaskContext } from "../../src/sdk/index.ts";
 
 describe("sdk: typing", () => {
   it("infers TaskFlow arguments from the callables", () => {
@@ -30,6 +30,24 @@ describe("sdk: typing", () => {
         task.branch({ task_id: "br" }, () => 42);
       };
       void typeErrors;
+      // Reads go to the scheduler: they are awaited.
+      const reads = async (ctx: TaskContext) => {
+        const s: string = await Variable.get("k");
+        const j: unknown = await Variable.get("k", { deserialize_json: true });
+        const host: string | null = (await Connection.get("c")).host;
+        const pulled: unknown = await ctx.ti.xcom_pull("t");
+        // @ts-expect-error xcom_pull returns a promise, not the value
+        const n: number = ctx.ti.xcom_pull("t");
+        // @ts-expect-error var.get returns a promise
+        const v: string = ctx.var.get("k");
+        return [s, j, host, pulled, n, v];
+      };
+      void reads;
+      CronTriggerTimetable("0 3 * * *", { run_immediately: { minutes: 10 } });
+      MultipleCronTriggerTimetable("0 9 * * 1-5", "0 12 * * 6,0", { timezone: "Europe/Paris" });
+      // @ts-expect-error run_immediately is a boolean or a duration
+      const badImmediately = () => CronTriggerTimetable("0 3 * * *", { run_immediately: "soon" });
+      void badImmediately;
     });
     assert.deepEqual([...d.tasks.keys()].sort(), ["add", "add__1", "limit", "n", "n__1", "obj", "use_rows"]);
   });
