@@ -21,7 +21,10 @@ export type OrchErrorCode =
   | "ORCH_NOT_PUBLISHED"
   | "ORCH_PARQUET_INVALID"
   | "ORCH_SCHEMA_MISMATCH"
-  | "ORCH_LOG_PATH_INVALID";
+  | "ORCH_LOG_PATH_INVALID"
+  | "ORCH_DBT_PROJECT_INVALID"
+  | "ORCH_DBT_UNSUPPORTED"
+  | "ORCH_DBT_FAILED";
 
 export class OrchError extends Error {
   readonly code: OrchErrorCode;
