@@ -79,6 +79,12 @@ export async function ingestTaxiMonth(hook: WarehouseHook, o: IngestTaxiMonthOpt
       ...o.download,
       onProgress: ({ bytes, total }) => log(`downloaded ${mb(bytes)}${total ? ` of ${mb(total)} (${Math.floor((100 * bytes) / total)}%)` : ""}`),
       onRetry: ({ attempt, error, delayMs }) => log(`attempt ${attempt} failed (${error.message}); retrying in ${delayMs} ms`),
+    }).catch((e: unknown) => {
+      // The first run of a newcomer without internet ends here: say what to do about it.
+      if (isOrchError(e, "ORCH_DOWNLOAD_FAILED") && /connection error/.test(e.message)) {
+        throw new OrchError(e.code, `${e.message} (no network? point the base_url param at a local copy of the files)`, e.details);
+      }
+      throw e;
     });
     const tDownload = since(t0);
     log(`downloaded ${d.bytes} bytes in ${tDownload.toFixed(2)} s, sha256 ${d.sha256}`);
