@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { resolveHome } from "../config.ts";
 import { isOrchError, OrchError } from "../errors.ts";
 import { dbtBuild, type DbtBuildResult } from "./dbt/build.ts";
+import { analyzeIfUseful } from "./dbt/materialize.ts";
 import { download, type DownloadOptions } from "./download.ts";
 import { loadPartition } from "./load.ts";
 import { inspectParquet } from "./parquet.ts";
@@ -114,6 +115,8 @@ export async function ingestTaxiMonth(hook: WarehouseHook, o: IngestTaxiMonthOpt
         log(`decoded and loaded ${n} of ${info.rows} rows (${info.rows ? Math.floor((100 * n) / info.rows) : 100}%)`);
       },
     });
+    // The month just replaced may be a large part of the table: fresh statistics for the transform's plans.
+    await analyzeIfUseful(hook, table);
     const tLoad = since(t0);
     log(`loaded ${rows} rows into ${table} for ${o.month} in ${tLoad.toFixed(2)} s`);
     return { url, month: o.month, rows, bytes: d.bytes, sha256: d.sha256, seconds: { download: tDownload, check: tCheck, load: tLoad } };

@@ -12,13 +12,24 @@ export type RelationKind = "table" | "view";
 interface Capabilities {
   /** DROP … CASCADE, so a view over a relation being replaced does not block it (PostgreSQL). */
   dropCascade: boolean;
+  /**
+   * ANALYZE a table once written. PostgreSQL plans a fresh table as if it held a handful of rows
+   * until autovacuum gets to it: the incremental fct_trips of a real green month then took a nested
+   * loop over 15 million pairs (4.7 s instead of 0.3 s). SQLite has no join choice this changes.
+   */
+  analyzeAfterWrite: boolean;
 }
 
-const CAPABILITIES: Record<WarehouseHook["dialect"], Capabilities> = {
-  postgres: { dropCascade: true },
+export const CAPABILITIES: Record<WarehouseHook["dialect"], Capabilities> = {
+  postgres: { dropCascade: true, analyzeAfterWrite: true },
   // SQLite has no CASCADE; its views are resolved when queried, so none blocks a drop.
-  sqlite: { dropCascade: false },
+  sqlite: { dropCascade: false, analyzeAfterWrite: false },
 };
+
+/** Fresh statistics for a table just written, where the planner needs them. */
+export async function analyzeIfUseful(hook: WarehouseHook, table: string): Promise<void> {
+  if (CAPABILITIES[hook.dialect].analyzeAfterWrite) await hook.run(`ANALYZE ${quoteIdent(table)}`);
+}
 
 /** What `name` is in the warehouse's default schema, if anything. */
 export async function relationKind(hook: WarehouseHook, name: string): Promise<RelationKind | undefined> {
@@ -66,6 +77,7 @@ export async function materialize(hook: WarehouseHook, name: string, sql: string
     if (config.materialized === "table" || !incremental) {
       if (existing) await drop(hook, name, existing);
       await hook.run(`CREATE TABLE ${target} AS ${sql}`);
+      await analyzeIfUseful(hook, name);
       return { action: `created sql ${config.materialized} model`, rows: await count(hook, name) };
     }
     // Incremental, into an existing table: the new rows first, so the delete sees exactly their keys.
@@ -82,6 +94,7 @@ export async function materialize(hook: WarehouseHook, name: string, sql: string
     const cols = columns.map(quoteColumn).join(", ");
     const { rowCount } = await hook.run(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${quoteIdent(tmp)}`);
     await hook.run(`DROP TABLE ${quoteIdent(tmp)}`);
+    await analyzeIfUseful(hook, name);
     return { action: "created sql incremental model", rows: rowCount };
   });
 }

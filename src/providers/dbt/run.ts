@@ -10,7 +10,7 @@
 import { isOrchError, OrchError } from "../../errors.ts";
 import { loadCsv } from "../load.ts";
 import type { WarehouseHook } from "../types.ts";
-import { materialize, relationKind } from "./materialize.ts";
+import { analyzeIfUseful, materialize, relationKind } from "./materialize.ts";
 import { readDbtProject, type DbtProject, type ModelNode, type SeedNode, type TestSpec } from "./project.ts";
 import { refTarget, renderModel, type RenderedModel } from "./render.ts";
 import { runTestQuery, testQuery } from "./tests.ts";
@@ -191,6 +191,7 @@ export async function runDbtFallback(hook: WarehouseHook, options: DbtFallbackOp
     try {
       if (node.kind === "seed") {
         const rows = await loadCsv(hook, node.name, { source: node.path });
+        await analyzeIfUseful(hook, node.name);
         record({ ...base, status: "success", message: "loaded seed", rows, seconds: secondsSince(started) });
       } else {
         const existing = await relationKind(hook, node.name);
