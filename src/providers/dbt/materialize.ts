@@ -26,9 +26,14 @@ export const CAPABILITIES: Record<WarehouseHook["dialect"], Capabilities> = {
   sqlite: { dropCascade: false, analyzeAfterWrite: false },
 };
 
-/** Fresh statistics for a table just written, where the planner needs them. */
-export async function analyzeIfUseful(hook: WarehouseHook, table: string): Promise<void> {
-  if (CAPABILITIES[hook.dialect].analyzeAfterWrite) await hook.run(`ANALYZE ${quoteIdent(table)}`);
+/**
+ * Fresh statistics for a table just written, where the planner needs them. The row count (what the
+ * plans above went wrong on) comes with any column, so a wide table is analyzed on `columns` only:
+ * the whole of raw_trips (21 columns, two months) took 0.5 s, its source_month alone a tenth of that.
+ */
+export async function analyzeIfUseful(hook: WarehouseHook, table: string, columns?: readonly string[]): Promise<void> {
+  if (!CAPABILITIES[hook.dialect].analyzeAfterWrite) return;
+  await hook.run(`ANALYZE ${quoteIdent(table)}${columns?.length ? ` (${columns.map(quoteColumn).join(", ")})` : ""}`);
 }
 
 /** What `name` is in the warehouse's default schema, if anything. */
@@ -77,7 +82,7 @@ export async function materialize(hook: WarehouseHook, name: string, sql: string
     if (config.materialized === "table" || !incremental) {
       if (existing) await drop(hook, name, existing);
       await hook.run(`CREATE TABLE ${target} AS ${sql}`);
-      await analyzeIfUseful(hook, name);
+      await analyzeIfUseful(hook, name, config.materialized === "incremental" ? config.unique_key : undefined);
       return { action: `created sql ${config.materialized} model`, rows: await count(hook, name) };
     }
     // Incremental, into an existing table: the new rows first, so the delete sees exactly their keys.
@@ -94,7 +99,7 @@ export async function materialize(hook: WarehouseHook, name: string, sql: string
     const cols = columns.map(quoteColumn).join(", ");
     const { rowCount } = await hook.run(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${quoteIdent(tmp)}`);
     await hook.run(`DROP TABLE ${quoteIdent(tmp)}`);
-    await analyzeIfUseful(hook, name);
+    await analyzeIfUseful(hook, name, config.unique_key);
     return { action: "created sql incremental model", rows: rowCount };
   });
 }
