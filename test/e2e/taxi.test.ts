@@ -134,6 +134,15 @@ describe("taxi_pipeline through orch dags test (SQLite warehouse)", () => {
     assert.deepEqual(await snapshot(warehouse), before);
   });
 
+  it("an unreachable base_url fails after the retries with a hint to use a local copy (the first run without internet)", async () => {
+    const before = await snapshot(warehouse);
+    // Port 9 (discard) on loopback: nothing listens, so every attempt is refused.
+    const r = await taxiRun(h.home, "2024-01-25", { ...conf, base_url: "http://127.0.0.1:9/trip-data" });
+    assert.equal(r.runState, "failed");
+    assert.match(r.cli.stdout, /failed after 4 attempt\(s\): connection error.*\(no network\? point the base_url param at a local copy of the files\)/);
+    assert.deepEqual(await snapshot(warehouse), before);
+  });
+
   it("fewer rows than min_rows take the skip_transform branch; publish still runs", async () => {
     const r = await taxiRun(h.home, "2024-03-10", { ...conf, min_rows: 1_000_000 });
     assert.equal(r.runState, "success", r.cli.stdout + r.cli.stderr);
