@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     for (const r of rows) console.log(line(r));
     console.log(`\nload = loadPartition from the downloaded file (decode + COPY BINARY into raw_trips' partition, one transaction);`);
     console.log(`(decode) = the same file decoded alone, part of load; transform = the dbt project through the SQL fallback`);
-    console.log(`(seed, stg_trips view, dim_zones table, fct_trips incremental month, 14 tests); analyze = ANALYZE raw_trips after the load;`);
+    console.log(`(seed, stg_trips view, dim_zones table, fct_trips incremental month, 13 tests); analyze = ANALYZE raw_trips after the load;`);
     console.log(`end to end = download + check + load + analyze + transform.`);
     console.log(`psql/load = psql \\copy time of the same rows from CSV / orch's load time (>= 1 means orch's load is as fast or faster).`);
     const worst = rows.reduce((m, r) => Math.max(m, Number(r[8])), 0);

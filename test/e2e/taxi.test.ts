@@ -92,7 +92,7 @@ describe("taxi_pipeline through orch dags test (SQLite warehouse)", () => {
       assert.deepEqual(r.states, ALL_SUCCESS);
       assert.match(r.cli.stdout, new RegExp(`loaded ${g.rows} rows into raw_trips for ${g.month}`));
       assert.match(r.cli.stdout, /dbt is not on PATH, so orch's SQL fallback runs/);
-      assert.match(r.cli.stdout, /PASS=18 WARN=0 ERROR=0 SKIP=0 TOTAL=18/);
+      assert.match(r.cli.stdout, /PASS=17 WARN=0 ERROR=0 SKIP=0 TOTAL=17/);
       assert.match(r.cli.stdout, new RegExp(`raw_trips updated: \\{"month":"${g.month}","rows":${g.rows}\\}`));
     }
     assert.deepEqual(await countsByMonth(warehouse, "raw_trips"), Object.fromEntries(GOOD.map((g) => [g.month, g.rows])));
@@ -236,7 +236,7 @@ describe("taxi_pipeline into PostgreSQL (connection `warehouse`)", { skip: await
       const r = await taxiRun(h.home, g.month, conf);
       assert.equal(r.runState, "success", r.cli.stdout + r.cli.stderr);
       assert.deepEqual(r.states, ALL_SUCCESS);
-      assert.match(r.cli.stdout, /nodes and 14 tests on postgres/);
+      assert.match(r.cli.stdout, /nodes and 13 tests on postgres/);
       assert.doesNotMatch(r.cli.stdout, new RegExp(password));
     }
     const want = { raw: Object.fromEntries(GOOD.slice(0, 2).map((g) => [g.month, g.rows])), fct: expected };
