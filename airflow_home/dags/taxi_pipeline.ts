@@ -31,8 +31,10 @@ export const rawTrips = Asset({ name: "raw_trips", uri: "warehouse://raw_trips" 
 /**
  * The warehouse the pipeline writes to: the connection `warehouse` when one is defined (conn_type
  * postgres; or sqlite with the database file as host), else the embedded SQLite file
- * $ORCH_HOME/warehouse.db. The connection lookup proper (`orch connections`, ORCH_CONN_WAREHOUSE)
- * arrives with the connections work; then this body becomes one line, the hook's fromConnection("warehouse").
+ * $ORCH_HOME/warehouse.db. Today that reads the `connection` table through the task context; the
+ * connection lookup proper (`orch connections add warehouse …`, ORCH_CONN_WAREHOUSE=postgres://…)
+ * arrives with the connections work, and the body then becomes its one call:
+ * PostgresHook.fromConnection("warehouse") / SqliteHook.fromConnection("warehouse") by conn_type.
  */
 function warehouse(ctx: TaskContext): WarehouseHook {
   let conn;
