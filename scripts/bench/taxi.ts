@@ -3,11 +3,13 @@
 // load (decode + COPY into raw_trips' partition), the dbt project through the SQL fallback; and, in
 // the same run, `psql \copy` of the same rows from CSV into an empty copy of the table as the baseline.
 //
-//   node --import tsx scripts/bench/taxi.ts [--runs 2]
+//   node --import tsx scripts/bench/taxi.ts [--runs 2] [--yellow-rows 3000000]
 // Each step runs `--runs` times (default 2, the machine may be shared) and keeps the fastest.
+// --yellow-rows N also sends a generated N-row yellow month through ingest_taxi_month (in a child
+// process, for its own peak RSS) against psql \copy of the same rows (file cached in $TMPDIR).
 // PostgreSQL: ORCH_BENCH_DATABASE_URL (default postgres://postgres:postgres@127.0.0.1:5432/postgres);
 // a scratch database is created and dropped.
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -20,6 +22,7 @@ import { download } from "../../src/providers/download.ts";
 import { readParquetBatches } from "../../src/providers/parquet.ts";
 import { PostgresHook } from "../../src/providers/postgres.ts";
 import { ingestTaxiMonth } from "../../src/providers/taxi.ts";
+import { writeTaxiParquet } from "../gen-taxi-parquet.ts";
 import { serveData } from "../serve-data.ts";
 
 const ADMIN = process.env.ORCH_BENCH_DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";
@@ -32,6 +35,8 @@ function arg(name: string, def: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
 }
 const RUNS = Math.max(1, Number(arg("runs", "2")));
+const YELLOW_ROWS = Number(arg("yellow-rows", "0"));
+const SELF = fileURLToPath(import.meta.url);
 
 const secs = (t0: number) => (performance.now() - t0) / 1000;
 const peakRssMB = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) / 1024;
@@ -43,7 +48,57 @@ function psql(db: string, command: string): number {
   return secs(t0);
 }
 
+/** Child: one ingest_taxi_month of the generated yellow month; prints its times and peak RSS. */
+async function yellowChild(baseUrl: string, db: string): Promise<void> {
+  const hook = new PostgresHook(db);
+  const r = await ingestTaxiMonth(hook, { baseUrl, taxiType: "yellow", month: "2024-01", table: "raw_yellow" });
+  await hook.close();
+  const total = r.seconds.download + r.seconds.check + r.seconds.load + r.seconds.analyze;
+  console.log(JSON.stringify({ rows: r.rows, seconds: total, load: r.seconds.load, peakRssMB: peakRssMB() }));
+}
+
+/** The generated yellow month through ingest_taxi_month (best of RUNS child processes) vs psql \copy. */
+async function yellow(db: string, tmp: string): Promise<void> {
+  const cache = join(tmpdir(), "orch-bench-taxi");
+  const file = join(cache, `yellow_tripdata_2024-01.parquet`);
+  const stamp = join(cache, `rows-${YELLOW_ROWS}`);
+  if (!existsSync(stamp)) {
+    spawnSync("mkdir", ["-p", cache]);
+    writeTaxiParquet({ kind: "yellow", month: "2024-01", rows: YELLOW_ROWS, path: file });
+    spawnSync("sh", ["-c", `rm -f ${cache}/rows-*; touch ${stamp}`]);
+  }
+  const server = await serveData({ dir: cache });
+  try {
+    let best = { seconds: Infinity, load: Infinity, peakRssMB: 0, rows: 0 };
+    for (let run = 0; run < RUNS; run++) {
+      // Not spawnSync: this process serves the file the child downloads.
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, ["--import", "tsx", SELF, "--yellow-child", `${server.url}/trip-data`, db], { maxBuffer: 1 << 20 }, (err, stdout, stderr) =>
+          err ? reject(new Error(`yellow child failed: ${stderr}`)) : resolve(stdout),
+        ),
+      );
+      const r = JSON.parse(out.trim().split("\n").at(-1)!) as typeof best;
+      best = { seconds: Math.min(best.seconds, r.seconds), load: Math.min(best.load, r.load), peakRssMB: Math.max(best.peakRssMB, r.peakRssMB), rows: r.rows };
+    }
+    const csv = join(tmp, "yellow.csv");
+    psql(db, `\\copy (SELECT * FROM raw_yellow WHERE source_month = '2024-01') TO '${csv}' WITH (FORMAT csv)`);
+    let ref = Infinity;
+    for (let run = 0; run < RUNS; run++) {
+      psql(db, `DROP TABLE IF EXISTS ref_yellow; CREATE TABLE ref_yellow (LIKE raw_yellow)`);
+      ref = Math.min(ref, psql(db, `\\copy ref_yellow FROM '${csv}' WITH (FORMAT csv)`));
+    }
+    const ratio = ref / best.seconds;
+    console.log(`\ngenerated yellow month, ${best.rows.toLocaleString("en-US")} rows, through ingest_taxi_month (download + check + load + analyze; a reload of the partition):`);
+    console.log(`  orch ${best.seconds.toFixed(2)} s (load ${best.load.toFixed(2)} s), psql \\copy of the same rows from CSV ${ref.toFixed(2)} s`);
+    console.log(`  orch / psql speed = ${ratio.toFixed(2)} (goal >= 0.5: ${ratio >= 0.5 ? "met" : "NOT met"}); peak RSS ${best.peakRssMB.toFixed(0)} MB (goal <= 500: ${best.peakRssMB <= 500 ? "met" : "NOT met"})`);
+  } finally {
+    await server.close();
+  }
+}
+
 async function main(): Promise<void> {
+  const child = process.argv.indexOf("--yellow-child");
+  if (child >= 0) return yellowChild(process.argv[child + 1]!, process.argv[child + 2]!);
   if (!existsSync(join(TLC, "green_tripdata_2024-01.parquet"))) {
     console.error(`the real TLC green months are not at ${TLC}; this benchmark needs them`);
     process.exit(2);
@@ -126,6 +181,7 @@ async function main(): Promise<void> {
     const worst = rows.reduce((m, r) => Math.max(m, Number(r[8])), 0);
     const worstLoad = rows.reduce((m, r) => Math.max(m, Number(r[5])), 0);
     console.log(`goals: end to end <= 2 s: ${worst <= 2 ? "met" : "NOT met"} (${worst.toFixed(2)} s); load <= 0.5 s: ${worstLoad <= 0.5 ? "met" : "NOT met"} (${worstLoad.toFixed(2)} s); peak RSS ${peakRssMB().toFixed(0)} MB`);
+    if (YELLOW_ROWS > 0) await yellow(db, tmp);
   } finally {
     await hook.close();
     await server.close();
