@@ -27,7 +27,10 @@ export type OrchErrorCode =
   | "ORCH_BACKFILL_NON_PERIODIC"
   | "ORCH_BACKFILL_INVALID_DATES"
   | "ORCH_BACKFILL_INVALID_DIRECTION"
-  | "ORCH_BACKFILL_NO_RUNS";
+  | "ORCH_BACKFILL_NO_RUNS"
+  | "ORCH_DBT_PROJECT_INVALID"
+  | "ORCH_DBT_UNSUPPORTED"
+  | "ORCH_DBT_FAILED";
 
 export class OrchError extends Error {
   readonly code: OrchErrorCode;

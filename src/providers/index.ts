@@ -40,3 +40,20 @@ export {
   type WarehouseHook,
   type WriteOptions,
 } from "./types.ts";
+export { runDbtFallback, planDbtBuild, type DbtFallbackOptions, type DbtFallbackResult, type DbtNodeResult, type DbtNodeStatus } from "./dbt/run.ts";
+export { dbtBuild, dbtBuildArgs, dbtProfileEnv, findExecutable, type DbtBuildOptions, type DbtBuildResult } from "./dbt/build.ts";
+export { readDbtProject, type DbtProject } from "./dbt/project.ts";
+export {
+  ingestTaxiMonth,
+  refreshFctTrips,
+  taxiMonthUrl,
+  monthOf,
+  includePath,
+  TLC_TRIP_DATA_URL,
+  TAXI_TYPES,
+  RAW_TRIPS_TABLE,
+  type TaxiType,
+  type IngestTaxiMonthOptions,
+  type IngestTaxiMonthResult,
+  type RefreshFctTripsOptions,
+} from "./taxi.ts";
