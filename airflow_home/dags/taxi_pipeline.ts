@@ -12,7 +12,7 @@
 //
 // A run's month is its logical date's month; for scheduled and backfill runs that is the start of
 // its data interval (the timetable is CronDataIntervalTimetable("@monthly")).
-import { dag, task, empty, Asset, Param, CronDataIntervalTimetable, type TaskContext } from "orch";
+import { dag, task, empty, Asset, Param, Connection, CronDataIntervalTimetable, type TaskContext } from "orch";
 import {
   PostgresHook,
   SqliteHook,
@@ -29,26 +29,24 @@ import {
 export const rawTrips = Asset({ name: "raw_trips", uri: "warehouse://raw_trips" });
 
 /**
- * The warehouse the pipeline writes to: the connection `warehouse` when one is defined (conn_type
- * postgres; or sqlite with the database file as host), else the embedded SQLite file
- * $ORCH_HOME/warehouse.db. Today that reads the `connection` table through the task context; the
- * connection lookup proper (`orch connections add warehouse …`, ORCH_CONN_WAREHOUSE=postgres://…)
- * arrives with the connections work, and the body then becomes its one call:
- * PostgresHook.fromConnection("warehouse") / SqliteHook.fromConnection("warehouse") by conn_type.
+ * The warehouse the pipeline writes to: the connection `warehouse` when one is defined
+ * (`orch connections add warehouse --conn-uri postgres://…`, or ORCH_CONN_WAREHOUSE; conn_type
+ * postgres, or sqlite with the database file as host), else the embedded SQLite file
+ * $ORCH_HOME/warehouse.db. Nothing in the DAG changes between the two.
  */
-function warehouse(ctx: TaskContext): WarehouseHook {
+async function warehouse(): Promise<WarehouseHook> {
   let conn;
   try {
-    conn = ctx.conn.get("warehouse");
+    conn = await Connection.get("warehouse");
   } catch (e) {
     if ((e as { code?: string }).code !== "ORCH_NOT_FOUND") throw e;
     return new SqliteHook();
   }
-  return conn.conn_type === "sqlite" ? new SqliteHook(conn.host ?? undefined) : new PostgresHook(conn);
+  return conn.conn_type === "sqlite" ? SqliteHook.fromConnection("warehouse") : PostgresHook.fromConnection("warehouse");
 }
 
 async function withWarehouse<T>(ctx: TaskContext, fn: (hook: WarehouseHook) => Promise<T>): Promise<T> {
-  const hook = warehouse(ctx);
+  const hook = await warehouse();
   try {
     return await fn(hook);
   } finally {
