@@ -21,7 +21,10 @@ export type OrchErrorCode =
   | "ORCH_NOT_PUBLISHED"
   | "ORCH_PARQUET_INVALID"
   | "ORCH_SCHEMA_MISMATCH"
-  | "ORCH_LOG_PATH_INVALID";
+  | "ORCH_LOG_PATH_INVALID"
+  | "ORCH_PORT_IN_USE"
+  | "ORCH_CONFLICT"
+  | "ORCH_BAD_REQUEST";
 
 export class OrchError extends Error {
   readonly code: OrchErrorCode;

@@ -8,9 +8,12 @@ import { ORCH_VERSION } from "../version.ts";
 import { configCommand } from "./config.ts";
 import { dagsCommand } from "./dags/index.ts";
 import { dbCommand } from "./db.ts";
+import { apiServerCommand } from "./api-server.ts";
+import { dagProcessorCommand } from "./dag-processor.ts";
 import { schedulerCommand } from "./scheduler.ts";
 import { standaloneCommand } from "./standalone.ts";
 import { tasksCommand } from "./tasks/index.ts";
+import { usersCommand } from "./users.ts";
 
 const versionCommand: CommandModule = {
   command: "version",
@@ -19,7 +22,7 @@ const versionCommand: CommandModule = {
   handler: () => console.log(ORCH_VERSION),
 };
 
-const COMMANDS: CommandModule[] = [dbCommand, configCommand, dagsCommand, tasksCommand, schedulerCommand, standaloneCommand, versionCommand];
+const COMMANDS: CommandModule[] = [dbCommand, configCommand, dagsCommand, tasksCommand, schedulerCommand, dagProcessorCommand, apiServerCommand, standaloneCommand, usersCommand, versionCommand];
 // The first word of each command: anything else in first place is an unknown command.
 const TOP_LEVEL = [...COMMANDS.map((c) => String(c.command).split(" ")[0]), "help"];
 
@@ -29,7 +32,7 @@ export async function main(argv: string[]): Promise<void> {
     .usage("$0 <command> [options]\n\nAirflow's standalone mode as one Node process. ORCH_HOME (default ~/orch) holds orch.db, dags/ and logs/.")
     .command(COMMANDS)
     .example("$0 db migrate", "create the metadata database in $ORCH_HOME/orch.db")
-    .example("$0 standalone", "migrate, then run the DAG processor, scheduler and executor in one process")
+    .example("$0 standalone", "migrate, then run the DAG processor, scheduler, executor and API server in one process")
     .example("$0 dags list --output json", "the DAGs in $ORCH_HOME/dags as JSON")
     .demandCommand(1, "name a command; `orch --help` lists them")
     .recommendCommands()

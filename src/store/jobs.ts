@@ -1,0 +1,46 @@
+// SQL for the job table: each long-running component (SchedulerJob, DagProcessorJob, TriggererJob,
+// ApiServerJob) records that it runs and heartbeats, so health checks and recovery in any process
+// can tell a live component from a dead one.
+import { hostname } from "node:os";
+import type { Db } from "./open.ts";
+import { nowIso } from "./schema.ts";
+
+export type JobType = "SchedulerJob" | "DagProcessorJob" | "TriggererJob" | "ApiServerJob";
+
+export async function startJob(db: Db, jobType: JobType, now: Date = new Date()): Promise<number> {
+  const t = nowIso(now);
+  const row = await db
+    .insertInto("job")
+    .values({ job_type: jobType, state: "running", hostname: hostname(), pid: process.pid, start_date: t, end_date: null, latest_heartbeat: t })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function heartbeatJob(db: Db, id: number, now: Date = new Date()): Promise<void> {
+  await db.updateTable("job").set({ latest_heartbeat: nowIso(now) }).where("id", "=", id).where("state", "=", "running").execute();
+}
+
+export async function endJob(db: Db, id: number, state: "success" | "failed" = "success", now: Date = new Date()): Promise<void> {
+  await db.updateTable("job").set({ state, end_date: nowIso(now) }).where("id", "=", id).execute();
+}
+
+export interface LatestHeartbeat {
+  job_type: string;
+  state: string;
+  latest_heartbeat: string;
+}
+
+/** Per job type, the job with the newest heartbeat (Airflow's most_recent_job). */
+export async function latestHeartbeats(db: Db): Promise<Map<string, LatestHeartbeat>> {
+  const rows = await db
+    .selectFrom("job as j")
+    .select(["j.job_type", "j.state", "j.latest_heartbeat"])
+    .where("j.latest_heartbeat", "=", (eb) =>
+      eb.selectFrom("job as k").select((k) => k.fn.max("k.latest_heartbeat").as("m")).whereRef("k.job_type", "=", "j.job_type"),
+    )
+    .execute();
+  const out = new Map<string, LatestHeartbeat>();
+  for (const r of rows) out.set(r.job_type, r);
+  return out;
+}
