@@ -31,16 +31,20 @@ export interface LatestHeartbeat {
   latest_heartbeat: string;
 }
 
-/** Per job type, the job with the newest heartbeat (Airflow's most_recent_job). */
+/** Per job type, the most recent job as Airflow's most_recent_job picks it: a running one with the
+ *  newest heartbeat, else the newest of any state. One grouped query, whatever the job count. */
 export async function latestHeartbeats(db: Db): Promise<Map<string, LatestHeartbeat>> {
   const rows = await db
-    .selectFrom("job as j")
-    .select(["j.job_type", "j.state", "j.latest_heartbeat"])
-    .where("j.latest_heartbeat", "=", (eb) =>
-      eb.selectFrom("job as k").select((k) => k.fn.max("k.latest_heartbeat").as("m")).whereRef("k.job_type", "=", "j.job_type"),
-    )
+    .selectFrom("job")
+    .select(["job_type", "state", (eb) => eb.fn.max("latest_heartbeat").as("latest_heartbeat")])
+    .groupBy(["job_type", "state"])
     .execute();
   const out = new Map<string, LatestHeartbeat>();
-  for (const r of rows) out.set(r.job_type, r);
+  for (const r of rows) {
+    const row = { job_type: r.job_type, state: r.state, latest_heartbeat: String(r.latest_heartbeat) };
+    const cur = out.get(r.job_type);
+    const better = !cur || (row.state === "running" && cur.state !== "running") || (row.state === cur.state && row.latest_heartbeat > cur.latest_heartbeat) || (cur.state !== "running" && row.state !== "running" && row.latest_heartbeat > cur.latest_heartbeat);
+    if (better) out.set(r.job_type, row);
+  }
   return out;
 }
