@@ -13,6 +13,7 @@ import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
 import { runOrch } from "../helpers/cli.ts";
 import { openStore } from "../../src/store/index.ts";
 import { call, generatedPassword, login, startOrch, waitFor, type OrchProcess } from "../api/helpers.ts";
+import { checked, type SchemaName } from "../api/schemas.ts";
 
 const ENV = { ORCH__CORE__EXECUTOR: "LocalExecutor", ORCH__CORE__PARALLELISM: "4" };
 
@@ -389,5 +390,15 @@ describe("orch standalone over HTTP", () => {
     assert.match(clash.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use.*--port or \\[api\\] port`));
     assert.match(clash.stderr, /ORCH_PORT_IN_USE/);
     assert.ok(!clash.stdout.includes(generatedPassword(home.home)), "the password is not printed again");
+  });
+  test("contract: every shape this file met was checked against its schema", () => {
+    const want: SchemaName[] = [
+      "DAGCollectionResponse", "DAGResponse", "DAGDetailsResponse", "DAGRunResponse", "DAGRunCollectionResponse", "TaskInstanceResponse",
+      "TaskInstanceCollectionResponse", "TaskInstanceHistoryCollectionResponse", "XComCollectionResponse", "XComResponseNative", "XComResponseString",
+      "VariableResponse", "VariableCollectionResponse", "ConnectionResponse", "ConnectionCollectionResponse", "ImportErrorCollectionResponse",
+      "ImportErrorResponse", "DAGSourceResponse", "HealthInfoResponse", "VersionInfo", "TaskInstancesLogResponse", "HTTPExceptionResponse",
+      "HTTPValidationError", "TokenResponse",
+    ];
+    assert.deepEqual(want.filter((n) => !checked.get(n)), []);
   });
 });
