@@ -4,6 +4,7 @@ import { OrchError } from "../../errors.ts";
 import { triggerDagRun } from "../../scheduler/run-creation.ts";
 import { getDagRun, listDagRuns } from "../../store/dag-runs.ts";
 import { notifyScheduler } from "../../store/notify.ts";
+import { setDagPaused } from "../../store/run-edits.ts";
 import type { DagRunRow } from "../../store/schema.ts";
 import type { Store } from "../../store/index.ts";
 import { parseConfArg, parseDateArg, requireDag, withStore } from "../common.ts";
@@ -135,7 +136,7 @@ function pauseCommand(pause: boolean): CommandModule<object, { dag_id: string }>
     handler: (args) =>
       withStore(async (store) => {
         await requireDag(store, args.dag_id);
-        await store.db.updateTable("dag").set({ is_paused: pause ? 1 : 0 }).where("dag_id", "=", args.dag_id).execute();
+        await setDagPaused(store.db, args.dag_id, pause);
         await notifyScheduler(store);
         console.log(`Dag: ${args.dag_id}, paused: ${pause ? "True" : "False"}`);
       }),
