@@ -9,7 +9,7 @@
 //   npm run bench standalone
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
@@ -53,7 +53,7 @@ function start(home: string): { child: ChildProcess; url: Promise<string>; out: 
 
 /** Spawn to first 200 from health: polls the port the process will bind (read from its output
  * as soon as the API listens). */
-async function timeToHealth(home: string): Promise<{ ms: number; proc: ReturnType<typeof start>; base: string }> {
+async function timeToHealth(home: string): Promise<{ ms: number; cpuMs: number; proc: ReturnType<typeof start>; base: string }> {
   const t0 = performance.now();
   const proc = start(home);
   // The port is printed when everything is up; to catch the API's first answer earlier, scan the
@@ -73,7 +73,9 @@ async function timeToHealth(home: string): Promise<{ ms: number; proc: ReturnTyp
     await new Promise((r) => setTimeout(r, 5));
     if (performance.now() - t0 > 60_000) throw new Error(`no answer from health within 60 s (found ${base || "no port"}):\n${proc.out()}`);
   }
-  return { ms: performance.now() - t0, proc, base };
+  // CPU the process had used by then: on a machine shared with other work, wall time mostly
+  // measures the queue for the CPU; this is the part the process itself costs.
+  return { ms: performance.now() - t0, cpuMs: cpuTicks(proc.child.pid as number) * (1000 / CLK_TCK), proc, base };
 }
 
 /** The TCP port a process listens on, from /proc (socket inodes of the pid in /proc/net/tcp). */
@@ -121,7 +123,8 @@ function cpuTicks(pid: number): number {
   return Number(f[11]) + Number(f[12]);
 }
 
-async function load(base: string, path: string, token: string): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+async function load(base: string, path: string, token: string, pid: number): Promise<{ rps: number; p50: number; p99: number; errors: number; cpuMsPerReq: number }> {
+  const ticks0 = cpuTicks(pid);
   const agent = new Agent({ connections: CLIENTS, pipelining: 1, headersTimeout: 30_000, bodyTimeout: 30_000 });
   const lat: number[] = [];
   let errors = 0;
@@ -145,7 +148,8 @@ async function load(base: string, path: string, token: string): Promise<{ rps: n
   await agent.close();
   lat.sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
-  return { rps: lat.length / secs, p50: q(0.5), p99: q(0.99), errors };
+  const cpuMsPerReq = ((cpuTicks(pid) - ticks0) * (1000 / CLK_TCK)) / Math.max(1, lat.length);
+  return { rps: lat.length / secs, p50: q(0.5), p99: q(0.99), errors, cpuMsPerReq };
 }
 
 const home = mkdtempSync(join(tmpdir(), "orch-bench-standalone-"));
@@ -166,8 +170,8 @@ try {
     await r.body.text();
   }
   console.error(`seeded ${RUNS} runs; loading`);
-  const dagsList = await load(base, "/api/v2/dags", token);
-  const runsList = await load(base, "/api/v2/dags/bench_00/dagRuns?order_by=-logical_date", token);
+  const dagsList = await load(base, "/api/v2/dags", token, cold.proc.child.pid as number);
+  const runsList = await load(base, "/api/v2/dags/bench_00/dagRuns?order_by=-logical_date", token, cold.proc.child.pid as number);
 
   console.error("measuring idle");
   await new Promise((r) => setTimeout(r, 2000));
@@ -186,12 +190,12 @@ try {
   await new Promise((r) => warm.proc.child.once("exit", r));
 
   const f = (n: number) => n.toFixed(1);
-  console.log(`standalone, ${DAG_FILES} DAG files, Node ${process.version}`);
-  console.log(`  spawn → first 200 from /api/v2/monitor/health: cold ${f(cold.ms)} ms (fresh home: migrate, admin user), warm ${f(warm.ms)} ms   (goal ≤ 1500 ms)`);
+  console.log(`standalone, ${DAG_FILES} DAG files, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on ${cpus().length} cores`);
+  console.log(`  spawn → first 200 from /api/v2/monitor/health: cold ${f(cold.ms)} ms (fresh home: migrate, admin user; ${f(cold.cpuMs)} ms of CPU), warm ${f(warm.ms)} ms (${f(warm.cpuMs)} ms of CPU)   (goal ≤ 1500 ms)`);
   console.log(`  idle RSS: ${f(rss / 1024)} MB (main process); children ${kids.length}, ${f(kidsRss / 1024)} MB   (goal ≤ 150 MB)`);
   console.log(`  idle CPU over ${IDLE_S} s: ${idleCpu.toFixed(2)} % of one core`);
-  console.log(`  GET /api/v2/dags (50 DAGs), ${CLIENTS} clients × ${LOAD_S} s: ${f(dagsList.rps)} req/s, p50 ${f(dagsList.p50)} ms, p99 ${f(dagsList.p99)} ms, errors ${dagsList.errors}   (goal p99 ≤ 50 ms)`);
-  console.log(`  GET /api/v2/dags/bench_00/dagRuns (${RUNS} runs, page of 50), ${CLIENTS} clients × ${LOAD_S} s: ${f(runsList.rps)} req/s, p50 ${f(runsList.p50)} ms, p99 ${f(runsList.p99)} ms, errors ${runsList.errors}`);
+  console.log(`  GET /api/v2/dags (50 DAGs), ${CLIENTS} clients × ${LOAD_S} s: ${f(dagsList.rps)} req/s, p50 ${f(dagsList.p50)} ms, p99 ${f(dagsList.p99)} ms, errors ${dagsList.errors}, ${dagsList.cpuMsPerReq.toFixed(2)} ms CPU/request   (goal p99 ≤ 50 ms)`);
+  console.log(`  GET /api/v2/dags/bench_00/dagRuns (${RUNS} runs, page of 50), ${CLIENTS} clients × ${LOAD_S} s: ${f(runsList.rps)} req/s, p50 ${f(runsList.p50)} ms, p99 ${f(runsList.p99)} ms, errors ${runsList.errors}, ${runsList.cpuMsPerReq.toFixed(2)} ms CPU/request`);
 } finally {
   rmSync(home, { recursive: true, force: true });
 }

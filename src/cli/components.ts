@@ -46,6 +46,9 @@ export async function runComponents(config: Config, opts: ComponentOptions): Pro
   let admin: AdminSetup | undefined;
 
   let stopping: Promise<void> | undefined;
+  // A signal may arrive while we are still starting (health answers before the DAG files are
+  // parsed): then nothing more is started, or its watchers and timers would keep the process alive.
+  const stopRequested = () => stopping !== undefined;
   const stop = (signal: string) => {
     stopping ??= (async () => {
       console.log(`[orch] ${signal}: ${scheduler ? "taking no new tasks; waiting for running ones to finish" : "stopping"}`);
@@ -76,17 +79,31 @@ export async function runComponents(config: Config, opts: ComponentOptions): Pro
       const s = scheduler;
       api = await startApiServer({ store, config, host: opts.api.host, port: opts.api.port, onChange: s ? () => s.nudge({ dagsChanged: true }) : undefined });
       beats.push(await startJobHeartbeat(store, config, "ApiServerJob"));
+      console.log(`[api-server] listening on ${api.url}`);
     }
-    if (processor) {
+    if (processor && !stopRequested()) {
       beats.push(await startJobHeartbeat(store, config, "DagProcessorJob"));
       await processor.processAll();
-      processor.start();
+      if (!stopRequested()) processor.start();
     }
-    if (scheduler) {
+    if (scheduler && !stopRequested()) {
       beats.push(await startJobHeartbeat(store, config, "SchedulerJob"));
       await scheduler.start();
     }
+    if (stopRequested()) {
+      // stop() ran while we started: it may have run before the last component started, so once more.
+      await stopping;
+      await processor?.stop();
+      await scheduler?.stop();
+      for (const b of beats) await b.stop();
+      return;
+    }
   } catch (e) {
+    // A component that fails because it was being stopped is not an error.
+    if (stopRequested()) {
+      await stopping;
+      return;
+    }
     await stop("error");
     throw e;
   }

@@ -130,4 +130,13 @@ describe("components alone", () => {
       await s.stop();
     }
   });
+  test("SIGTERM while still starting (DAG files being parsed) stops cleanly", { timeout: 120_000 }, async () => {
+    for (let i = 0; i < 20; i++) {
+      await writeDag(home.dags, `many_${i}.ts`, `import { dag, empty } from "orch";\nexport default dag({ dag_id: "many_${i}", schedule: null, start_date: "2024-01-01" }, () => { empty({ task_id: "a" }); });\n`);
+    }
+    const s = await start(["standalone", "--port", "0"], home.home, { waitFor: /\[api-server\] listening on (http:\/\/\S+)/ });
+    const code = await s.stop();
+    assert.equal(code, 0, s.stdout() + s.stderr());
+    assert.match(s.stdout(), /\[orch\] stopped/);
+  });
 });
