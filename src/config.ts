@@ -31,6 +31,11 @@ export const SETTINGS: Record<string, Record<string, SettingSpec>> = {
     check_dag_types: { default: false, description: "Type-check DAG files while parsing and record type errors as import errors (slow: about a second per changed file)" },
     killed_task_cleanup_time: { default: 10, description: "Seconds between SIGTERM and SIGKILL of a timed-out or cleared task" },
     worker_max_tasks: { default: 500, description: "Tasks a worker process runs before it is replaced by a fresh one (imported DAG versions stay in its memory)" },
+    simple_auth_manager_passwords_file: {
+      default: "{ORCH_HOME}/simple_auth_manager_passwords.json.generated",
+      description: "Where generated API passwords are kept (JSON, mode 0600), as Airflow's simple auth manager",
+    },
+    simple_auth_manager_all_admins: { default: false, description: "No login: every API caller is admin (localhost-only laptops)" },
   },
   database: {
     url: { default: "sqlite:///{ORCH_HOME}/orch.db", description: "Metadata store: sqlite:///path or postgres://…" },
@@ -41,6 +46,11 @@ export const SETTINGS: Record<string, Record<string, SettingSpec>> = {
   api: {
     host: { default: "127.0.0.1", description: "Address the API server binds" },
     port: { default: 8080, description: "Port of the API server and status page" },
+    max_body_size: { default: 1048576, description: "Largest request body in bytes" },
+  },
+  api_auth: {
+    jwt_expiration_time: { default: 86400, description: "Seconds an API token from /auth/token is valid" },
+    jwt_secret_file: { default: "{ORCH_HOME}/api_auth_jwt_secret.key", description: "The key API tokens are signed with (generated, mode 0600)" },
   },
   scheduler: {
     catchup_by_default: { default: false, description: "catchup of DAGs that do not say" },
@@ -54,6 +64,8 @@ export const SETTINGS: Record<string, Record<string, SettingSpec>> = {
       description: "Times a try may be interrupted by its scheduler's death (no retry spent) before the task fails",
     },
     safety_poll_interval: { default: 10, description: "Seconds between looks at the store even without a notification" },
+    job_heartbeat_sec: { default: 5, description: "Seconds between heartbeats of each component in the job table" },
+    scheduler_health_check_threshold: { default: 30, description: "Seconds without a heartbeat after which health says unhealthy" },
   },
   warehouse: {
     url: { default: "sqlite:///{ORCH_HOME}/warehouse.db", description: "Default warehouse for the providers" },

@@ -30,7 +30,10 @@ export type OrchErrorCode =
   | "ORCH_BACKFILL_NO_RUNS"
   | "ORCH_DBT_PROJECT_INVALID"
   | "ORCH_DBT_UNSUPPORTED"
-  | "ORCH_DBT_FAILED";
+  | "ORCH_DBT_FAILED"
+  | "ORCH_PORT_IN_USE"
+  | "ORCH_CONFLICT"
+  | "ORCH_BAD_REQUEST";
 
 export class OrchError extends Error {
   readonly code: OrchErrorCode;

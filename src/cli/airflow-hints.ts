@@ -4,7 +4,7 @@
 /** Airflow 3 top-level commands orch does not have (yet). Commands other parts of orch add
  *  (backfill, variables, connections, api-server, triggerer, dag-processor) are not listed. */
 export const AIRFLOW_ONLY_COMMANDS: readonly string[] = [
-  "pools", "jobs", "kerberos", "celery", "plugins", "providers", "rotate-fernet-key", "sync-perm", "roles", "users", "assets", "fab-db", "edge",
+  "pools", "jobs", "kerberos", "celery", "plugins", "providers", "rotate-fernet-key", "sync-perm", "roles", "assets", "fab-db", "edge",
 ];
 
 interface Airflow2Form {

@@ -1,18 +1,34 @@
-// The long-running components composed in one process: DAG processor, scheduler, executor (and,
-// once they exist, triggerer and API server). Used by `orch scheduler` and `orch standalone`.
+// The long-running components composed in one process: DAG processor, scheduler, executor and API
+// server (the triggerer joins when it exists). `orch standalone` runs them all; `orch scheduler`,
+// `orch dag-processor` and `orch api-server` run some, against the same home or PostgreSQL store.
 import type { Config } from "../config.ts";
 import { announceHome, createConfiguredProcessor } from "./process-dags.ts";
+import { ensureAdminUser, passwordBox, type AdminSetup } from "../api/auth/simple-auth-manager.ts";
+import { startApiServer, type ApiServer } from "../api/server.ts";
+import type { DagProcessor } from "../dag-processing/processor.ts";
 import { createLocalExecutor } from "../executor/local-executor.ts";
-import { createScheduler } from "../scheduler/scheduler.ts";
+import { createScheduler, type Scheduler } from "../scheduler/scheduler.ts";
 import { migrate, openStoreForMaintenance, openCurrentStore } from "../store/index.ts";
+import { startJobHeartbeat, type JobHeartbeat } from "./job-heartbeat.ts";
 
 export function executorParallelism(config: Config): number {
   const kind = config.getString("core", "executor");
   return kind === "SequentialExecutor" ? 1 : Math.max(1, config.getNumber("core", "parallelism"));
 }
 
+export interface ComponentOptions {
+  migrate: boolean;
+  parallelism?: number;
+  /** Run the scheduler and executor (default true). */
+  scheduler?: boolean;
+  /** Run the DAG processor (default true). */
+  dagProcessor?: boolean;
+  /** Run the API server on this address. */
+  api?: { host?: string; port?: number };
+}
+
 /** Runs until SIGINT/SIGTERM; then takes no new task, lets running ones finish, exits 0. */
-export async function runComponents(config: Config, opts: { migrate: boolean; parallelism?: number }): Promise<void> {
+export async function runComponents(config: Config, opts: ComponentOptions): Promise<void> {
   if (opts.migrate) {
     const s = await openStoreForMaintenance(config);
     try {
@@ -23,24 +39,25 @@ export async function runComponents(config: Config, opts: { migrate: boolean; pa
     }
   }
   const store = await openCurrentStore(config);
-  const executor = createLocalExecutor({
-    parallelism: opts.parallelism ?? executorParallelism(config),
-    maxTasksPerWorker: config.getNumber("core", "worker_max_tasks"),
-  });
-  const scheduler = createScheduler({ store, config, executor, listen: true, log: (m) => console.log(`[scheduler] ${m}`) });
+  const beats: JobHeartbeat[] = [];
+  let scheduler: Scheduler | undefined;
+  let processor: DagProcessor | undefined;
+  let api: ApiServer | undefined;
+  let admin: AdminSetup | undefined;
+  let processorStarted = false;
   const notice = (m: string) => console.log(`[dag-processor] ${m}`);
-  // The first pass's failing files are listed once by announceHome; later changes line by line.
-  let started = false;
-  const processor = createConfiguredProcessor(store, config, { onDagsChanged: () => scheduler.nudge({ dagsChanged: true }), log: (m) => started && notice(m) });
-  await announceHome(store, config, notice, () => processor.processAll());
-  started = true;
 
   let stopping: Promise<void> | undefined;
+  // A signal may arrive while we are still starting (health answers before the DAG files are
+  // parsed): then nothing more is started, or its watchers and timers would keep the process alive.
+  const stopRequested = () => stopping !== undefined;
   const stop = (signal: string) => {
     stopping ??= (async () => {
-      console.log(`[orch] ${signal}: taking no new tasks; waiting for running ones to finish`);
-      await processor.stop();
-      await scheduler.stop();
+      console.log(`[orch] ${signal}: ${scheduler ? "taking no new tasks; waiting for running ones to finish" : "stopping"}`);
+      await api?.close();
+      await processor?.stop();
+      await scheduler?.stop();
+      for (const b of beats) await b.stop();
       await store.close();
       console.log("[orch] stopped");
     })();
@@ -50,8 +67,64 @@ export async function runComponents(config: Config, opts: { migrate: boolean; pa
     for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void stop(sig).then(resolve));
   });
 
-  processor.start();
-  await scheduler.start();
-  console.log(`[orch] home ${config.home}; database ${store.displayUrl}; executor parallelism ${executor.parallelism}; dags in ${config.getString("core", "dags_folder")}`);
+  try {
+    if (opts.scheduler !== false) {
+      const executor = createLocalExecutor({
+        parallelism: opts.parallelism ?? executorParallelism(config),
+        maxTasksPerWorker: config.getNumber("core", "worker_max_tasks"),
+      });
+      scheduler = createScheduler({ store, config, executor, listen: true, log: (m) => console.log(`[scheduler] ${m}`) });
+    }
+    if (opts.dagProcessor !== false) {
+      // The first pass's failing files are listed once by announceHome; later changes line by line.
+      processor = createConfiguredProcessor(store, config, { onDagsChanged: () => scheduler?.nudge({ dagsChanged: true }), log: (m) => processorStarted && notice(m) });
+    }
+    // The API first: health answers while the DAG files are still being parsed.
+    if (opts.api) {
+      if (!config.getBoolean("core", "simple_auth_manager_all_admins")) admin = await ensureAdminUser(store, config);
+      const s = scheduler;
+      api = await startApiServer({ store, config, host: opts.api.host, port: opts.api.port, onChange: s ? () => s.nudge({ dagsChanged: true }) : undefined });
+      beats.push(await startJobHeartbeat(store, config, "ApiServerJob"));
+      console.log(`[api-server] listening on ${api.url}`);
+    }
+    if (processor && !stopRequested()) {
+      beats.push(await startJobHeartbeat(store, config, "DagProcessorJob"));
+      const p = processor;
+      await announceHome(store, config, notice, () => p.processAll());
+      processorStarted = true;
+      if (!stopRequested()) processor.start();
+    }
+    if (scheduler && !stopRequested()) {
+      // The scheduler heartbeats in its own SchedulerJob row (its claims carry that job's id).
+      await scheduler.start();
+    }
+    if (stopRequested()) {
+      // stop() ran while we started: it may have run before the last component started, so once more.
+      await stopping;
+      await processor?.stop();
+      await scheduler?.stop();
+      for (const b of beats) await b.stop();
+      return;
+    }
+  } catch (e) {
+    // A component that fails because it was being stopped is not an error.
+    if (stopRequested()) {
+      await stopping;
+      return;
+    }
+    await stop("error");
+    throw e;
+  }
+  const parts = [`home ${config.home}`, `database ${store.displayUrl}`];
+  if (scheduler) parts.push(`executor parallelism ${opts.parallelism ?? executorParallelism(config)}`);
+  if (processor) parts.push(`dags in ${config.getString("core", "dags_folder")}`);
+  console.log(`[orch] ${parts.join("; ")}`);
+  if (api) {
+    if (admin?.generatedPassword) console.log(passwordBox(admin.username, admin.generatedPassword, admin.passwordsFile));
+    const who = config.getBoolean("core", "simple_auth_manager_all_admins")
+      ? "no login needed ([core] simple_auth_manager_all_admins = true)"
+      : `user ${admin?.username ?? "admin"}; password in ${admin?.passwordsFile}`;
+    console.log(`[orch] ready: ${api.url} (API ${api.url}/api/v2); ${who}`);
+  }
   await finished;
 }

@@ -16,9 +16,12 @@ import { infoCommand } from "./info.ts";
 import { initCommand } from "./init.ts";
 import { dagsCommand } from "./dags/index.ts";
 import { dbCommand } from "./db.ts";
+import { apiServerCommand } from "./api-server.ts";
+import { dagProcessorCommand } from "./dag-processor.ts";
 import { schedulerCommand } from "./scheduler.ts";
 import { standaloneCommand } from "./standalone.ts";
 import { tasksCommand } from "./tasks/index.ts";
+import { usersCommand } from "./users.ts";
 import { variablesCommand } from "./variables.ts";
 
 // yargs' CommonJS build: its ESM build wraps help text with cliui's naive wrap, which cuts words
@@ -42,7 +45,10 @@ const COMMANDS: CommandModule[] = [
   variablesCommand,
   connectionsCommand,
   schedulerCommand,
+  dagProcessorCommand,
+  apiServerCommand,
   standaloneCommand,
+  usersCommand,
   infoCommand,
   cheatSheetCommand,
   versionCommand,
@@ -79,7 +85,7 @@ export async function main(argv: string[]): Promise<void> {
     .usage("$0 <command> [options]\n\nAirflow's standalone mode as one Node process. ORCH_HOME (default ~/orch) holds orch.db, dags/ and logs/.")
     .command(COMMANDS)
     .example("$0 db migrate", "create the metadata database in $ORCH_HOME/orch.db")
-    .example("$0 standalone", "migrate, then run the DAG processor, scheduler and executor in one process")
+    .example("$0 standalone", "migrate, then run the DAG processor, scheduler, executor and API server in one process")
     .example("$0 dags list --output json", "the DAGs in $ORCH_HOME/dags as JSON")
     .demandCommand(1, "name a command; `orch --help` lists them")
     .recommendCommands()

@@ -1,14 +1,22 @@
-// orch standalone: migrate the database, then run every component in this one process.
-import type { CommandModule } from "yargs";
+// orch standalone: migrate the database, then run every component in this one process, as
+// Airflow 3's `airflow standalone` (which needs four processes for the same).
+import type { Argv, CommandModule } from "yargs";
 import { loadConfig } from "../config.ts";
 import { runComponents } from "./components.ts";
 
-export const standaloneCommand: CommandModule = {
+interface Args {
+  host?: string;
+  port?: number;
+}
+
+export const standaloneCommand: CommandModule<object, Args> = {
   command: "standalone",
-  describe: "Migrate, then run the DAG processor, scheduler and executor in one process",
-  builder: (y) =>
+  describe: "Migrate, then run the DAG processor, scheduler, executor and API server in one process",
+  builder: (y: Argv) =>
     y
-      .example("$0 standalone", "migrate $ORCH_HOME/orch.db if needed, then run everything")
-      .example("ORCH_HOME=./airflow_home $0 standalone", "run the example home"),
-  handler: () => runComponents(loadConfig(), { migrate: true }),
+      .option("host", { type: "string", describe: "Address the API binds; default [api] host (127.0.0.1)" })
+      .option("port", { type: "number", describe: "Port of the API; default [api] port (8080); 0 picks a free one" })
+      .example("$0 standalone", "migrate $ORCH_HOME/orch.db if needed, run everything, serve http://127.0.0.1:8080")
+      .example("ORCH_HOME=./airflow_home $0 standalone --port 8081", "the example home, API on port 8081") as Argv<Args>,
+  handler: (args) => runComponents(loadConfig(), { migrate: true, api: { host: args.host, port: args.port } }),
 };

@@ -171,10 +171,6 @@ export async function listPausedDagIds(db: Db): Promise<string[]> {
   return (await db.selectFrom("dag").select("dag_id").where("is_paused", "=", 1).execute()).map((r) => r.dag_id);
 }
 
-/** `orch dags pause|unpause`. */
-export async function setDagPaused(db: Db, dagId: string, paused: boolean): Promise<void> {
-  await db.updateTable("dag").set({ is_paused: paused ? 1 : 0 }).where("dag_id", "=", dagId).execute();
-}
 
 /** The next run the timetable will create, as Airflow's dag.next_dagrun* fields show it. */
 export async function recordNextDagRun(

@@ -1,11 +1,14 @@
-// SQL for the `job` table (Airflow's jobs): every long-running component (scheduler, `dags test`)
-// has a row and heartbeats in it. A job whose heartbeat is older than
+// SQL for the `job` table (Airflow's jobs): every long-running component (SchedulerJob,
+// DagProcessorJob, TriggererJob, ApiServerJob; `dags test` too) has a row and heartbeats in it, so
+// health checks and recovery in any process can tell a live component from a dead one. A job whose heartbeat is older than
 // [scheduler] task_instance_heartbeat_timeout is dead, and any live scheduler recovers the tries it
 // had claimed (see src/scheduler/recovery.ts).
 import type { Db } from "./open.ts";
 import { nowIso } from "./schema.ts";
 
 export type JobState = "running" | "success" | "failed";
+
+export type JobType = "SchedulerJob" | "DagProcessorJob" | "TriggererJob" | "ApiServerJob";
 
 export interface JobRow {
   id: number;
@@ -58,4 +61,32 @@ export async function listStaleJobs(db: Db, before: string): Promise<JobRow[]> {
 export async function declareJobDead(db: Db, id: number): Promise<boolean> {
   const r = await db.updateTable("job").set({ state: "failed", end_date: nowIso() }).where("id", "=", id).where("state", "=", "running").executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
+}
+
+export interface LatestHeartbeat {
+  job_type: string;
+  state: string;
+  latest_heartbeat: string;
+}
+
+/** Per job type, the most recent job as Airflow's most_recent_job picks it: a running one with the
+ *  newest heartbeat, else the newest of any state (health). One grouped query, whatever the job count. */
+export async function latestHeartbeatByType(db: Db): Promise<Map<string, LatestHeartbeat>> {
+  const rows = await db
+    .selectFrom("job")
+    .select(["job_type", "state", (eb) => eb.fn.max("latest_heartbeat").as("latest_heartbeat")])
+    .groupBy(["job_type", "state"])
+    .execute();
+  const out = new Map<string, LatestHeartbeat>();
+  for (const r of rows) {
+    const row = { job_type: r.job_type, state: r.state, latest_heartbeat: String(r.latest_heartbeat) };
+    const cur = out.get(r.job_type);
+    const better =
+      !cur ||
+      (row.state === "running" && cur.state !== "running") ||
+      (row.state === cur.state && row.latest_heartbeat > cur.latest_heartbeat) ||
+      (cur.state !== "running" && row.state !== "running" && row.latest_heartbeat > cur.latest_heartbeat);
+    if (better) out.set(r.job_type, row);
+  }
+  return out;
 }

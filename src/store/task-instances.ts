@@ -456,3 +456,17 @@ export async function distinctRunStates(db: Db, run: { dag_id: string; run_id: s
   const rows = await db.selectFrom("task_instance").select("state").distinct().where("dag_id", "=", run.dag_id).where("run_id", "=", run.run_id).execute();
   return rows.map((r) => r.state);
 }
+
+/** A person sets task instances' state (Airflow's set_task_instance_state, "mark success/failed"):
+ *  final, with a reason saying who. A running try's own outcome is then discarded by finishTry's
+ *  guard (its state is no longer `running`). */
+export async function markTaskInstancesByUser(db: Db, ids: readonly number[], state: "success" | "failed" | "skipped", reason: string): Promise<number> {
+  if (ids.length === 0) return 0;
+  const now = nowIso();
+  const r = await db
+    .updateTable("task_instance")
+    .set({ state, state_reason: reason, end_date: now, updated_at: now, next_retry_at: null })
+    .where("id", "in", [...ids])
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}

@@ -4,7 +4,7 @@
 import type { Argv, CommandModule } from "yargs";
 import { OrchError } from "../../errors.ts";
 import { lastAutomatedRun } from "../../store/dag-runs.ts";
-import { isDagPaused } from "../../store/dag-flags.ts";
+import { isDagPaused } from "../../store/run-edits.ts";
 import { createTimetable } from "../../timetables/index.ts";
 import { requireDag, withStore } from "../common.ts";
 import { outputOption, printRows, type OutputFormat } from "../output.ts";

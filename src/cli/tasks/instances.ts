@@ -1,10 +1,9 @@
 // orch tasks states-for-dag-run | state | clear
 import type { Argv, CommandModule } from "yargs";
 import { OrchError } from "../../errors.ts";
-import { allDownstream } from "../../scheduler/dag-bag.ts";
-import { requeueDagRun, listDagRuns } from "../../store/dag-runs.ts";
-import { notifyScheduler } from "../../store/notify.ts";
-import { clearTaskInstances, listTaskInstances } from "../../store/task-instances.ts";
+import { applyClear, clearTargets, selectTaskIds } from "../../operations/clear.ts";
+import { listDagRuns } from "../../store/dag-runs.ts";
+import { listTaskInstances } from "../../store/task-instances.ts";
 import { confirmOrRefuse } from "../confirm.ts";
 import { parseDateArg, requireDag, withStore } from "../common.ts";
 import { findRun } from "../dags/runs.ts";
@@ -88,42 +87,28 @@ export const clearCommand: CommandModule<object, ClearArgs> = {
       } catch (e) {
         throw new OrchError("ORCH_USAGE", `--task-regex: ${(e as Error).message}`, { flag: "--task-regex" });
       }
-      const matched = new Set(d.dag.tasks.map((t) => t.task_id).filter((id) => !re || re.test(id)));
-      if (args.downstream) for (const id of [...matched]) for (const x of allDownstream(d, id)) matched.add(x);
+      const matched = selectTaskIds(d, { taskIds: new Set(d.dag.tasks.map((t) => t.task_id).filter((id) => !re || re.test(id))), includeDownstream: args.downstream });
       const runs = await listDagRuns(store.db, {
         dagId: args.dag_id,
         startDate: args["start-date"] ? parseDateArg(args["start-date"], "--start-date").toISOString() : undefined,
         endDate: args["end-date"] ? parseDateArg(args["end-date"], "--end-date").toISOString() : undefined,
         limit: 100_000,
       });
-      const targets: { runId: number; run_id: string; id: number; task_id: string; state: string | null }[] = [];
-      for (const run of runs) {
-        for (const ti of await listTaskInstances(store.db, run.dag_id, run.run_id)) {
-          if (!matched.has(ti.task_id)) continue;
-          if (args["only-failed"] && !["failed", "upstream_failed"].includes(ti.state ?? "")) continue;
-          if (ti.state === null) continue;
-          targets.push({ runId: run.id, run_id: run.run_id, id: ti.id, task_id: ti.task_id, state: ti.state });
-        }
-      }
+      const runsTis = [];
+      for (const run of runs) runsTis.push({ run, tis: await listTaskInstances(store.db, run.dag_id, run.run_id) });
+      const targets = clearTargets(runsTis, matched, args["only-failed"]);
       if (targets.length === 0) {
         console.log("No task instances to clear");
         return;
       }
-      for (const t of targets) console.error(`  ${t.run_id} ${t.task_id} (${t.state})`);
+      for (const t of targets) console.error(`  ${t.run.run_id} ${t.ti.task_id} (${t.ti.state})`);
       const ok = await confirmOrRefuse(`Clear these ${targets.length} task instance(s)?`, { yes: args.yes });
       if (!ok) {
         console.error("cancelled; nothing was cleared");
         process.exitCode = 1;
         return;
       }
-      await store.writeTransaction(async (trx) => {
-        await clearTaskInstances(
-          trx,
-          targets.map((t) => ({ id: t.id, retries: d.tasks.get(t.task_id)?.retries ?? 0 })),
-        );
-        for (const runId of new Set(targets.map((t) => t.runId))) await requeueDagRun(trx, runId);
-      });
-      await notifyScheduler(store);
-      console.log(`cleared ${targets.length} task instance(s) in ${new Set(targets.map((t) => t.runId)).size} run(s)`);
+      await applyClear(store, d, targets);
+      console.log(`cleared ${targets.length} task instance(s) in ${new Set(targets.map((t) => t.run.id)).size} run(s)`);
     }),
 };
