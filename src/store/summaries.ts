@@ -5,16 +5,19 @@ import { sql } from "kysely";
 import type { Db } from "./open.ts";
 import type { DagRunRow, TaskInstanceRow } from "./schema.ts";
 
-/** The newest `perDag` runs (by id) of each DAG named, newest first within a DAG. */
-export async function listRecentRunsPerDag(db: Db, dagIds: readonly string[], perDag: number): Promise<DagRunRow[]> {
+export type RecentRun = Pick<DagRunRow, "id" | "dag_id" | "run_id" | "state" | "run_type" | "logical_date">;
+
+/** The newest `perDag` runs (by id) of each DAG named, newest first within a DAG. Only the columns
+ *  a summary shows: with conf and dates, 100 DAGs x 10 runs took 3x as long (8 vs 3 ms). */
+export async function listRecentRunsPerDag(db: Db, dagIds: readonly string[], perDag: number): Promise<RecentRun[]> {
   if (dagIds.length === 0 || perDag <= 0) return [];
   const ranked = db
     .selectFrom("dag_run")
-    .selectAll()
+    .select(["id", "dag_id", "run_id", "state", "run_type", "logical_date"])
     .select(sql<number>`row_number() over (partition by dag_id order by id desc)`.as("rn"))
     .where("dag_id", "in", dagIds);
   const rows = await db.selectFrom(ranked.as("r")).selectAll().where("rn", "<=", perDag).orderBy("dag_id").orderBy("id", "desc").execute();
-  return rows.map(({ rn: _rn, ...run }) => run as DagRunRow);
+  return rows.map(({ rn: _rn, ...run }) => run);
 }
 
 /** The newest `limit` runs of one DAG, oldest first (the grid's left-to-right order). */
@@ -23,8 +26,17 @@ export async function listLatestRuns(db: Db, dagId: string, limit: number): Prom
   return rows.reverse();
 }
 
-/** Every task instance of the given runs of one DAG. */
-export async function listTaskInstancesOfRuns(db: Db, dagId: string, runIds: readonly string[]): Promise<TaskInstanceRow[]> {
+export type GridCell = Pick<TaskInstanceRow, "id" | "run_id" | "task_id" | "map_index" | "state" | "try_number">;
+
+/** Every task instance of the given runs of one DAG, with the columns a grid cell shows (all
+ *  columns made a 25 x 30 grid's query take twice as long). */
+export async function listTaskInstancesOfRuns(db: Db, dagId: string, runIds: readonly string[]): Promise<GridCell[]> {
   if (runIds.length === 0) return [];
-  return db.selectFrom("task_instance").selectAll().where("dag_id", "=", dagId).where("run_id", "in", runIds).orderBy("id").execute();
+  return db
+    .selectFrom("task_instance")
+    .select(["id", "run_id", "task_id", "map_index", "state", "try_number"])
+    .where("dag_id", "=", dagId)
+    .where("run_id", "in", runIds)
+    .orderBy("id")
+    .execute();
 }

@@ -43,7 +43,7 @@ export function stateClass(state: string | null | undefined): string {
 export const StateSquare: FC<{ state: string | null; href?: string; title?: string }> = ({ state, href, title }) => {
   const cls = `sq ${stateClass(state)}`;
   const label = title ?? state ?? "no status";
-  return href ? <a class={cls} href={href} title={label} aria-label={label}></a> : <span class={cls} title={label} aria-label={label}></span>;
+  return href ? <a class={cls} href={href} title={label}></a> : <span class={cls} title={label}></span>;
 };
 
 export const StateLabel: FC<{ state: string | null }> = ({ state }) => (

@@ -5,8 +5,8 @@ import type { FC } from "hono/jsx";
 import { listDags } from "../../../store/dags.ts";
 import type { Store } from "../../../store/index.ts";
 import { listDagsPage, listImportErrorsPage } from "../../../store/listings.ts";
-import type { DagRow, DagRunRow, ImportErrorRow } from "../../../store/schema.ts";
-import { listRecentRunsPerDag } from "../../../store/summaries.ts";
+import type { DagRow, ImportErrorRow } from "../../../store/schema.ts";
+import { listRecentRunsPerDag, type RecentRun } from "../../../store/summaries.ts";
 import type { AuthUser } from "../../context.ts";
 import { Csrf, dagUrl, fmtDate, Layout, runUrl, StateSquare } from "../components.tsx";
 import { canWrite } from "../session.ts";
@@ -53,7 +53,7 @@ export function tagsOf(d: DagRow): string[] {
 export interface DagListData {
   dags: DagRow[];
   total: number;
-  recent: Map<string, DagRunRow[]>;
+  recent: Map<string, RecentRun[]>;
   allTags: string[];
   importErrors: ImportErrorRow[];
 }
@@ -65,7 +65,7 @@ export async function loadDagList(store: Store, q: DagListQuery): Promise<DagLis
     { limit: 10_000, offset: 0 },
     [],
   );
-  const recent = new Map<string, DagRunRow[]>();
+  const recent = new Map<string, RecentRun[]>();
   // The state filter needs every matching DAG's latest run; otherwise only this page's runs are read.
   const candidates = q.state ? rows : rows.slice(q.offset, q.offset + PAGE);
   for (const r of await listRecentRunsPerDag(store.db, candidates.map((d) => d.dag_id), RECENT_RUNS)) {

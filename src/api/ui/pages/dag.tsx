@@ -4,8 +4,8 @@ import type { FC } from "hono/jsx";
 import { raw } from "hono/html";
 import type { SchedulableDag } from "../../../scheduler/dag-bag.ts";
 import type { Store } from "../../../store/index.ts";
-import type { DagRow, DagRunRow, TaskInstanceRow } from "../../../store/schema.ts";
-import { listLatestRuns, listTaskInstancesOfRuns } from "../../../store/summaries.ts";
+import type { DagRow, DagRunRow } from "../../../store/schema.ts";
+import { listLatestRuns, listTaskInstancesOfRuns, type GridCell } from "../../../store/summaries.ts";
 import type { AuthUser } from "../../context.ts";
 import { dagUrl, fmtDate, fmtDuration, Layout, runDuration, runUrl, showJson, StateLabel, stateClass, StateSquare, tiUrl } from "../components.tsx";
 import { TaskGraph } from "../graph.tsx";
@@ -21,12 +21,12 @@ export interface DagPageData {
   /** Oldest first. */
   runs: DagRunRow[];
   /** run_id -> task_id -> task instance */
-  tis: Map<string, Map<string, TaskInstanceRow>>;
+  tis: Map<string, Map<string, GridCell>>;
 }
 
 export async function loadDagPage(store: Store, dag: DagRow, sched: SchedulableDag, runCount = GRID_RUNS): Promise<DagPageData> {
   const runs = await listLatestRuns(store.db, dag.dag_id, runCount);
-  const tis = new Map<string, Map<string, TaskInstanceRow>>();
+  const tis = new Map<string, Map<string, GridCell>>();
   for (const r of runs) tis.set(r.run_id, new Map());
   for (const ti of await listTaskInstancesOfRuns(store.db, dag.dag_id, runs.map((r) => r.run_id))) {
     if (ti.map_index <= 0) tis.get(ti.run_id)?.set(ti.task_id, ti);
@@ -73,14 +73,14 @@ export const Grid: FC<{ data: DagPageData }> = ({ data }) => {
           </thead>
           <tbody>
             {taskOrder(sched).map((taskId) => (
-              <tr>
+              <tr data-task-id={taskId}>
                 <td class="task mono">{taskId}</td>
                 {runs.map((r) => {
                   const ti = tis.get(r.run_id)?.get(taskId);
                   return (
-                    <td data-task-id={taskId} data-run-id={r.run_id} data-state={ti?.state ?? "none"}>
+                    <td>
                       {ti ? (
-                        <StateSquare state={ti.state} href={tiUrl(dag.dag_id, r.run_id, taskId)} title={`${taskId} in ${r.run_id}: ${ti.state ?? "no status"}`} />
+                        <StateSquare state={ti.state} href={tiUrl(dag.dag_id, r.run_id, taskId)} title={`${taskId}: ${ti.state ?? "no status"}`} />
                       ) : (
                         <span class="muted">·</span>
                       )}
