@@ -46,6 +46,12 @@ const LOG_PAGE_BYTES = 2 * 1024 * 1024;
 
 type Ctx = Context<UiEnv>;
 
+/** Confirmation rows in the grid's order (upstream first). */
+function inTaskOrder(changes: PlannedChange[], order: readonly string[]): PlannedChange[] {
+  const pos = new Map(order.map((id, i) => [id, i]));
+  return [...changes].sort((a, b) => (pos.get(a.taskId) ?? 1e9) - (pos.get(b.taskId) ?? 1e9));
+}
+
 function pageOf(c: Ctx) {
   return { user: c.get("user"), csrf: c.get("csrf") };
 }
@@ -173,7 +179,7 @@ export function uiRoutes(deps: ApiDeps): Hono<UiEnv> {
     const tis = await listTaskInstances(store.db, run.dag_id, run.run_id);
     const targets = clearTargets([{ run, tis }], selectTaskIds(sched, {}), onlyFailed);
     if (form.confirm !== "yes") {
-      const changes = targets.map((t) => ({ taskId: t.ti.task_id, from: t.ti.state, to: null }));
+      const changes = inTaskOrder(targets.map((t) => ({ taskId: t.ti.task_id, from: t.ti.state, to: null })), taskOrder(sched));
       const fields: Record<string, string> = onlyFailed ? { only_failed: "true" } : {};
       const what = `Clear ${onlyFailed ? "the failed task instances" : "every finished task instance"} of this run, so the scheduler runs them again.`;
       return sendPage(c, ConfirmPage({ title: "Clear run", what, run, changes, runChange: targets.length && run.state !== "queued" ? { from: run.state, to: "queued" } : undefined, action: `${runUrl(run.dag_id, run.run_id)}/clear`, fields, ...pageOf(c) }));
@@ -190,7 +196,8 @@ export function uiRoutes(deps: ApiDeps): Hono<UiEnv> {
     if (state !== "success" && state !== "failed") throw new HttpError(400, "state: mark a run success or failed");
     if (form.confirm !== "yes") {
       const tis = await listTaskInstances(store.db, run.dag_id, run.run_id);
-      const changes: PlannedChange[] = plannedRunMarks(tis, state).map((m) => ({ taskId: m.ti.task_id, from: m.ti.state, to: m.to }));
+      const sched = await requireSchedulable(store, run.dag_id);
+      const changes = inTaskOrder(plannedRunMarks(tis, state).map((m) => ({ taskId: m.ti.task_id, from: m.ti.state, to: m.to })), taskOrder(sched));
       const what = `Mark run ${run.run_id} ${state}: unfinished task instances ${state === "success" ? "become success" : "that run fail, the others are skipped"}.`;
       return sendPage(c, ConfirmPage({ title: `Mark run ${state}`, what, run, changes, runChange: run.state === state ? undefined : { from: run.state, to: state }, action: `${runUrl(run.dag_id, run.run_id)}/mark`, fields: { state }, ...pageOf(c) }));
     }
@@ -216,7 +223,7 @@ export function uiRoutes(deps: ApiDeps): Hono<UiEnv> {
     if (action === "clear") {
       const targets = clearTargets([{ run, tis }], ids, false);
       if (form.confirm !== "yes") {
-        const changes = targets.map((t) => ({ taskId: t.ti.task_id, from: t.ti.state, to: null }));
+        const changes = inTaskOrder(targets.map((t) => ({ taskId: t.ti.task_id, from: t.ti.state, to: null })), taskOrder(sched));
         const what = `Clear ${scope} in this run, so the scheduler runs ${downstream ? "them" : "it"} again (queued and running task instances are left alone).`;
         return sendPage(c, ConfirmPage({ title: `Clear ${taskId}`, what, run, changes, runChange: targets.length && run.state !== "queued" ? { from: run.state, to: "queued" } : undefined, action: actionUrl, fields, ...pageOf(c) }));
       }
@@ -224,7 +231,7 @@ export function uiRoutes(deps: ApiDeps): Hono<UiEnv> {
     } else {
       const chosen = tis.filter((t) => ids.has(t.task_id));
       if (form.confirm !== "yes") {
-        const changes = chosen.filter((t) => t.state !== action).map((t) => ({ taskId: t.task_id, from: t.state, to: action }));
+        const changes = inTaskOrder(chosen.filter((t) => t.state !== action).map((t) => ({ taskId: t.task_id, from: t.state, to: action })), taskOrder(sched));
         return sendPage(c, ConfirmPage({ title: `Mark ${taskId} ${action}`, what: `Mark ${scope} ${action} in this run; the run's state follows.`, run, changes, action: actionUrl, fields, ...pageOf(c) }));
       }
       await markTaskInstances(store, chosen, action);
