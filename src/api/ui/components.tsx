@@ -30,7 +30,9 @@ export async function sendPage(c: Context, node: unknown, status = 200): Promise
   return c.html(`<!DOCTYPE html>${body}`, status as 200);
 }
 
-export const enc = encodeURIComponent;
+/** A path segment: percent-encoded, but `:` `+` `@` kept as they are (legal in a path, and run ids
+ *  such as manual__2024-01-01T00:00:00+00:00 stay readable, as in Airflow's URLs). */
+export const enc = (s: string) => encodeURIComponent(s).replace(/%3A/gi, ":").replace(/%2B/gi, "+").replace(/%40/gi, "@");
 export const dagUrl = (dagId: string) => `/dags/${enc(dagId)}`;
 export const runUrl = (dagId: string, runId: string) => `${dagUrl(dagId)}/runs/${enc(runId)}`;
 export const tiUrl = (dagId: string, runId: string, taskId: string, tryNumber?: number) =>

@@ -30,7 +30,7 @@ import { errorStatus, HttpError, notFound } from "../http-error.ts";
 import { followTaskLog, tryIsLive } from "../log-follow.ts";
 import { parseIsoField } from "../validate.ts";
 import { requireDagRow, requireRun, requireSchedulable } from "../routes/common.ts";
-import { dagUrl, runUrl, sendPage, showJson, tiUrl } from "./components.tsx";
+import { dagUrl, enc, runUrl, sendPage, showJson, tiUrl } from "./components.tsx";
 import { DagListPage, loadDagList, parseDagListQuery } from "./pages/dag-list.tsx";
 import { DagPage, loadDagPage, taskOrder } from "./pages/dag.tsx";
 import { ErrorPage, LoginPage } from "./pages/login.tsx";
@@ -218,7 +218,7 @@ export function uiRoutes(deps: ApiDeps): Hono<UiEnv> {
     const ids = selectTaskIds(sched, { taskIds: new Set([taskId]), includeDownstream: downstream });
     const tis = await listTaskInstances(store.db, run.dag_id, run.run_id);
     const fields: Record<string, string> = { action, ...(downstream ? { downstream: "true" } : {}) };
-    const actionUrl = `${runUrl(run.dag_id, run.run_id)}/tasks/${encodeURIComponent(taskId)}/action`;
+    const actionUrl = `${runUrl(run.dag_id, run.run_id)}/tasks/${enc(taskId)}/action`;
     const scope = downstream ? `${taskId} and the tasks downstream of it` : taskId;
     if (action === "clear") {
       const targets = clearTargets([{ run, tis }], ids, false);

@@ -4,13 +4,13 @@
 import type { FC } from "hono/jsx";
 import type { DagRunRow, TaskInstanceRow } from "../../../store/schema.ts";
 import type { AuthUser } from "../../context.ts";
-import { Csrf, dagUrl, fmtDate, fmtDuration, Layout, runDuration, runUrl, showJson, StateLabel, tiUrl } from "../components.tsx";
+import { Csrf, dagUrl, enc, fmtDate, fmtDuration, Layout, runDuration, runUrl, showJson, StateLabel, tiUrl } from "../components.tsx";
 import { canWrite } from "../session.ts";
 
 const WAITING = new Set([null, "scheduled", "queued", "up_for_retry", "up_for_reschedule", "deferred", "upstream_failed", "skipped"]);
 
 export const TaskActions: FC<{ run: DagRunRow; taskId: string; csrf: string }> = ({ run, taskId, csrf }) => (
-  <form class="inline" method="post" action={`${runUrl(run.dag_id, run.run_id)}/tasks/${encodeURIComponent(taskId)}/action`} data-task-actions={taskId}>
+  <form class="inline" method="post" action={`${runUrl(run.dag_id, run.run_id)}/tasks/${enc(taskId)}/action`} data-task-actions={taskId}>
     <Csrf token={csrf} />
     <label title="also the tasks downstream of this one">
       <input type="checkbox" name="downstream" value="true" /> downstream
