@@ -269,10 +269,62 @@ describe("status page (in-process)", () => {
     assert.match(missing.text, /no task instance nope/);
   });
 
+  test("a finished try's log stream sends what is left, then an end event", async () => {
+    const runId = "manual__2024-01-24T00:00:00+00:00";
+    const r = await fx.app.request(`/dags/big/runs/${runId}/tasks/t3/tries/1/stream?offset=0`, { headers: { cookie: admin.cookie } });
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get("content-type") ?? "", /text\/event-stream/);
+    const text = await r.text();
+    const chunk = /event: chunk\ndata: (.*)\nid: (\d+)/.exec(text);
+    assert.ok(chunk, text);
+    assert.match(JSON.parse(chunk[1]) as string, /hello <script>/, "JSON text, inserted by the page's script as a text node");
+    assert.ok(Number(chunk[2]) > 0, "the offset is the event id, for a reconnect");
+    assert.match(text, /event: end\n/);
+    const resumed = await (await fx.app.request(`/dags/big/runs/${runId}/tasks/t3/tries/1/stream`, { headers: { cookie: admin.cookie, "last-event-id": chunk[2] } })).text();
+    assert.doesNotMatch(resumed, /event: chunk/, "Last-Event-ID resumes after what was sent");
+    assert.equal((await get(`/dags/big/runs/${runId}/tasks/t3/tries/9/stream`)).status, 404);
+  });
+
+  test("unknown DAGs and runs are HTML 404 pages; the REST API keeps its JSON", async () => {
+    const dag = await get("/dags/nope");
+    assert.equal(dag.status, 404);
+    assert.match(dag.headers.get("content-type") ?? "", /text\/html/);
+    assert.match(dag.text, /id="error-message">The Dag with ID: `nope` was not found/);
+    assert.equal((await get("/dags/big/runs/nope")).status, 404);
+    const api = await fx.app.request("/api/v2/dags/nope");
+    assert.equal(api.status, 401);
+    assert.match(api.headers.get("content-type") ?? "", /application\/json/);
+  });
+
   test("logout ends the session cookie", async () => {
     const r = await post("/logout", { _csrf: admin.csrf });
     assert.equal(r.status, 303);
     assert.equal(r.headers.get("location"), "/login");
     assert.match(r.headers.get("set-cookie") ?? "", /orch_session=;.*Max-Age=0/);
+  });
+});
+
+describe("status page with [core] simple_auth_manager_all_admins", () => {
+  let open: UiFixture;
+  before(async () => {
+    open = await uiFixture({ ORCH__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS: "true" });
+    await seedDag(open.store, { dag_id: "etl" });
+  });
+  after(() => open.cleanup());
+
+  test("no login: the first page sets an admin session; forms still need its CSRF token", async () => {
+    assert.equal((await open.app.request("/login")).headers.get("location"), "/dags");
+    const r = await open.app.request("/dags");
+    assert.equal(r.status, 200);
+    const cookie = /orch_session=[^;]+/.exec(r.headers.get("set-cookie") ?? "")?.[0];
+    assert.ok(cookie);
+    const html = await r.text();
+    assert.match(html, /admin \(admin\)/);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+    const form = (fields: Record<string, string>) =>
+      open.app.request("/dags/etl/pause", { method: "POST", headers: { cookie, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(fields).toString() });
+    assert.equal((await form({ is_paused: "false" })).status, 403);
+    assert.equal((await form({ is_paused: "false", _csrf: csrf })).status, 303);
+    assert.equal((await getDag(open.store.db, "etl"))?.is_paused, 0);
   });
 });
