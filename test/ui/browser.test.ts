@@ -218,8 +218,9 @@ describe("status page in Chromium", () => {
       await page.goto(runUrl);
       const tries = await page.textContent('tr[data-task-id="produce"] td:nth-child(3)');
       const state = await page.getAttribute('tr[data-task-id="wait"]', "data-state");
-      if (/^2 of/.test(tries?.trim() ?? "") && state === "success") break;
-      assert.ok(Date.now() < deadline, `never ran again (produce try: ${tries}, wait: ${state})`);
+      const run = await page.getAttribute("[data-run-state]", "data-run-state");
+      if (/^2 of/.test(tries?.trim() ?? "") && state === "success" && run === "success") break;
+      assert.ok(Date.now() < deadline, `never ran again (produce try: ${tries}, wait: ${state}, run: ${run})`);
       await page.waitForTimeout(500);
     }
     await page.click('tr[data-task-id="produce"] a');

@@ -8,7 +8,7 @@ import { listDagsPage, listImportErrorsPage } from "../../../store/listings.ts";
 import type { DagRow, ImportErrorRow } from "../../../store/schema.ts";
 import { listRecentRunsPerDag, type RecentRun } from "../../../store/summaries.ts";
 import type { AuthUser } from "../../context.ts";
-import { Csrf, dagUrl, fmtDate, Layout, runUrl, StateSquare } from "../components.tsx";
+import { Csrf, dagUrl, fmtDate, Layout, runUrl, squaresHtml } from "../components.tsx";
 import { canWrite } from "../session.ts";
 
 export const RECENT_RUNS = 10;
@@ -222,9 +222,7 @@ export const DagListPage: FC<{ data: DagListData; q: DagListQuery; user: AuthUse
                 <td title={d.timetable_summary ?? ""}>{d.timetable_description ?? d.timetable_summary ?? "None"}</td>
                 <td class="mono">{fmtDate(d.next_dagrun_create_after)}</td>
                 <td class="recent">
-                  {runs.map((r) => (
-                    <StateSquare state={r.state} href={runUrl(d.dag_id, r.run_id)} title={`${r.run_id}: ${r.state}`} />
-                  ))}
+                  {squaresHtml(runs.map((r) => ({ state: r.state, href: runUrl(d.dag_id, r.run_id), title: `${r.run_id}: ${r.state}` })))}
                 </td>
                 <td>
                   {write ? (

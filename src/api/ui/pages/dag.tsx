@@ -7,7 +7,7 @@ import type { Store } from "../../../store/index.ts";
 import type { DagRow, DagRunRow } from "../../../store/schema.ts";
 import { listLatestRuns, listTaskInstancesOfRuns, type GridCell } from "../../../store/summaries.ts";
 import type { AuthUser } from "../../context.ts";
-import { dagUrl, fmtDate, fmtDuration, Layout, runDuration, runUrl, showJson, StateLabel, stateClass, StateSquare, tiUrl } from "../components.tsx";
+import { dagUrl, fmtDate, fmtDuration, Layout, runDuration, runUrl, showJson, squaresHtml, StateLabel, stateClass, tiUrl } from "../components.tsx";
 import { TaskGraph } from "../graph.tsx";
 import { renderMarkdown } from "../markdown.ts";
 import { canWrite } from "../session.ts";
@@ -75,18 +75,12 @@ export const Grid: FC<{ data: DagPageData }> = ({ data }) => {
             {taskOrder(sched).map((taskId) => (
               <tr data-task-id={taskId}>
                 <td class="task mono">{taskId}</td>
-                {runs.map((r) => {
-                  const ti = tis.get(r.run_id)?.get(taskId);
-                  return (
-                    <td>
-                      {ti ? (
-                        <StateSquare state={ti.state} href={tiUrl(dag.dag_id, r.run_id, taskId)} title={`${taskId}: ${ti.state ?? "no status"}`} />
-                      ) : (
-                        <span class="muted">·</span>
-                      )}
-                    </td>
-                  );
-                })}
+                {squaresHtml(
+                  runs.map((r) => {
+                    const ti = tis.get(r.run_id)?.get(taskId);
+                    return ti ? { state: ti.state, href: tiUrl(dag.dag_id, r.run_id, taskId), title: `${taskId}: ${ti.state ?? "no status"}`, wrap: "td" } : { state: null, title: "", wrap: "td" };
+                  }),
+                )}
               </tr>
             ))}
           </tbody>
