@@ -111,6 +111,10 @@ export const SCRIPT = `
         var more = false;
         document.querySelectorAll("[data-live]").forEach(function(el){
           var fresh = el.id && doc.getElementById(el.id);
+          // Leave a part alone while someone works in it (focus inside, a box ticked).
+          var busy = el.contains(document.activeElement) && document.activeElement !== document.body;
+          el.querySelectorAll("input").forEach(function(i){ if (i.checked !== i.defaultChecked) busy = true; });
+          if (busy) { more = true; return; }
           if (fresh) { el.replaceWith(document.importNode(fresh, true)); if (fresh.getAttribute("data-live") === "on") more = true; }
         });
         if (more) setTimeout(tick, 2500);
