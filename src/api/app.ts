@@ -57,7 +57,8 @@ export function createApiApp(deps: ApiDeps, opts: { log?: (m: string) => void } 
     v2.route("/", r(deps));
   }
   app.route("/api/v2", v2);
-  app.route("/", uiRoutes(deps) as unknown as Hono<ApiEnv>);
+  // The status page: HTML at /, /login, /dags/... (src/api/ui/), with its own sessions and errors.
+  app.route("/", uiRoutes(deps));
 
   app.notFound((c) => c.json({ detail: "Not Found" }, 404));
   app.onError((err, c) => {
