@@ -23,6 +23,9 @@ await build({
   target: "node20",
   packages: "external",
   sourcemap: true,
+  // The status page (src/api/ui/) is hono/jsx, rendered on the server; nothing is built for the browser.
+  jsx: "automatic",
+  jsxImportSource: "hono/jsx",
   outExtension: { ".js": ".mjs" },
   chunkNames: "chunks/[name]-[hash]",
   banner: { js: "import { createRequire as __orchCreateRequire } from 'node:module'; const require = __orchCreateRequire(import.meta.url);" },

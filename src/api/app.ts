@@ -17,6 +17,7 @@ import { monitorRoutes } from "./routes/monitor.ts";
 import { taskInstanceRoutes } from "./routes/task-instances.ts";
 import { variableRoutes } from "./routes/variables.ts";
 import { xcomRoutes } from "./routes/xcom.ts";
+import { uiRoutes } from "./ui/index.ts";
 
 /** Paths anyone may call without a token (Airflow's public health and version). */
 const PUBLIC = new Set(["/api/v2/monitor/health", "/api/v2/version"]);
@@ -56,6 +57,8 @@ export function createApiApp(deps: ApiDeps, opts: { log?: (m: string) => void } 
     v2.route("/", r(deps));
   }
   app.route("/api/v2", v2);
+  // The status page: HTML at /, /login, /dags/... (src/api/ui/), with its own sessions and errors.
+  app.route("/", uiRoutes(deps));
 
   app.notFound((c) => c.json({ detail: "Not Found" }, 404));
   app.onError((err, c) => {

@@ -13,6 +13,7 @@ import { requireAccess, type ApiDeps, type ApiEnv } from "../context.ts";
 import { badRequest, notFound, validationError } from "../http-error.ts";
 import { boolParam, intParam, strParam } from "../query.ts";
 import { requireRun } from "./common.ts";
+import { followTaskLog } from "../log-follow.ts";
 
 // [2024-01-01T00:00:00.123+0000] {source} LEVEL - message
 const LINE = /^\[(\d{4}-\d{2}-\d{2}T[\d:.]+[+-]\d{4})\] \{([^}]*)\} ([A-Z]+) - (.*)$/;
@@ -51,10 +52,6 @@ function decodeToken(token: string): number {
   throw badRequest("token: not a continuation_token this server handed out");
 }
 
-const LIVE_STATES = new Set(["queued", "running", "deferred", "up_for_reschedule", "restarting"]);
-const FOLLOW_POLL_MS = 250;
-const FOLLOW_MAX_MS = 6 * 3600_000;
-
 export function logRoutes(deps: ApiDeps): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
   const { store } = deps;
@@ -91,29 +88,14 @@ export function logRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
     c.header("Content-Type", "application/x-ndjson");
     return stream(c, async (s) => {
-      let offset = start;
       let aborted = false;
       s.onAbort(() => {
         aborted = true;
       });
-      const until = Date.now() + FOLLOW_MAX_MS;
-      for (;;) {
-        const chunk = await readTaskLog(path, { offset });
-        offset = chunk.nextOffset;
-        for (const m of parseLogLines(chunk.content)) await s.write(`${JSON.stringify(m)}\n`);
-        if (chunk.content !== "") continue;
-        // Nothing new: stop when this try is over (after one more read, for its last lines).
-        const now = await getTaskInstanceWithRun(store.db, dagId, runId, taskId, mapIndex);
-        const live = now !== undefined && now.try_number === tryNumber && now.state !== null && LIVE_STATES.has(now.state);
-        if (!live) {
-          const last = await readTaskLog(path, { offset });
-          for (const m of parseLogLines(last.content)) await s.write(`${JSON.stringify(m)}\n`);
-          break;
-        }
-        if (aborted || Date.now() > until) break;
-        await new Promise((res) => setTimeout(res, FOLLOW_POLL_MS));
-        if (aborted) break;
-      }
+      const target = { dagId, runId, taskId, mapIndex, tryNumber, path };
+      await followTaskLog(store, target, start, async (text) => {
+        for (const m of parseLogLines(text)) await s.write(`${JSON.stringify(m)}\n`);
+      }, () => aborted);
     });
   });
   return r;
