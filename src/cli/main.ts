@@ -5,6 +5,7 @@ import yargs, { type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { OrchError, coerceError } from "../errors.ts";
 import { ORCH_VERSION } from "../version.ts";
+import { assetsCommand } from "./assets.ts";
 import { configCommand } from "./config.ts";
 import { dagsCommand } from "./dags/index.ts";
 import { dbCommand } from "./db.ts";
@@ -19,7 +20,7 @@ const versionCommand: CommandModule = {
   handler: () => console.log(ORCH_VERSION),
 };
 
-const COMMANDS: CommandModule[] = [dbCommand, configCommand, dagsCommand, tasksCommand, schedulerCommand, standaloneCommand, versionCommand];
+const COMMANDS: CommandModule[] = [assetsCommand, dbCommand, configCommand, dagsCommand, tasksCommand, schedulerCommand, standaloneCommand, versionCommand];
 // The first word of each command: anything else in first place is an unknown command.
 const TOP_LEVEL = [...COMMANDS.map((c) => String(c.command).split(" ")[0]), "help"];
 

@@ -15,6 +15,7 @@ import { endJob, heartbeatJob, startJob } from "../store/jobs.ts";
 import { listenForNotifications, type NotificationListener } from "../store/notify.ts";
 import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
 import { claimScheduledTaskInstances, listRestarting } from "../store/task-instances.ts";
+import { assetCondition, createAssetTriggeredRun, syncScheduleReferences } from "./asset-runs.ts";
 import { createDagBag, type DagBag } from "./dag-bag.ts";
 import { evaluateDagRun, type RunEvaluation } from "./evaluate-run.ts";
 import { jobsOfThisProcess, recoverOrphanedTaskInstances } from "./recovery.ts";
@@ -166,6 +167,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       try {
         const d = await bag.get(store.db, dag_id);
         if (!d) continue;
+        if (assetCondition(d)) {
+          await syncScheduleReferences(store, d);
+          const run = await createAssetTriggeredRun(store, d, now);
+          if (run) log(`created ${run.run_id} of ${dag_id} (asset-triggered)`);
+          continue;
+        }
         const r = await createDueScheduledRuns(store, d, now, log);
         for (const run of r.created) log(`created ${run.run_id} of ${dag_id}`);
         if (r.wakeAt && (!nextRunCreation || r.wakeAt < nextRunCreation)) nextRunCreation = r.wakeAt;
@@ -356,6 +363,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           // branch or short-circuit may have skipped further afield, so those look at everything.
           const task = d?.tasks.get(ti.task_id);
           const local = task && task.kind !== "branch" && task.kind !== "short_circuit";
+          // An outlet's event may complete a consumer's asset condition: look at run creation now.
+          if (task?.outlets.length) runCreationDue = true;
           nudge({ run: ti, tasks: local ? [ti.task_id, ...task.downstream_task_ids] : undefined });
         });
       inFlight.add(p);

@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import type { Config } from "../config.ts";
 import type { Executor } from "../executor/local-executor.ts";
 import { createSecretsMasker, openTaskLog, taskLogPath, type TaskLog } from "../logging/index.ts";
+import { listTriggeringAssetEvents, recordAssetEvent } from "../store/assets.ts";
 import { getDagRun } from "../store/dag-runs.ts";
 import type { Store } from "../store/index.ts";
 import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
@@ -28,6 +29,7 @@ export function buildRequest(args: {
   d: SchedulableDag;
   config: Config;
   params: Record<string, unknown>;
+  triggeringAssetEvents?: RunTaskRequest["triggeringAssetEvents"];
 }): RunTaskRequest {
   const { ti, run, d, config } = args;
   const task = d.tasks.get(ti.task_id);
@@ -53,6 +55,7 @@ export function buildRequest(args: {
     },
     params: args.params,
     maxXcomBytes: config.getNumber("core", "max_xcom_size"),
+    ...(args.triggeringAssetEvents ? { triggeringAssetEvents: args.triggeringAssetEvents } : {}),
     timeoutMs: timeout ? timeout * 1000 : null,
     killGraceMs: config.getNumber("core", "killed_task_cleanup_time") * 1000,
   };
@@ -164,7 +167,8 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
       outcome = { state: "failed", error: { message: (e as Error).message, retryable: false } };
     }
     if (params) {
-      const request = buildRequest({ ti, run, d, config, params });
+      const triggeringAssetEvents = run.run_type === "asset_triggered" ? await triggeringEvents(store, run.id) : undefined;
+      const request = buildRequest({ ti, run, d, config, params, triggeringAssetEvents });
       try {
         outcome = maskOutcome(await executor.execute(request, (line, level) => taskLog.log(level, line), answerTaskReads(store, run.id, masker)), masker);
       } catch (e) {
@@ -184,6 +188,19 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
   } finally {
     await log?.close().catch(() => {});
   }
+}
+
+async function triggeringEvents(store: Store, dagRunId: number): Promise<RunTaskRequest["triggeringAssetEvents"]> {
+  return (await listTriggeringAssetEvents(store.db, dagRunId)).map((e) => ({
+    uri: e.uri,
+    name: e.name,
+    extra: e.extra,
+    timestamp: e.timestamp,
+    source_dag_id: e.source_dag_id,
+    source_task_id: e.source_task_id,
+    source_run_id: e.source_run_id,
+    source_map_index: e.source_map_index,
+  }));
 }
 
 /** A task log whose writes never throw: a full disk or a read-only log folder loses log lines (said
@@ -233,6 +250,12 @@ export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagR
     switch (outcome.state) {
       case "success": {
         if (!(await finishTry(trx, ti, { state: "success" }))) return;
+        // The outlets' events commit with the success, or neither does.
+        for (const asset of task?.outlets ?? []) {
+          const extra = outcome.outletEvents?.find((e) => e.uri === asset.uri)?.extra ?? {};
+          await recordAssetEvent(trx, asset, { extra, source: { dag_id: ti.dag_id, task_id: ti.task_id, run_id: ti.run_id, map_index: ti.map_index } });
+          log?.info(`Recorded an event of asset ${asset.uri}${Object.keys(extra).length ? ` with extra ${JSON.stringify(extra)}` : ""}`);
+        }
         await setXcoms(trx, { dagRunId: run.id, dagId: run.dag_id, runId: run.run_id }, ti.task_id, ti.map_index, outcome.xcoms);
         if (outcome.decision && task) {
           const skip = skipsFor(d, ti.task_id, outcome.decision);

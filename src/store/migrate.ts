@@ -7,6 +7,7 @@ import { ORCH_VERSION } from "../version.ts";
 import type { Dialect } from "./dialect.ts";
 import * as m001 from "./migrations/001-initial.ts";
 import * as m002 from "./migrations/002-job-claims.ts";
+import * as m009 from "./migrations/009-assets-triggers.ts";
 import type { Store } from "./open.ts";
 import { nowIso } from "./schema.ts";
 
@@ -20,6 +21,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial", up: m001.up },
   { version: 2, name: "job-claims", up: m002.up },
+  { version: 3, name: "assets-triggers", up: m009.up },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

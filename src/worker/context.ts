@@ -15,7 +15,7 @@ import {
   type TemplateContextInput,
   type XComEntry,
 } from "../templating/index.ts";
-import type { RunTaskRequest, TaskRead, XcomValue } from "./protocol.ts";
+import type { OutletEventExtra, RunTaskRequest, TaskRead, XcomValue } from "./protocol.ts";
 import type { ReadFn } from "./reads.ts";
 
 type Level = "INFO" | "WARNING" | "ERROR";
@@ -28,6 +28,8 @@ export interface TaskContextParts {
   runtime: TaskRuntime;
   /** The context for rendering these templates: what they reference is fetched first. */
   templateContextFor(templates: readonly string[]): Promise<TemplateContext>;
+  /** The extras the task set on its outlets (sent with a success). */
+  outletEvents(): OutletEventExtra[];
   /** The XComs behind a task's arguments (XComArgs), fetched in one request. */
   pullXcoms(refs: readonly { taskId: string; key: string }[]): Promise<XcomValue[]>;
 }
@@ -95,8 +97,36 @@ export function buildTaskContext(
       return pickXcoms(withPushes(res?.kind === "xcom" ? res.entries : []), request.taskId, taskIds, String(key));
     },
   };
+  // Keyed by URI; an Asset used as a key turns into its URI (Asset.toString). A key that is no
+  // outlet of the task is still accepted here and refused by the scheduler's record (ignored).
+  const outlets = new Map<string, { extra: Record<string, unknown> }>();
+  const outlet_events = new Proxy({} as Record<string, { extra: Record<string, unknown> }>, {
+    get(_t, key) {
+      if (typeof key !== "string") return undefined;
+      let e = outlets.get(key);
+      if (!e) outlets.set(key, (e = { extra: {} }));
+      return e;
+    },
+    has: (_t, key) => typeof key === "string" && outlets.has(key),
+    ownKeys: () => [...outlets.keys()],
+    getOwnPropertyDescriptor: (_t, key) => (typeof key === "string" && outlets.has(key) ? { value: outlets.get(key), enumerable: true, configurable: true } : undefined),
+  });
+  const triggering_asset_events: Record<string, unknown[]> = {};
+  for (const e of request.triggeringAssetEvents ?? []) {
+    (triggering_asset_events[e.uri] ??= []).push({
+      asset: { name: e.name, uri: e.uri },
+      extra: e.extra,
+      timestamp: new Date(e.timestamp),
+      source_dag_id: e.source_dag_id,
+      source_task_id: e.source_task_id,
+      source_run_id: e.source_run_id,
+      source_map_index: e.source_map_index,
+    });
+  }
   const ctx = {
     ...base,
+    outlet_events,
+    triggering_asset_events,
     ti,
     task_instance: ti,
     var: {
@@ -129,6 +159,7 @@ export function buildTaskContext(
   return {
     ctx,
     runtime,
+    outletEvents: () => [...outlets].map(([uri, e]) => ({ uri, extra: e.extra && typeof e.extra === "object" ? e.extra : {} })),
     async templateContextFor(templates) {
       const refs = emptyReferences();
       for (const t of templates) findTemplateReferences(t, refs);

@@ -94,6 +94,7 @@ async function handle(request: RunTaskRequest): Promise<TaskOutcome> {
     const callbacks = task.callbacks;
     await runCallback("on_execute_callback", callbacks.on_execute_callback, ctx, log);
     const outcome = await runTask(task, { request, dag, ctx, parts, pushed, signal: abort.signal, log: (l, lv) => log(l, lv) });
+    if (outcome.state === "success" && task.outlets.length) outcome.outletEvents = parts.outletEvents();
     if (outcome.state === "success") await runCallback("on_success_callback", callbacks.on_success_callback, ctx, log);
     if (outcome.state === "failed") {
       const willRetry = outcome.error.retryable && request.tryNumber <= request.maxTries;

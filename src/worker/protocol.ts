@@ -40,9 +40,28 @@ export interface RunTaskRequest {
   /** Params after conf was merged over the defaults and validated. */
   params: Record<string, unknown>;
   maxXcomBytes: number;
+  /** The asset events an asset-triggered run was created for (ctx.triggering_asset_events). */
+  triggeringAssetEvents?: TriggeringAssetEvent[];
   /** execution_timeout in ms; the parent enforces it by killing the worker (SIGTERM first). */
   timeoutMs: number | null;
   killGraceMs: number;
+}
+
+export interface TriggeringAssetEvent {
+  uri: string;
+  name: string;
+  extra: Record<string, unknown>;
+  timestamp: string;
+  source_dag_id: string | null;
+  source_task_id: string | null;
+  source_run_id: string | null;
+  source_map_index: number | null;
+}
+
+/** The `extra` a task set on one of its outlets (`ctx.outlet_events[asset].extra = {...}`). */
+export interface OutletEventExtra {
+  uri: string;
+  extra: Record<string, unknown>;
 }
 
 /** What a branch or short-circuit task decided; the scheduler turns it into skips. */
@@ -56,7 +75,7 @@ export interface TaskError {
 }
 
 export type TaskOutcome =
-  | { state: "success"; xcoms: { key: string; value: unknown }[]; decision?: FlowDecision }
+  | { state: "success"; xcoms: { key: string; value: unknown }[]; decision?: FlowDecision; outletEvents?: OutletEventExtra[] }
   | { state: "skipped"; reason: string }
   | { state: "failed"; error: TaskError };
 

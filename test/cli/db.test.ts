@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { openStore } from "../../src/store/index.ts";
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, openStore } from "../../src/store/index.ts";
 import { runOrch } from "../helpers/cli.ts";
 import { dialectSkipReason, freshDatabaseUrl, testDialects } from "../helpers/store.ts";
 
@@ -28,7 +28,7 @@ for (const dialect of testDialects()) {
         const store = await openStore(race.url);
         const versions = await store.db.selectFrom("orch_version").select("version").execute();
         await store.close();
-        assert.deepEqual(versions.map((v) => v.version), [1]);
+        assert.deepEqual(versions.map((v) => v.version), MIGRATIONS.map((m) => m.version));
       } finally {
         await race.cleanup();
       }
@@ -87,7 +87,7 @@ for (const dialect of testDialects()) {
       for (const args of [["db", "check"], ["db", "migrate"], ["db", "reset", "--yes"]]) {
         const r = await runOrch(args, { home: db.home, env });
         assert.equal(r.code, 1, `${args.join(" ")}: ${r.stdout}`);
-        assert.match(r.stderr, /schema version 99 \(written by orch 7\.0\.0\).*this orch 0\.\d+\.\d+ knows \(schema version 1\)/);
+        assert.match(r.stderr, new RegExp(`schema version 99 \\(written by orch 7\\.0\\.0\\).*this orch 0\\.\\d+\\.\\d+ knows \\(schema version ${LATEST_SCHEMA_VERSION}\\)`));
       }
     });
   });
