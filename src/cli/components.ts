@@ -4,6 +4,7 @@ import type { Config } from "../config.ts";
 import { createConfiguredProcessor } from "./process-dags.ts";
 import { createLocalExecutor } from "../executor/local-executor.ts";
 import { createScheduler } from "../scheduler/scheduler.ts";
+import { createTriggerer, type Triggerer } from "../triggerer/triggerer.ts";
 import { migrate, openStoreForMaintenance, openCurrentStore } from "../store/index.ts";
 
 export function executorParallelism(config: Config): number {
@@ -12,7 +13,7 @@ export function executorParallelism(config: Config): number {
 }
 
 /** Runs until SIGINT/SIGTERM; then takes no new task, lets running ones finish, exits 0. */
-export async function runComponents(config: Config, opts: { migrate: boolean; parallelism?: number }): Promise<void> {
+export async function runComponents(config: Config, opts: { migrate: boolean; parallelism?: number; triggerer?: boolean }): Promise<void> {
   if (opts.migrate) {
     const s = await openStoreForMaintenance(config);
     try {
@@ -27,7 +28,12 @@ export async function runComponents(config: Config, opts: { migrate: boolean; pa
     parallelism: opts.parallelism ?? executorParallelism(config),
     maxTasksPerWorker: config.getNumber("core", "worker_max_tasks"),
   });
-  const scheduler = createScheduler({ store, config, executor, listen: true, log: (m) => console.log(`[scheduler] ${m}`) });
+  // The triggerer shares the process (default): deferrals and fires nudge each other directly.
+  let triggerer: Triggerer | undefined;
+  const scheduler = createScheduler({ store, config, executor, listen: true, log: (m) => console.log(`[scheduler] ${m}`), onDeferred: () => triggerer?.nudge() });
+  if (opts.triggerer !== false) {
+    triggerer = createTriggerer({ store, config, listen: true, log: (m) => console.log(`[triggerer] ${m}`), onResumed: () => scheduler.nudge() });
+  }
   const processor = createConfiguredProcessor(store, config, { onDagsChanged: () => scheduler.nudge({ dagsChanged: true }) });
 
   let stopping: Promise<void> | undefined;
@@ -35,6 +41,7 @@ export async function runComponents(config: Config, opts: { migrate: boolean; pa
     stopping ??= (async () => {
       console.log(`[orch] ${signal}: taking no new tasks; waiting for running ones to finish`);
       await processor.stop();
+      await triggerer?.stop();
       await scheduler.stop();
       await store.close();
       console.log("[orch] stopped");
@@ -48,6 +55,7 @@ export async function runComponents(config: Config, opts: { migrate: boolean; pa
   await processor.processAll();
   processor.start();
   await scheduler.start();
+  await triggerer?.start();
   console.log(`[orch] home ${config.home}; database ${store.displayUrl}; executor parallelism ${executor.parallelism}; dags in ${config.getString("core", "dags_folder")}`);
   await finished;
 }

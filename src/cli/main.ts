@@ -12,6 +12,7 @@ import { dbCommand } from "./db.ts";
 import { schedulerCommand } from "./scheduler.ts";
 import { standaloneCommand } from "./standalone.ts";
 import { tasksCommand } from "./tasks/index.ts";
+import { triggererCommand } from "./triggerer.ts";
 
 const versionCommand: CommandModule = {
   command: "version",
@@ -20,7 +21,7 @@ const versionCommand: CommandModule = {
   handler: () => console.log(ORCH_VERSION),
 };
 
-const COMMANDS: CommandModule[] = [assetsCommand, dbCommand, configCommand, dagsCommand, tasksCommand, schedulerCommand, standaloneCommand, versionCommand];
+const COMMANDS: CommandModule[] = [assetsCommand, dbCommand, configCommand, dagsCommand, tasksCommand, schedulerCommand, triggererCommand, standaloneCommand, versionCommand];
 // The first word of each command: anything else in first place is an unknown command.
 const TOP_LEVEL = [...COMMANDS.map((c) => String(c.command).split(" ")[0]), "help"];
 

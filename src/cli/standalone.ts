@@ -8,7 +8,8 @@ export const standaloneCommand: CommandModule = {
   describe: "Migrate, then run the DAG processor, scheduler and executor in one process",
   builder: (y) =>
     y
+      .option("triggerer", { type: "boolean", default: true, describe: "Run the triggerer too (--no-triggerer leaves it out)" })
       .example("$0 standalone", "migrate $ORCH_HOME/orch.db if needed, then run everything")
       .example("ORCH_HOME=./airflow_home $0 standalone", "run the example home"),
-  handler: () => runComponents(loadConfig(), { migrate: true }),
+  handler: (args) => runComponents(loadConfig(), { migrate: true, triggerer: args.triggerer !== false }),
 };

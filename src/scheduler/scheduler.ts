@@ -31,6 +31,8 @@ export interface SchedulerOptions {
   /** Look after only these runs, paused or not, and create no scheduled runs (`orch dags test`). */
   onlyRunIds?: ReadonlySet<number>;
   onRunFinished?: (run: { dag_id: string; run_id: string; state: "success" | "failed" }) => void;
+  /** A try deferred (the in-process triggerer's nudge). */
+  onDeferred?: () => void;
   /** Listen for other processes' notifyScheduler (the long-running scheduler does). */
   listen?: boolean;
   /** The job row's job_type (Airflow's SchedulerJob; `dags test` is its own kind). */
@@ -353,6 +355,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         log,
         stopping: () => stopped,
         onStarted: (t: TaskInstanceRow) => running.set(t.id, t),
+        onDeferred: opts.onDeferred,
       };
       const p: Promise<void> = runClaimedTaskInstance({ store, config, executor }, ti, d, hooks)
         .catch((e) => log(`running ${ti.dag_id}.${ti.task_id} failed: ${(e as Error).stack ?? e}`))

@@ -10,6 +10,8 @@ import { getDagRun } from "../store/dag-runs.ts";
 import type { Store } from "../store/index.ts";
 import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
 import { finishRestartedTry, finishTry, releaseClaim, skipTaskInstancesOfRun, startTry } from "../store/task-instances.ts";
+import { notifyScheduler } from "../store/notify.ts";
+import { deferTry } from "../store/triggers.ts";
 import { clearTaskXcoms, setXcoms, SKIPMIXIN_KEY } from "../store/xcom.ts";
 import type { RunTaskRequest, TaskOutcome } from "../worker/protocol.ts";
 import { allDownstream, type SchedulableDag } from "./dag-bag.ts";
@@ -56,6 +58,7 @@ export function buildRequest(args: {
     params: args.params,
     maxXcomBytes: config.getNumber("core", "max_xcom_size"),
     ...(args.triggeringAssetEvents ? { triggeringAssetEvents: args.triggeringAssetEvents } : {}),
+    ...(ti.next_method ? { nextMethod: ti.next_method, nextKwargs: ti.next_kwargs ? (JSON.parse(ti.next_kwargs) as Record<string, unknown>) : {} } : {}),
     timeoutMs: timeout ? timeout * 1000 : null,
     killGraceMs: config.getNumber("core", "killed_task_cleanup_time") * 1000,
   };
@@ -70,6 +73,8 @@ export interface RunHooks {
   stopping(): boolean;
   /** The try was cleared while it ran: the runner tells its caller, which terminates it. */
   onStarted?(ti: TaskInstanceRow): void;
+  /** The try deferred: the triggerer should look now. */
+  onDeferred?(): void;
 }
 
 /** Backoff for a store write that fails (database restarted, disk full): 1 s doubling to 30 s. */
@@ -184,7 +189,12 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
   executor.release(claimed.id);
   try {
     const final = outcome!;
-    await persist(`recording the outcome of ${what} try ${tryNumber}`, hooks, () => recordOutcome(store, ti, run, d, final, log));
+    const r = await persist(`recording the outcome of ${what} try ${tryNumber}`, hooks, () => recordOutcome(store, ti, run, d, final, log));
+    if (r?.deferred) {
+      hooks.onDeferred?.();
+      // A triggerer in another process hears it through the store's notification channel.
+      await notifyScheduler(store).catch(() => {});
+    }
   } finally {
     await log?.close().catch(() => {});
   }
@@ -240,8 +250,9 @@ class StepError extends Error {
 /** Airflow's handle_failure / success bookkeeping, in one transaction. Each write is guarded by
  *  the state and try number this try holds: a clear or a recovery in between wins. A try cleared
  *  while it ran (`restarting`) has its outcome discarded and the task goes back to none. */
-export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagRunRow, d: SchedulableDag, outcome: TaskOutcome, log: TaskLog | undefined): Promise<void> {
+export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagRunRow, d: SchedulableDag, outcome: TaskOutcome, log: TaskLog | undefined): Promise<{ deferred: boolean }> {
   const task = d.tasks.get(ti.task_id);
+  let deferred = false;
   await store.writeTransaction(async (trx) => {
     if (await finishRestartedTry(trx, ti, "cleared while running: the try was terminated and its outcome discarded; it runs again as a new try")) {
       log?.info("Task instance was cleared while running: the try was terminated and its outcome discarded");
@@ -298,12 +309,22 @@ export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagR
         }
         return;
       }
+      case "deferred": {
+        const timeoutAt = outcome.timeoutSeconds === null ? null : new Date(Date.now() + outcome.timeoutSeconds * 1000).toISOString();
+        const id = await deferTry(trx, ti, { classpath: outcome.trigger.classpath, kwargs: outcome.trigger.kwargs, method: outcome.method, methodKwargs: outcome.kwargs, timeoutAt });
+        if (id !== null) {
+          deferred = true;
+          log?.info(`Pausing task as DEFERRED on trigger ${id} (${outcome.trigger.classpath}); resumes in ${outcome.method}${timeoutAt ? `, times out at ${timeoutAt}` : ""}`);
+        }
+        return;
+      }
       default: {
         const never: never = outcome;
         throw new Error(`unknown outcome ${JSON.stringify(never)}`);
       }
     }
   });
+  return { deferred };
 }
 
 /** Which tasks a branch or short-circuit decision skips (Airflow's skip_all_except and

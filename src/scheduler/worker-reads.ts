@@ -56,6 +56,7 @@ export function answerTaskReads(store: Store, dagRunId: number | null, masker: S
 export function maskOutcome(outcome: TaskOutcome, masker: SecretsMasker): TaskOutcome {
   switch (outcome.state) {
     case "success":
+    case "deferred":
       return outcome;
     case "skipped":
       return { ...outcome, reason: masker.mask(outcome.reason) };

@@ -61,3 +61,17 @@ export type {
 export { AirflowSkipException, AirflowFailException } from "./signals.ts";
 export { Variable, Connection, TASK_RUNTIME_KEY } from "./runtime.ts";
 export type { TaskRuntime, VariableGetOptions } from "./runtime.ts";
+export {
+  DateTimeTrigger,
+  TimeDeltaTrigger,
+  FileTrigger,
+  HttpTrigger,
+  ExternalTaskTrigger,
+  DagRunTrigger,
+  AssetEventTrigger,
+  TaskDeferred,
+  isDeferSignal,
+} from "./triggers.ts";
+export type { TriggerSpec, TriggerClasspath, DeferOptions } from "./triggers.ts";
+export type { ResumeMethod } from "./types.ts";
+export type { OutletEventAccessor, AssetEventInfo } from "./context.ts";

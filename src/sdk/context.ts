@@ -1,3 +1,5 @@
+import type { DeferOptions } from "./triggers.ts";
+
 // The context a task receives (types only: the worker builds the object). Names are Airflow's
 // template context (airflow/sdk/definitions/context.py): what `{{ ds }}` reads in a template is
 // `ctx.ds` in code.
@@ -122,6 +124,9 @@ export interface TaskContext<P extends ParamValues = ParamValues> {
   outlet_events: Record<string, OutletEventAccessor>;
   /** In an asset-triggered run, the events that triggered it, by asset URI; otherwise empty. */
   triggering_asset_events: Record<string, AssetEventInfo[]>;
+  /** Ends this part of the try: the triggerer waits on `trigger`, then the task resumes in
+   *  `method` (one of the task's `methods`) with the event, in the same try. Never returns. */
+  defer(o: DeferOptions): never;
 }
 
 /** What a failure callback receives: the context plus the error. */

@@ -136,7 +136,7 @@ function nonNegativeInt(v: unknown, field: string, task_id: string, dag_id: stri
   return v;
 }
 
-type Base = Omit<CallableTask, "kind" | "callable" | "args" | "multiple_outputs" | "output" | "then">;
+type Base = Omit<CallableTask, "kind" | "callable" | "args" | "multiple_outputs" | "methods" | "output" | "then">;
 
 function resolveBase(task_id: string, opts: BaseTaskOptions, d: DagUnderConstruction): Base {
   const da = d.default_args;
@@ -227,6 +227,7 @@ function makeTaskFn<A extends unknown[], R>(kind: "task" | "branch" | "short_cir
       callable: fn as (...args: unknown[]) => unknown,
       args,
       multiple_outputs: Boolean(opts.multiple_outputs),
+      methods: { ...(opts.methods ?? {}) },
       output,
       then: thenFrom(() => self),
     });

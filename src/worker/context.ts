@@ -6,6 +6,7 @@ import { inspect } from "node:util";
 import { OrchError } from "../errors.ts";
 import type { ConnectionInfo, TaskContext } from "../sdk/context.ts";
 import type { TaskRuntime } from "../sdk/runtime.ts";
+import { deferTask } from "../sdk/triggers.ts";
 import {
   buildTemplateContext,
   emptyReferences,
@@ -127,6 +128,7 @@ export function buildTaskContext(
     ...base,
     outlet_events,
     triggering_asset_events,
+    defer: deferTask,
     ti,
     task_instance: ti,
     var: {

@@ -40,6 +40,10 @@ export interface RunTaskRequest {
   /** Params after conf was merged over the defaults and validated. */
   params: Record<string, unknown>;
   maxXcomBytes: number;
+  /** A try resuming after deferral: the task's method to call and its kwargs (with `event`).
+   *  "__fail__" means the trigger failed or timed out: next_kwargs.error says why. */
+  nextMethod?: string | null;
+  nextKwargs?: Record<string, unknown> | null;
   /** The asset events an asset-triggered run was created for (ctx.triggering_asset_events). */
   triggeringAssetEvents?: TriggeringAssetEvent[];
   /** execution_timeout in ms; the parent enforces it by killing the worker (SIGTERM first). */
@@ -77,6 +81,8 @@ export interface TaskError {
 export type TaskOutcome =
   | { state: "success"; xcoms: { key: string; value: unknown }[]; decision?: FlowDecision; outletEvents?: OutletEventExtra[] }
   | { state: "skipped"; reason: string }
+  /** The try waits on a trigger (ctx.defer): it leaves the executor, the triggerer takes it. */
+  | { state: "deferred"; trigger: { classpath: string; kwargs: Record<string, unknown> }; method: string; kwargs: Record<string, unknown>; timeoutSeconds: number | null }
   | { state: "failed"; error: TaskError };
 
 /** One read a task asks for. XComs: `taskIds` and `key` narrow the run's XComs (omitted: any). */
