@@ -110,6 +110,15 @@ export async function listTriggersOf(db: Db, triggererId: number): Promise<Trigg
   return rows.map((r) => ({ ...r, kwargs: JSON.parse(r.kwargs) as Record<string, unknown>, timeout: (r.timeout as string | null) ?? null }));
 }
 
+/** Locks the trigger row and says whether `triggererId` owns it: a fire is recorded only by its
+ *  owner, and two recorders of one trigger (a re-arm racing a fire) take turns. */
+export async function lockOwnedTrigger(trx: Kysely<Database>, dialect: Dialect, id: number, triggererId: number | null): Promise<boolean> {
+  let q = trx.selectFrom("trigger").select("triggerer_id").where("id", "=", id);
+  if (dialect.supportsSkipLocked) q = q.forUpdate();
+  const row = await q.executeTakeFirst();
+  return row !== undefined && row.triggerer_id === triggererId;
+}
+
 /** A stopping triggerer gives its triggers back, so the next one takes them without waiting for
  *  its heartbeat to go stale. */
 export async function releaseTriggers(db: Db, triggererId: number): Promise<void> {
@@ -125,17 +134,19 @@ export async function updateTriggerKwargs(db: Db, id: number, kwargs: Record<str
 async function resumeDeferred(trx: Kysely<Database>, triggerId: number, next: (kw: Record<string, unknown>, method: string | null) => { method: string; kwargs: Record<string, unknown> }, reason: string): Promise<number> {
   const tis = await trx.selectFrom("task_instance").select(["id", "next_method", "next_kwargs"]).where("trigger_id", "=", triggerId).where("state", "=", "deferred").execute();
   const now = nowIso();
+  let resumed = 0;
   for (const ti of tis) {
     const n = next(ti.next_kwargs ? (JSON.parse(ti.next_kwargs) as Record<string, unknown>) : {}, ti.next_method);
-    await trx
+    const r = await trx
       .updateTable("task_instance")
       .set({ state: "scheduled", scheduled_dttm: now, trigger_id: null, trigger_timeout: null, next_method: n.method, next_kwargs: JSON.stringify(n.kwargs), state_reason: reason, updated_at: now })
       .where("id", "=", ti.id)
       .where("state", "=", "deferred")
-      .execute();
+      .executeTakeFirst();
+    resumed += Number(r.numUpdatedRows);
   }
   await trx.deleteFrom("trigger").where("id", "=", triggerId).execute();
-  return tis.length;
+  return resumed;
 }
 
 /** The trigger fired (Airflow's submit_event): its task instances are scheduled to resume in their

@@ -12,7 +12,7 @@ import type { Config } from "../config.ts";
 import type { Store } from "../store/index.ts";
 import { endJob, heartbeatJob, startJob } from "../store/jobs.ts";
 import { listenForNotifications, notifyScheduler, type NotificationListener } from "../store/notify.ts";
-import { claimTriggers, deleteUnusedTriggers, failTrigger, fireTrigger, releaseTriggers, updateTriggerKwargs, type TriggerRow } from "../store/triggers.ts";
+import { claimTriggers, deleteUnusedTriggers, failTrigger, fireTrigger, lockOwnedTrigger, releaseTriggers, updateTriggerKwargs, type TriggerRow } from "../store/triggers.ts";
 import { BUILTIN_TRIGGERS, isAborted } from "./builtins.ts";
 
 export interface TriggererOptions {
@@ -49,6 +49,8 @@ export function createTriggerer(opts: TriggererOptions): Triggerer {
   const thresholdMs = Math.max(1000, config.getNumber("triggerer", "triggerer_health_check_threshold") * 1000);
   const armed = new Map<number, Armed>();
   const finishing = new Set<Promise<void>>();
+  // Triggers whose fire or failure is being recorded: still in the table meanwhile, never re-armed.
+  const recording = new Set<number>();
   let jobId: number | null = null;
   let stopped = false;
   let syncing: Promise<void> | undefined;
@@ -85,7 +87,7 @@ export function createTriggerer(opts: TriggererOptions): Triggerer {
     const rows = await store.writeTransaction((trx) => claimTriggers(trx, store.dialect, { triggererId: me, capacity, deadBefore }));
     const owned = new Set(rows.map((r) => r.id));
     for (const [id, a] of armed) if (!owned.has(id)) disarm(id, a);
-    for (const r of rows) if (!armed.has(r.id)) arm(r);
+    for (const r of rows) if (!armed.has(r.id) && !recording.has(r.id)) arm(r);
   }
 
   function disarm(id: number, a: Armed): void {
@@ -120,14 +122,15 @@ export function createTriggerer(opts: TriggererOptions): Triggerer {
     if (armed.get(id) !== a || stopped) return;
     disarm(id, a);
     const me = jobId;
+    recording.add(id);
     const p = (async () => {
       try {
         const n = await store.writeTransaction(async (trx) => {
-          const row = await trx.selectFrom("trigger").select("triggerer_id").where("id", "=", id).executeTakeFirst();
-          if (!row || row.triggerer_id !== me) return 0;
+          if (!(await lockOwnedTrigger(trx, store.dialect, id, me))) return 0;
           return kind === "fire" ? fireTrigger(trx, id, payload) : failTrigger(trx, id, String(payload));
         });
         if (kind === "fail") log(`trigger ${id}: ${String(payload)}`);
+        else if (n > 0) log(`trigger ${id} fired: ${n} task(s) resume`);
         if (n > 0) {
           opts.onResumed?.();
           await notifyScheduler(store).catch(() => {});
@@ -139,7 +142,10 @@ export function createTriggerer(opts: TriggererOptions): Triggerer {
       }
     })();
     finishing.add(p);
-    void p.finally(() => finishing.delete(p));
+    void p.finally(() => {
+      finishing.delete(p);
+      recording.delete(id);
+    });
   }
 
   async function tick(): Promise<void> {
