@@ -11,7 +11,7 @@ import type { Store } from "../store/index.ts";
 import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
 import { finishRestartedTry, finishTry, releaseClaim, skipTaskInstancesOfRun, startTry } from "../store/task-instances.ts";
 import { notifyScheduler } from "../store/notify.ts";
-import { deferTry } from "../store/triggers.ts";
+import { deferTry, rescheduleTry } from "../store/triggers.ts";
 import { clearTaskXcoms, setXcoms, SKIPMIXIN_KEY } from "../store/xcom.ts";
 import type { RunTaskRequest, TaskOutcome } from "../worker/protocol.ts";
 import { allDownstream, type SchedulableDag } from "./dag-bag.ts";
@@ -309,6 +309,9 @@ export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagR
         }
         return;
       }
+      case "up_for_reschedule":
+        if (await rescheduleTry(trx, ti, outcome.rescheduleAt, outcome.kwargs)) log?.info(`Rescheduling task, marking task as UP_FOR_RESCHEDULE; next poke at ${outcome.rescheduleAt}`);
+        return;
       case "deferred": {
         const timeoutAt = outcome.timeoutSeconds === null ? null : new Date(Date.now() + outcome.timeoutSeconds * 1000).toISOString();
         const id = await deferTry(trx, ti, { classpath: outcome.trigger.classpath, kwargs: outcome.trigger.kwargs, method: outcome.method, methodKwargs: outcome.kwargs, timeoutAt });

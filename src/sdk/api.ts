@@ -75,3 +75,5 @@ export {
 export type { TriggerSpec, TriggerClasspath, DeferOptions } from "./triggers.ts";
 export type { ResumeMethod } from "./types.ts";
 export type { OutletEventAccessor, AssetEventInfo } from "./context.ts";
+export { sensor, timeDeltaSensor, dateTimeSensor, fileSensor, httpSensor, externalTaskSensor, AirflowSensorTimeout, RescheduleSignal } from "./sensors.ts";
+export type { SensorOptions, PokeResult, ExternalTaskSensorOptions } from "./sensors.ts";

@@ -8,6 +8,13 @@ import type { ConnectionInfo } from "./context.ts";
 export interface TaskRuntime {
   getVariable(key: string): Promise<string | null>;
   getConnection(connId: string): Promise<ConnectionInfo | null>;
+  /** The external task sensor's poke: states of another DAG's tasks or runs. */
+  getExternalStates?(dagId: string, taskIds: string[] | null, logicalDates: string[]): Promise<string[]>;
+}
+
+/** The runtime of the running task (for SDK parts that read through it, such as sensors). */
+export function currentRuntime(what: string): TaskRuntime {
+  return runtime(what);
 }
 
 export const TASK_RUNTIME_KEY: unique symbol = Symbol.for("orch.task-runtime") as never;

@@ -240,6 +240,8 @@ function makeTaskFn<A extends unknown[], R>(kind: "task" | "branch" | "short_cir
 export type BranchResult = string | readonly string[] | null | undefined | void;
 
 interface TaskFactory {
+  /** A sensor: `task.sensor({ task_id, poke_interval, mode }, async (ctx) => done)` (sensors.ts). */
+  sensor: typeof import("./sensors.ts").sensor;
   /** A TaskFlow task: its return value is its XCom. The function gets the values it is called
    *  with, then the context: `task({ task_id: "x" }, async (ctx) => ...)`, or with upstream
    *  values `task({ task_id: "y" }, async (n: number, ctx: TaskContext) => ...)`. */
@@ -262,6 +264,8 @@ export const task: TaskFactory = Object.assign(
   {
     branch: (opts: TaskFlowOptions, fn: (...args: never[]) => unknown) => makeTaskFn("branch", opts, fn),
     short_circuit: (opts: TaskFlowOptions, fn: (...args: never[]) => unknown) => makeTaskFn("short_circuit", opts, fn),
+    // Filled in by sensors.ts, which builds on task() (an import here would be circular).
+    sensor: undefined as unknown as TaskFactory["sensor"],
   },
 ) as TaskFactory;
 

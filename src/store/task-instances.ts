@@ -62,7 +62,8 @@ function stateIn(from: readonly (string | null)[]) {
 }
 
 /** Not yet run or waiting for a retry: what the scheduler may move on. */
-const UNDECIDED: readonly (string | null)[] = [null, "up_for_retry"];
+// up_for_reschedule: a reschedule-mode sensor waiting for its next poke (Ready To Reschedule dep).
+const UNDECIDED: readonly (string | null)[] = [null, "up_for_retry", "up_for_reschedule"];
 
 /** none/up_for_retry → scheduled: its dependencies are met. Returns whether it moved. */
 export async function scheduleTaskInstance(db: Db, id: number): Promise<boolean> {

@@ -171,3 +171,52 @@ export async function deleteUnusedTriggers(db: Db): Promise<number> {
   return Number(r.numDeletedRows);
 }
 
+
+/**
+ * running → up_for_reschedule (a sensor in reschedule mode): the same try pokes again at `at`
+ * (next_retry_at, which the Ready To Reschedule dep reads); next_method "__reschedule__" keeps the
+ * try number when it starts again. Guarded by state and try number.
+ */
+export async function rescheduleTry(trx: Kysely<Database>, ti: TaskInstanceRow, at: string, kwargs: Record<string, unknown>): Promise<boolean> {
+  const now = nowIso();
+  const r = await trx
+    .updateTable("task_instance")
+    .set({
+      state: "up_for_reschedule",
+      next_retry_at: at,
+      next_method: "__reschedule__",
+      next_kwargs: JSON.stringify(kwargs),
+      queued_by_job_id: null,
+      pid: null,
+      state_reason: `rescheduled: next poke at ${at}`,
+      updated_at: now,
+    })
+    .where("id", "=", ti.id)
+    .where("state", "=", "running")
+    .where("try_number", "=", ti.try_number)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+async function runState(db: Db, dagId: string, logicalDate: string): Promise<{ run_id: string; state: string } | undefined> {
+  return db.selectFrom("dag_run").select(["run_id", "state"]).where("dag_id", "=", dagId).where("logical_date", "=", logicalDate).executeTakeFirst();
+}
+
+/** The states the external task(s) or run(s) are in now, one per (date, task); "none" when the run
+ *  or task instance does not exist yet. */
+export async function externalStates(db: Db, dagId: string, taskIds: string[] | null, logicalDates: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const date of logicalDates) {
+    const run = await runState(db, dagId, date);
+    if (!taskIds) {
+      out.push(run?.state ?? "none");
+      continue;
+    }
+    const tis = run
+      ? await db.selectFrom("task_instance").select(["task_id", "state"]).where("dag_id", "=", dagId).where("run_id", "=", run.run_id).where("task_id", "in", taskIds).execute()
+      : [];
+    for (const t of taskIds) out.push(tis.find((x) => x.task_id === t)?.state ?? "none");
+  }
+  return out;
+}
+

@@ -7,6 +7,7 @@ import { basename, dirname } from "node:path";
 import { request } from "undici";
 import type { Store } from "../store/index.ts";
 import { getAsset, listAssetEvents } from "../store/assets.ts";
+import { externalStates } from "../store/triggers.ts";
 
 export interface TriggerContext {
   store: Store;
@@ -129,29 +130,8 @@ const http: TriggerFn = async (kw, { signal }) => {
   }
 };
 
-async function runState(store: Store, dagId: string, logicalDate: string): Promise<{ run_id: string; state: string } | undefined> {
-  return store.db.selectFrom("dag_run").select(["run_id", "state"]).where("dag_id", "=", dagId).where("logical_date", "=", logicalDate).executeTakeFirst();
-}
-
-/** The states the external task(s) or run(s) are in now, one per (date, task); "none" when the run
- *  or task instance does not exist yet. */
-export async function externalStates(store: Store, dagId: string, taskIds: string[] | null, logicalDates: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const date of logicalDates) {
-    const run = await runState(store, dagId, date);
-    if (!taskIds) {
-      out.push(run?.state ?? "none");
-      continue;
-    }
-    const tis = run
-      ? await store.db.selectFrom("task_instance").select(["task_id", "state"]).where("dag_id", "=", dagId).where("run_id", "=", run.run_id).where("task_id", "in", taskIds).execute()
-      : [];
-    for (const t of taskIds) out.push(tis.find((x) => x.task_id === t)?.state ?? "none");
-  }
-  return out;
-}
-
-/** Airflow's ExternalTaskSensor decision over the states found. */
+/** Airflow's ExternalTaskSensor decision over the states found (the sensor's poke uses the same
+ *  rule, sdk/sensors.ts). */
 export function externalVerdict(states: string[], o: { allowed: string[]; failed: string[]; skipped: string[] }): "success" | "failed" | "skipped" | null {
   if (states.length === 0) return null;
   if (o.failed.length && states.some((s) => o.failed.includes(s))) return "failed";
@@ -164,7 +144,7 @@ const externalTask: TriggerFn = async (kw, { store, signal }) => {
   const dates = strs(kw.logical_dates);
   const opts = { allowed: strs(kw.allowed_states), failed: strs(kw.failed_states), skipped: strs(kw.skipped_states) };
   for (;;) {
-    const states = await externalStates(store, String(kw.external_dag_id), taskIds, dates);
+    const states = await externalStates(store.db, String(kw.external_dag_id), taskIds, dates);
     const v = externalVerdict(states, opts);
     if (v) return { status: v, states };
     await sleep(num(kw.poke_interval, 2) * 1000, signal);

@@ -77,6 +77,10 @@ export function buildTaskContext(
       const [res] = await read([{ kind: "variable", key }]);
       return res?.kind === "variable" ? res.value : null;
     },
+    async getExternalStates(dagId, taskIds, logicalDates) {
+      const [res] = await read([{ kind: "external_states", dagId, taskIds, logicalDates }]);
+      return res?.kind === "external_states" ? res.states : [];
+    },
     async getConnection(connId) {
       const [res] = await read([{ kind: "connection", connId }]);
       return res?.kind === "connection" ? res.value : null;
@@ -183,7 +187,7 @@ export function buildTaskContext(
       const connections: Record<string, ConnectionInfo> = {};
       const entries = new Map<string, XComEntry>();
       for (const res of results) {
-        if (res.kind === "variable" || res.kind === "connection") continue;
+        if (res.kind !== "xcom") continue;
         for (const e of res.entries) entries.set(`${e.task_id}\u0000${e.map_index}\u0000${e.key}`, e);
       }
       results.forEach((res, i) => {

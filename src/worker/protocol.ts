@@ -81,6 +81,8 @@ export interface TaskError {
 export type TaskOutcome =
   | { state: "success"; xcoms: { key: string; value: unknown }[]; decision?: FlowDecision; outletEvents?: OutletEventExtra[] }
   | { state: "skipped"; reason: string }
+  /** A sensor in reschedule mode: the same try pokes again at `rescheduleAt`, its slot freed. */
+  | { state: "up_for_reschedule"; rescheduleAt: string; kwargs: Record<string, unknown> }
   /** The try waits on a trigger (ctx.defer): it leaves the executor, the triggerer takes it. */
   | { state: "deferred"; trigger: { classpath: string; kwargs: Record<string, unknown> }; method: string; kwargs: Record<string, unknown>; timeoutSeconds: number | null }
   | { state: "failed"; error: TaskError };
@@ -89,13 +91,17 @@ export type TaskOutcome =
 export type TaskRead =
   | { kind: "xcom"; taskIds?: string[]; key?: string }
   | { kind: "variable"; key: string }
-  | { kind: "connection"; connId: string };
+  | { kind: "connection"; connId: string }
+  /** States of another DAG's tasks (or runs, without task ids) at these logical dates, for the
+   *  external task sensor's poke: "none" where no run or task instance exists. */
+  | { kind: "external_states"; dagId: string; taskIds: string[] | null; logicalDates: string[] };
 
 /** The answer to one TaskRead, in the same order; null: no such variable or connection. */
 export type TaskReadResult =
   | { kind: "xcom"; entries: XcomValue[] }
   | { kind: "variable"; value: string | null }
-  | { kind: "connection"; value: ConnectionInfo | null };
+  | { kind: "connection"; value: ConnectionInfo | null }
+  | { kind: "external_states"; states: string[] };
 
 export type ToWorker =
   | { type: "run-task"; request: RunTaskRequest }

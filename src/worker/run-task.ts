@@ -6,6 +6,7 @@ import type { TaskContext } from "../sdk/context.ts";
 import { resolveXComArgs } from "../sdk/tasks.ts";
 import { isSkipSignal, isFailSignal } from "../sdk/signals.ts";
 import { isDeferSignal } from "../sdk/triggers.ts";
+import { isRescheduleSignal } from "../sdk/sensors.ts";
 import { renderFields, renderTemplate } from "../templating/index.ts";
 import { runBash } from "./bash-runner.ts";
 import type { TaskContextParts } from "./context.ts";
@@ -165,6 +166,10 @@ export async function runTask(task: Task, d: RunTaskDeps): Promise<TaskOutcome> 
         return { state: "success", xcoms: [] };
     }
   } catch (e) {
+    if (isRescheduleSignal(e)) {
+      d.log(`Poke found nothing; rescheduling to ${e.rescheduleAt.toISOString()}`);
+      return { state: "up_for_reschedule", rescheduleAt: e.rescheduleAt.toISOString(), kwargs: e.kwargs };
+    }
     if (isDeferSignal(e)) {
       const { trigger, method, kwargs, timeoutSeconds } = e.defer;
       d.log(`Pausing task as DEFERRED. dag_id=${d.request.dagId}, task_id=${d.request.taskId}, run_id=${d.request.runId}; trigger ${trigger.classpath}`);
