@@ -132,7 +132,8 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
     const pid = executor.reserve(claimed.id) ?? process.pid;
     const n = await store.writeTransaction(async (trx) => {
       const t = await startTry(trx, claimed.id, { hostname: hostname(), pid, jobId: hooks.jobId });
-      if (t !== null) await clearTaskXcoms(trx, run.id, claimed.task_id, claimed.map_index);
+      // A try resuming after deferral keeps what it pushed before it deferred.
+      if (t !== null && !claimed.next_method) await clearTaskXcoms(trx, run.id, claimed.task_id, claimed.map_index);
       return t;
     });
     return n === null ? null : { run, tryNumber: n, pid };
@@ -317,6 +318,7 @@ export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagR
         const id = await deferTry(trx, ti, { classpath: outcome.trigger.classpath, kwargs: outcome.trigger.kwargs, method: outcome.method, methodKwargs: outcome.kwargs, timeoutAt });
         if (id !== null) {
           deferred = true;
+          if (outcome.xcoms?.length) await setXcoms(trx, { dagRunId: run.id, dagId: run.dag_id, runId: run.run_id }, ti.task_id, ti.map_index, outcome.xcoms);
           log?.info(`Pausing task as DEFERRED on trigger ${id} (${outcome.trigger.classpath}); resumes in ${outcome.method}${timeoutAt ? `, times out at ${timeoutAt}` : ""}`);
         }
         return;

@@ -77,3 +77,5 @@ export type { ResumeMethod } from "./types.ts";
 export type { OutletEventAccessor, AssetEventInfo } from "./context.ts";
 export { sensor, timeDeltaSensor, dateTimeSensor, fileSensor, httpSensor, externalTaskSensor, AirflowSensorTimeout, RescheduleSignal } from "./sensors.ts";
 export type { SensorOptions, PokeResult, ExternalTaskSensorOptions } from "./sensors.ts";
+export { triggerDagRun } from "./trigger-dag-run.ts";
+export type { TriggerDagRunOptions } from "./trigger-dag-run.ts";

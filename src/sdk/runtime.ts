@@ -10,6 +10,11 @@ export interface TaskRuntime {
   getConnection(connId: string): Promise<ConnectionInfo | null>;
   /** The external task sensor's poke: states of another DAG's tasks or runs. */
   getExternalStates?(dagId: string, taskIds: string[] | null, logicalDates: string[]): Promise<string[]>;
+  /** TriggerDagRun: a run of another DAG, created by the scheduler. */
+  triggerDagRun?(r: { dagId: string; conf: Record<string, unknown>; logicalDate: string | null; runId: string | null; resetDagRun: boolean }): Promise<{ runId: string; logicalDate: string | null }>;
+  getDagRunState?(dagId: string, runId: string): Promise<string | null>;
+  /** Renders the templates in a value (strings, arrays and plain objects of them). */
+  renderTemplates?<T>(value: T): Promise<T>;
 }
 
 /** The runtime of the running task (for SDK parts that read through it, such as sensors). */

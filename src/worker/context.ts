@@ -12,6 +12,7 @@ import {
   emptyReferences,
   findTemplateReferences,
   pickXcoms,
+  renderFields,
   type TemplateContext,
   type TemplateContextInput,
   type XComEntry,
@@ -76,6 +77,26 @@ export function buildTaskContext(
     async getVariable(key) {
       const [res] = await read([{ kind: "variable", key }]);
       return res?.kind === "variable" ? res.value : null;
+    },
+    async triggerDagRun(r) {
+      const [res] = await read([{ kind: "trigger_dag_run", ...r }]);
+      if (res?.kind !== "trigger_dag_run") throw new Error("the scheduler did not create the run");
+      return { runId: res.runId, logicalDate: res.logicalDate };
+    },
+    async getDagRunState(dagId, runId) {
+      const [res] = await read([{ kind: "dag_run_state", dagId, runId }]);
+      return res?.kind === "dag_run_state" ? res.state : null;
+    },
+    async renderTemplates<T>(value: T): Promise<T> {
+      const strings: string[] = [];
+      const walk = (v: unknown): void => {
+        if (typeof v === "string") strings.push(v);
+        else if (Array.isArray(v)) v.forEach(walk);
+        else if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) Object.values(v).forEach(walk);
+      };
+      walk(value);
+      if (strings.length === 0) return value;
+      return renderFields(value, await parts.templateContextFor(strings));
     },
     async getExternalStates(dagId, taskIds, logicalDates) {
       const [res] = await read([{ kind: "external_states", dagId, taskIds, logicalDates }]);
@@ -162,7 +183,7 @@ export function buildTaskContext(
     },
   } as unknown as TaskContext;
 
-  return {
+  const parts: TaskContextParts = {
     ctx,
     runtime,
     outletEvents: () => [...outlets].map(([uri, e]) => ({ uri, extra: e.extra && typeof e.extra === "object" ? e.extra : {} })),
@@ -207,6 +228,7 @@ export function buildTaskContext(
       return results.flatMap((res) => (res.kind === "xcom" ? res.entries : []));
     },
   };
+  return parts;
 }
 
 function extraDejson(c: ConnectionInfo): Record<string, unknown> {

@@ -84,7 +84,15 @@ export type TaskOutcome =
   /** A sensor in reschedule mode: the same try pokes again at `rescheduleAt`, its slot freed. */
   | { state: "up_for_reschedule"; rescheduleAt: string; kwargs: Record<string, unknown> }
   /** The try waits on a trigger (ctx.defer): it leaves the executor, the triggerer takes it. */
-  | { state: "deferred"; trigger: { classpath: string; kwargs: Record<string, unknown> }; method: string; kwargs: Record<string, unknown>; timeoutSeconds: number | null }
+  | {
+      state: "deferred";
+      trigger: { classpath: string; kwargs: Record<string, unknown> };
+      method: string;
+      kwargs: Record<string, unknown>;
+      timeoutSeconds: number | null;
+      /** XComs pushed before deferring: kept, as Airflow keeps them, for the resumed part to see. */
+      xcoms?: { key: string; value: unknown }[];
+    }
   | { state: "failed"; error: TaskError };
 
 /** One read a task asks for. XComs: `taskIds` and `key` narrow the run's XComs (omitted: any). */
@@ -94,14 +102,20 @@ export type TaskRead =
   | { kind: "connection"; connId: string }
   /** States of another DAG's tasks (or runs, without task ids) at these logical dates, for the
    *  external task sensor's poke: "none" where no run or task instance exists. */
-  | { kind: "external_states"; dagId: string; taskIds: string[] | null; logicalDates: string[] };
+  | { kind: "external_states"; dagId: string; taskIds: string[] | null; logicalDates: string[] }
+  /** TriggerDagRun: create (or, with resetDagRun, clear and re-queue) a run of another DAG. The
+   *  one request that writes; the scheduler validates it as `orch dags trigger` does. */
+  | { kind: "trigger_dag_run"; dagId: string; conf: Record<string, unknown>; logicalDate: string | null; runId: string | null; resetDagRun: boolean }
+  | { kind: "dag_run_state"; dagId: string; runId: string };
 
 /** The answer to one TaskRead, in the same order; null: no such variable or connection. */
 export type TaskReadResult =
   | { kind: "xcom"; entries: XcomValue[] }
   | { kind: "variable"; value: string | null }
   | { kind: "connection"; value: ConnectionInfo | null }
-  | { kind: "external_states"; states: string[] };
+  | { kind: "external_states"; states: string[] }
+  | { kind: "trigger_dag_run"; runId: string; logicalDate: string | null }
+  | { kind: "dag_run_state"; state: string | null };
 
 export type ToWorker =
   | { type: "run-task"; request: RunTaskRequest }

@@ -173,7 +173,7 @@ export async function runTask(task: Task, d: RunTaskDeps): Promise<TaskOutcome> 
     if (isDeferSignal(e)) {
       const { trigger, method, kwargs, timeoutSeconds } = e.defer;
       d.log(`Pausing task as DEFERRED. dag_id=${d.request.dagId}, task_id=${d.request.taskId}, run_id=${d.request.runId}; trigger ${trigger.classpath}`);
-      return { state: "deferred", trigger: { classpath: trigger.classpath, kwargs: trigger.kwargs }, method, kwargs, timeoutSeconds };
+      return { state: "deferred", trigger: { classpath: trigger.classpath, kwargs: trigger.kwargs }, method, kwargs, timeoutSeconds, xcoms: checked(task, [...d.pushed], d) };
     }
     if (isSkipSignal(e)) return { state: "skipped", reason: (e as Error).message || "the task asked to be skipped" };
     const err = coerceError(e);
