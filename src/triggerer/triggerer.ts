@@ -117,35 +117,61 @@ export function createTriggerer(opts: TriggererOptions): Triggerer {
     );
   }
 
+  // Fires and failures waiting to be written. They are written in batches, one transaction each:
+  // 10,000 triggers firing within a second as 10,000 transactions queued behind each other on
+  // SQLite gave a median fire -> scheduled lag of 1,025 ms (p99 2,022 ms).
+  let pending: { id: number; kind: "fire" | "fail"; payload: unknown }[] = [];
+  let flushing: Promise<void> | undefined;
+  const BATCH = 500;
+
   /** Records the fire or failure, only while this triggerer still owns the trigger. */
   function finish(id: number, a: Armed, kind: "fire" | "fail", payload: unknown): void {
     if (armed.get(id) !== a || stopped) return;
     disarm(id, a);
-    const me = jobId;
     recording.add(id);
-    const p = (async () => {
+    pending.push({ id, kind, payload });
+    if (!flushing) {
+      flushing = flush().finally(() => (flushing = undefined));
+      finishing.add(flushing);
+      const f = flushing;
+      void f.finally(() => finishing.delete(f));
+    }
+  }
+
+  async function flush(): Promise<void> {
+    // Let the fires of this timer tick gather first.
+    await new Promise((r) => setImmediate(r));
+    while (pending.length) {
+      const batch = pending.slice(0, BATCH);
+      pending = pending.slice(BATCH);
+      const me = jobId;
+      let resumed = 0;
       try {
-        const n = await store.writeTransaction(async (trx) => {
-          if (!(await lockOwnedTrigger(trx, store.dialect, id, me))) return 0;
-          return kind === "fire" ? fireTrigger(trx, id, payload) : failTrigger(trx, id, String(payload));
+        const counts = await store.writeTransaction(async (trx) => {
+          const out: number[] = [];
+          for (const f of batch) {
+            if (!(await lockOwnedTrigger(trx, store.dialect, f.id, me))) out.push(0);
+            else out.push(f.kind === "fire" ? await fireTrigger(trx, f.id, f.payload) : await failTrigger(trx, f.id, String(f.payload)));
+          }
+          return out;
         });
-        if (kind === "fail") log(`trigger ${id}: ${String(payload)}`);
-        else if (n > 0) log(`trigger ${id} fired: ${n} task(s) resume`);
-        if (n > 0) {
-          opts.onResumed?.();
-          await notifyScheduler(store).catch(() => {});
-        }
+        batch.forEach((f, i) => {
+          if (f.kind === "fail") log(`trigger ${f.id}: ${String(f.payload)}`);
+          else if (counts[i] > 0) log(`trigger ${f.id} fired: ${counts[i]} task(s) resume`);
+          resumed += counts[i];
+        });
       } catch (e) {
-        // Not recorded: re-armed at the next sync (the row is still ours and unfired).
-        log(`trigger ${id}: recording its ${kind === "fire" ? "event" : "failure"} failed: ${(e as Error).message}; re-arming`);
+        // Not recorded: re-armed at the next sync (the rows are still ours and unfired).
+        log(`recording ${batch.length} trigger event(s) failed: ${(e as Error).message}; re-arming`);
         wanted = true;
+      } finally {
+        for (const f of batch) recording.delete(f.id);
       }
-    })();
-    finishing.add(p);
-    void p.finally(() => {
-      finishing.delete(p);
-      recording.delete(id);
-    });
+      if (resumed > 0) {
+        opts.onResumed?.();
+        await notifyScheduler(store).catch(() => {});
+      }
+    }
   }
 
   async function tick(): Promise<void> {
