@@ -74,3 +74,41 @@ console.log(`${N} deferred task instances on date-time triggers, one triggerer, 
 console.log(`RSS idle ${mb(idleRss)} MB; while waiting ${mb(waitingRss)} MB (+${mb(waitingRss - idleRss)} MB)`);
 console.log(`CPU while waiting: ${cpuPct.toFixed(2)}% of a core`);
 console.log(`fire -> scheduled to resume: median ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${lags[lags.length - 1]} ms`);
+
+// Producer -> consumer: a real `orch scheduler` (dist/orch.mjs; `npm run build` first) on a temp
+// home; the producer's outlet event makes the consumer's asset-triggered run. Lag: from the
+// producer task's end_date to the consumer run's start_date.
+const { spawn, spawnSync } = await import("node:child_process");
+const { writeFileSync, mkdirSync } = await import("node:fs");
+const bin = new URL("../../dist/orch.mjs", import.meta.url).pathname;
+const home = mkdtempSync(join(tmpdir(), "orch-bench-assets-"));
+mkdirSync(join(home, "dags"));
+writeFileSync(
+  join(home, "dags", "assets.ts"),
+  `import { dag, task, Asset } from "orch";
+const a = Asset("bench://a");
+export const p = dag({ dag_id: "producer", schedule: null, start_date: "2024-01-01", is_paused_upon_creation: false }, () => { task({ task_id: "make", outlets: [a] }, async () => 1)(); });
+export const c = dag({ dag_id: "consumer", schedule: [a], start_date: "2024-01-01", is_paused_upon_creation: false }, () => { task({ task_id: "use" }, async () => 1)(); });
+`,
+);
+const env: NodeJS.ProcessEnv = { ...process.env, ORCH_HOME: home };
+delete env.ORCH_DATABASE_URL;
+spawnSync(process.execPath, [bin, "db", "migrate"], { env });
+const sched = spawn(process.execPath, [bin, "scheduler"], { env, stdio: "ignore" });
+const s2 = await openStore(`sqlite:///${join(home, "orch.db")}`);
+const count = async (dagId: string) =>
+  Number((await s2.db.selectFrom("dag_run").select((eb) => eb.fn.countAll<number>().as("n")).where("dag_id", "=", dagId).where("state", "=", "success").executeTakeFirstOrThrow()).n);
+const ROUNDS = 20;
+while (!(await s2.db.selectFrom("dag_schedule_asset_reference").select("dag_id").executeTakeFirst())) await sleep(100);
+for (let i = 0; i < ROUNDS; i++) {
+  spawnSync(process.execPath, [bin, "dags", "trigger", "producer"], { env });
+  while ((await count("consumer")) < i + 1) await sleep(50);
+}
+const made = await s2.db.selectFrom("task_instance").select(["end_date"]).where("dag_id", "=", "producer").orderBy("end_date").execute();
+const used = await s2.db.selectFrom("dag_run").select(["start_date"]).where("dag_id", "=", "consumer").orderBy("start_date").execute();
+const assetLags = made.map((m, i) => Date.parse(used[i].start_date!) - Date.parse(m.end_date!)).sort((x, y) => x - y);
+sched.kill("SIGTERM");
+await new Promise((r) => sched.once("exit", r));
+await s2.close();
+rmSync(home, { recursive: true, force: true });
+console.log(`producer success -> consumer run start (${ROUNDS} rounds, SQLite, orch scheduler): median ${assetLags[Math.floor(ROUNDS / 2)]} ms, max ${assetLags[ROUNDS - 1]} ms`);
