@@ -160,8 +160,8 @@ export default dag({ dag_id: "bad_schedule", schedule: [Asset({ name: "x", uri: 
     assert.match(sched.error, /DAG "bad_schedule": invalid asset URI "no-scheme-here": expected scheme:\/\/path/);
   });
 
-  it("every assets command's --help has an example", async () => {
-    const commands = [["assets", "list"], ["assets", "details"], ["assets", "events"], ["assets", "event", "create"]];
+  it("every assets command's (and orch triggerer's) --help has an example", async () => {
+    const commands = [["assets", "list"], ["assets", "details"], ["assets", "events"], ["assets", "event", "create"], ["triggerer"]];
     for (const c of commands) {
       const r = await runOrch([...c, "--help"], { home: h.home });
       assert.equal(r.code, 0, c.join(" "));
