@@ -67,6 +67,11 @@ export const SETTINGS: Record<string, Record<string, SettingSpec>> = {
     job_heartbeat_sec: { default: 5, description: "Seconds between heartbeats of each component in the job table" },
     scheduler_health_check_threshold: { default: 30, description: "Seconds without a heartbeat after which health says unhealthy" },
   },
+  triggerer: {
+    capacity: { default: 1000, description: "Triggers one triggerer runs at once (Airflow's [triggerer] capacity)" },
+    job_heartbeat_sec: { default: 5, description: "Seconds between a triggerer's heartbeats in the job table" },
+    triggerer_health_check_threshold: { default: 30, description: "Seconds without a heartbeat after which another triggerer takes a triggerer's triggers" },
+  },
   warehouse: {
     url: { default: "sqlite:///{ORCH_HOME}/warehouse.db", description: "Default warehouse for the providers" },
   },

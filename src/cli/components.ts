@@ -1,5 +1,5 @@
 // The long-running components composed in one process: DAG processor, scheduler, executor and API
-// server (the triggerer joins when it exists). `orch standalone` runs them all; `orch scheduler`,
+// server, and the triggerer. `orch standalone` runs them all; `orch scheduler`,
 // `orch dag-processor` and `orch api-server` run some, against the same home or PostgreSQL store.
 import type { Config } from "../config.ts";
 import { announceHome, createConfiguredProcessor } from "./process-dags.ts";
@@ -8,6 +8,7 @@ import { startApiServer, type ApiServer } from "../api/server.ts";
 import type { DagProcessor } from "../dag-processing/processor.ts";
 import { createLocalExecutor } from "../executor/local-executor.ts";
 import { createScheduler, type Scheduler } from "../scheduler/scheduler.ts";
+import { createTriggerer, type Triggerer } from "../triggerer/triggerer.ts";
 import { migrate, openStoreForMaintenance, openCurrentStore } from "../store/index.ts";
 import { startJobHeartbeat, type JobHeartbeat } from "./job-heartbeat.ts";
 
@@ -25,6 +26,8 @@ export interface ComponentOptions {
   dagProcessor?: boolean;
   /** Run the API server on this address. */
   api?: { host?: string; port?: number };
+  /** Run the triggerer with the scheduler (default true; `--no-triggerer`). */
+  triggerer?: boolean;
 }
 
 /** Runs until SIGINT/SIGTERM; then takes no new task, lets running ones finish, exits 0. */
@@ -46,6 +49,7 @@ export async function runComponents(config: Config, opts: ComponentOptions): Pro
   let admin: AdminSetup | undefined;
   let processorStarted = false;
   const notice = (m: string) => console.log(`[dag-processor] ${m}`);
+  let triggerer: Triggerer | undefined;
 
   let stopping: Promise<void> | undefined;
   // A signal may arrive while we are still starting (health answers before the DAG files are
@@ -56,6 +60,7 @@ export async function runComponents(config: Config, opts: ComponentOptions): Pro
       console.log(`[orch] ${signal}: ${scheduler ? "taking no new tasks; waiting for running ones to finish" : "stopping"}`);
       await api?.close();
       await processor?.stop();
+      await triggerer?.stop();
       await scheduler?.stop();
       for (const b of beats) await b.stop();
       await store.close();
@@ -73,7 +78,12 @@ export async function runComponents(config: Config, opts: ComponentOptions): Pro
         parallelism: opts.parallelism ?? executorParallelism(config),
         maxTasksPerWorker: config.getNumber("core", "worker_max_tasks"),
       });
-      scheduler = createScheduler({ store, config, executor, listen: true, log: (m) => console.log(`[scheduler] ${m}`) });
+      // The triggerer shares the process (default): deferrals and fires nudge each other directly.
+      scheduler = createScheduler({ store, config, executor, listen: true, log: (m) => console.log(`[scheduler] ${m}`), onDeferred: () => triggerer?.nudge() });
+      const s = scheduler;
+      if (opts.triggerer !== false) {
+        triggerer = createTriggerer({ store, config, listen: true, log: (m) => console.log(`[triggerer] ${m}`), onResumed: () => s.nudge() });
+      }
     }
     if (opts.dagProcessor !== false) {
       // The first pass's failing files are listed once by announceHome; later changes line by line.
@@ -97,11 +107,13 @@ export async function runComponents(config: Config, opts: ComponentOptions): Pro
     if (scheduler && !stopRequested()) {
       // The scheduler heartbeats in its own SchedulerJob row (its claims carry that job's id).
       await scheduler.start();
+      await triggerer?.start();
     }
     if (stopRequested()) {
       // stop() ran while we started: it may have run before the last component started, so once more.
       await stopping;
       await processor?.stop();
+      await triggerer?.stop();
       await scheduler?.stop();
       for (const b of beats) await b.stop();
       return;
@@ -117,6 +129,7 @@ export async function runComponents(config: Config, opts: ComponentOptions): Pro
   }
   const parts = [`home ${config.home}`, `database ${store.displayUrl}`];
   if (scheduler) parts.push(`executor parallelism ${opts.parallelism ?? executorParallelism(config)}`);
+  if (triggerer) parts.push("triggerer on");
   if (processor) parts.push(`dags in ${config.getString("core", "dags_folder")}`);
   console.log(`[orch] ${parts.join("; ")}`);
   if (api) {

@@ -8,6 +8,7 @@ import { hideBin } from "yargs/helpers";
 import { OrchError, coerceError } from "../errors.ts";
 import { ORCH_VERSION } from "../version.ts";
 import { airflowHint } from "./airflow-hints.ts";
+import { assetsCommand } from "./assets.ts";
 import { backfillCommand } from "./backfill.ts";
 import { cheatSheetCommand } from "./cheat-sheet.ts";
 import { configCommand } from "./config.ts";
@@ -21,6 +22,7 @@ import { dagProcessorCommand } from "./dag-processor.ts";
 import { schedulerCommand } from "./scheduler.ts";
 import { standaloneCommand } from "./standalone.ts";
 import { tasksCommand } from "./tasks/index.ts";
+import { triggererCommand } from "./triggerer.ts";
 import { usersCommand } from "./users.ts";
 import { variablesCommand } from "./variables.ts";
 
@@ -42,11 +44,13 @@ const COMMANDS: CommandModule[] = [
   dagsCommand,
   tasksCommand,
   backfillCommand,
+  assetsCommand,
   variablesCommand,
   connectionsCommand,
   schedulerCommand,
   dagProcessorCommand,
   apiServerCommand,
+  triggererCommand,
   standaloneCommand,
   usersCommand,
   infoCommand,

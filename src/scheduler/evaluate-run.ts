@@ -2,6 +2,7 @@
 // never run (→ skipped / upstream_failed, by their trigger rule), and whether the run is over.
 // Each decision comes from a dep in ./deps, which says why; nothing here re-implements them.
 import type { Kysely } from "kysely";
+import { readyToReschedule } from "./deps/ready-to-reschedule.ts";
 import { countUpstreamStates, decideDagRunState, evaluateTriggerRule, notInRetryPeriod, notPreviouslySkipped, type BranchDecision } from "./deps/index.ts";
 import { finishDagRun } from "../store/dag-runs.ts";
 import type { Database, DagRunRow } from "../store/schema.ts";
@@ -81,9 +82,10 @@ export async function evaluateDagRun(
       const task = d.tasks.get(ti.task_id);
       if (!task) continue; // removed from the DAG since the run was created
       const state = states.get(ti.task_id) ?? null;
-      if (state !== null && state !== "up_for_retry") continue;
+      if (state !== null && state !== "up_for_retry" && state !== "up_for_reschedule") continue;
       const retryAt = ti.next_retry_at ? new Date(ti.next_retry_at) : null;
-      if (!notInRetryPeriod({ state, nextRetryAt: retryAt, now }).passed) {
+      const waiting = state === "up_for_reschedule" ? readyToReschedule({ state, rescheduleAt: retryAt, now }) : notInRetryPeriod({ state, nextRetryAt: retryAt, now });
+      if (!waiting.passed) {
         if (retryAt && (!nextRetryAt || retryAt < nextRetryAt)) nextRetryAt = retryAt;
         continue;
       }

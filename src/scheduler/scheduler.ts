@@ -15,6 +15,7 @@ import { endJob, heartbeatJob, startJob } from "../store/jobs.ts";
 import { listenForNotifications, type NotificationListener } from "../store/notify.ts";
 import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
 import { claimScheduledTaskInstances, listRestarting } from "../store/task-instances.ts";
+import { assetCondition, createAssetTriggeredRun, syncScheduleReferences } from "./asset-runs.ts";
 import { createDagBag, type DagBag } from "./dag-bag.ts";
 import { loadRunGate, type RunGate } from "./backfill.ts";
 import { evaluateDagRun, type RunEvaluation } from "./evaluate-run.ts";
@@ -31,6 +32,8 @@ export interface SchedulerOptions {
   /** Look after only these runs, paused or not, and create no scheduled runs (`orch dags test`). */
   onlyRunIds?: ReadonlySet<number>;
   onRunFinished?: (run: { dag_id: string; run_id: string; state: "success" | "failed" }) => void;
+  /** A try deferred (the in-process triggerer's nudge). */
+  onDeferred?: () => void;
   /** Listen for other processes' notifyScheduler (the long-running scheduler does). */
   listen?: boolean;
   /** The job row's job_type (Airflow's SchedulerJob; `dags test` is its own kind). */
@@ -168,6 +171,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       try {
         const d = await bag.get(store.db, dag_id);
         if (!d) continue;
+        if (assetCondition(d)) {
+          await syncScheduleReferences(store, d);
+          const run = await createAssetTriggeredRun(store, d, now);
+          if (run) log(`created ${run.run_id} of ${dag_id} (asset-triggered)`);
+          continue;
+        }
         const r = await createDueScheduledRuns(store, d, now, log);
         for (const run of r.created) log(`created ${run.run_id} of ${dag_id}`);
         if (r.wakeAt && (!nextRunCreation || r.wakeAt < nextRunCreation)) nextRunCreation = r.wakeAt;
@@ -359,6 +368,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         log,
         stopping: () => stopped,
         onStarted: (t: TaskInstanceRow) => running.set(t.id, t),
+        onDeferred: opts.onDeferred,
       };
       // A store that fails here must not strand the claim: read again until it answers (or we stop).
       const d = await persist(`reading DAG ${ti.dag_id}`, hooks, () => bag.get(store.db, ti.dag_id));
@@ -371,6 +381,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           // branch or short-circuit may have skipped further afield, so those look at everything.
           const task = d?.tasks.get(ti.task_id);
           const local = task && task.kind !== "branch" && task.kind !== "short_circuit";
+          // An outlet's event may complete a consumer's asset condition: look at run creation now.
+          if (task?.outlets.length) runCreationDue = true;
           nudge({ run: ti, tasks: local ? [ti.task_id, ...task.downstream_task_ids] : undefined });
         });
       inFlight.add(p);

@@ -6,10 +6,13 @@ import type { Config } from "../config.ts";
 import type { Executor } from "../executor/local-executor.ts";
 import { createSecretsMasker, openTaskLog, taskLogPath, type SecretsMasker, type SecretValue, type TaskLog } from "../logging/index.ts";
 import { loadSecretsSnapshot } from "../secrets/index.ts";
+import { listTriggeringAssetEvents, recordAssetEvent } from "../store/assets.ts";
 import { getDagRun } from "../store/dag-runs.ts";
 import type { Store } from "../store/index.ts";
 import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
 import { finishRestartedTry, finishTry, releaseClaim, skipTaskInstancesOfRun, startTry } from "../store/task-instances.ts";
+import { notifyScheduler } from "../store/notify.ts";
+import { deferTry, rescheduleTry } from "../store/triggers.ts";
 import { clearTaskXcoms, setXcoms, SKIPMIXIN_KEY } from "../store/xcom.ts";
 import type { ConnectionInfo, RunTaskRequest, TaskOutcome } from "../worker/protocol.ts";
 import { allDownstream, type SchedulableDag } from "./dag-bag.ts";
@@ -57,6 +60,7 @@ export function buildRequest(args: {
   d: SchedulableDag;
   config: Config;
   params: Record<string, unknown>;
+  triggeringAssetEvents?: RunTaskRequest["triggeringAssetEvents"];
 }): RunTaskRequest {
   const { ti, run, d, config } = args;
   const task = d.tasks.get(ti.task_id);
@@ -82,6 +86,8 @@ export function buildRequest(args: {
     },
     params: args.params,
     maxXcomBytes: config.getNumber("core", "max_xcom_size"),
+    ...(args.triggeringAssetEvents ? { triggeringAssetEvents: args.triggeringAssetEvents } : {}),
+    ...(ti.next_method ? { nextMethod: ti.next_method, nextKwargs: ti.next_kwargs ? (JSON.parse(ti.next_kwargs) as Record<string, unknown>) : {} } : {}),
     timeoutMs: timeout ? timeout * 1000 : null,
     killGraceMs: config.getNumber("core", "killed_task_cleanup_time") * 1000,
   };
@@ -96,6 +102,8 @@ export interface RunHooks {
   stopping(): boolean;
   /** The try was cleared while it ran: the runner tells its caller, which terminates it. */
   onStarted?(ti: TaskInstanceRow): void;
+  /** The try deferred: the triggerer should look now. */
+  onDeferred?(): void;
 }
 
 /** Backoff for a store write that fails (database restarted, disk full): 1 s doubling to 30 s. */
@@ -153,7 +161,8 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
     const pid = executor.reserve(claimed.id) ?? process.pid;
     const n = await store.writeTransaction(async (trx) => {
       const t = await startTry(trx, claimed.id, { hostname: hostname(), pid, jobId: hooks.jobId });
-      if (t !== null) await clearTaskXcoms(trx, run.id, claimed.task_id, claimed.map_index);
+      // A try resuming after deferral keeps what it pushed before it deferred.
+      if (t !== null && !claimed.next_method) await clearTaskXcoms(trx, run.id, claimed.task_id, claimed.map_index);
       return t;
     });
     return n === null ? null : { run, tryNumber: n, pid };
@@ -193,7 +202,8 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
       outcome = { state: "failed", error: { message: (e as Error).message, retryable: false } };
     }
     if (params) {
-      const request = buildRequest({ ti, run, d, config, params });
+      const triggeringAssetEvents = run.run_type === "asset_triggered" ? await triggeringEvents(store, run.id) : undefined;
+      const request = buildRequest({ ti, run, d, config, params, triggeringAssetEvents });
       try {
         outcome = maskOutcome(await executor.execute(request, (line, level) => taskLog.log(level, line), answerTaskReads(store, run.id, masker)), masker);
       } catch (e) {
@@ -209,10 +219,28 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
   executor.release(claimed.id);
   try {
     const final = outcome!;
-    await persist(`recording the outcome of ${what} try ${tryNumber}`, hooks, () => recordOutcome(store, ti, run, d, final, log));
+    const r = await persist(`recording the outcome of ${what} try ${tryNumber}`, hooks, () => recordOutcome(store, ti, run, d, final, log));
+    if (r?.deferred) {
+      hooks.onDeferred?.();
+      // A triggerer in another process hears it through the store's notification channel.
+      await notifyScheduler(store).catch(() => {});
+    }
   } finally {
     await log?.close().catch(() => {});
   }
+}
+
+async function triggeringEvents(store: Store, dagRunId: number): Promise<RunTaskRequest["triggeringAssetEvents"]> {
+  return (await listTriggeringAssetEvents(store.db, dagRunId)).map((e) => ({
+    uri: e.uri,
+    name: e.name,
+    extra: e.extra,
+    timestamp: e.timestamp,
+    source_dag_id: e.source_dag_id,
+    source_task_id: e.source_task_id,
+    source_run_id: e.source_run_id,
+    source_map_index: e.source_map_index,
+  }));
 }
 
 /** A task log whose writes never throw: a full disk or a read-only log folder loses log lines (said
@@ -252,8 +280,9 @@ class StepError extends Error {
 /** Airflow's handle_failure / success bookkeeping, in one transaction. Each write is guarded by
  *  the state and try number this try holds: a clear or a recovery in between wins. A try cleared
  *  while it ran (`restarting`) has its outcome discarded and the task goes back to none. */
-export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagRunRow, d: SchedulableDag, outcome: TaskOutcome, log: TaskLog | undefined): Promise<void> {
+export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagRunRow, d: SchedulableDag, outcome: TaskOutcome, log: TaskLog | undefined): Promise<{ deferred: boolean }> {
   const task = d.tasks.get(ti.task_id);
+  let deferred = false;
   await store.writeTransaction(async (trx) => {
     // finishTry wrote nothing: the row moved on. Cleared while it ran (restarting): the outcome is
     // discarded and the task runs again; anything else (a recovery, a mark): their decision stands.
@@ -265,6 +294,12 @@ export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagR
     switch (outcome.state) {
       case "success": {
         if (!(await finishTry(trx, ti, { state: "success" }))) return notOurs();
+        // The outlets' events commit with the success, or neither does.
+        for (const asset of task?.outlets ?? []) {
+          const extra = outcome.outletEvents?.find((e) => e.uri === asset.uri)?.extra ?? {};
+          await recordAssetEvent(trx, asset, { extra, source: { dag_id: ti.dag_id, task_id: ti.task_id, run_id: ti.run_id, map_index: ti.map_index } });
+          log?.info(`Recorded an event of asset ${asset.uri}${Object.keys(extra).length ? ` with extra ${JSON.stringify(extra)}` : ""}`);
+        }
         await setXcoms(trx, { dagRunId: run.id, dagId: run.dag_id, runId: run.run_id }, ti.task_id, ti.map_index, outcome.xcoms);
         if (outcome.decision && task) {
           const skip = skipsFor(d, ti.task_id, outcome.decision);
@@ -308,12 +343,28 @@ export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagR
         }
         return;
       }
+      case "up_for_reschedule":
+        if (!(await rescheduleTry(trx, ti, outcome.rescheduleAt, outcome.kwargs))) return notOurs();
+        log?.info(`Rescheduling task, marking task as UP_FOR_RESCHEDULE; next poke at ${outcome.rescheduleAt}`);
+        return;
+      case "deferred": {
+        const timeoutAt = outcome.timeoutSeconds === null ? null : new Date(Date.now() + outcome.timeoutSeconds * 1000).toISOString();
+        const id = await deferTry(trx, ti, { classpath: outcome.trigger.classpath, kwargs: outcome.trigger.kwargs, method: outcome.method, methodKwargs: outcome.kwargs, timeoutAt });
+        if (id === null) return notOurs();
+        {
+          deferred = true;
+          if (outcome.xcoms?.length) await setXcoms(trx, { dagRunId: run.id, dagId: run.dag_id, runId: run.run_id }, ti.task_id, ti.map_index, outcome.xcoms);
+          log?.info(`Pausing task as DEFERRED on trigger ${id} (${outcome.trigger.classpath}); resumes in ${outcome.method}${timeoutAt ? `, times out at ${timeoutAt}` : ""}`);
+        }
+        return;
+      }
       default: {
         const never: never = outcome;
         throw new Error(`unknown outcome ${JSON.stringify(never)}`);
       }
     }
   });
+  return { deferred };
 }
 
 /** Which tasks a branch or short-circuit decision skips (Airflow's skip_all_except and

@@ -3,6 +3,9 @@
 // handed is added to its try's masker first (Airflow masks a connection's password and a
 // sensitive-named variable when the task reads them), so the log line, the stored state_reason or
 // the printed XCom that repeats it shows "***".
+import { triggerFromTask } from "./trigger-from-task.ts";
+import { getDagRun } from "../store/dag-runs.ts";
+import { externalStates } from "../store/triggers.ts";
 import type { ReadAnswerer } from "../executor/local-executor.ts";
 import type { SecretValue, SecretsMasker } from "../logging/index.ts";
 import { getConnection, getVariable } from "../secrets/index.ts";
@@ -42,6 +45,12 @@ export function answerTaskReads(store: Store, dagRunId: number | null, masker: S
             if (value) maskConnection(masker, value);
             return { kind: "connection", value: value ?? null };
           }
+          case "trigger_dag_run":
+            return { kind: "trigger_dag_run", ...(await triggerFromTask(store, r)) };
+          case "dag_run_state":
+            return { kind: "dag_run_state", state: (await getDagRun(store.db, r.dagId, r.runId))?.state ?? null };
+          case "external_states":
+            return { kind: "external_states", states: await externalStates(store.db, r.dagId, r.taskIds, r.logicalDates) };
           default: {
             const never: never = r;
             throw new Error(`unknown read ${JSON.stringify(never)}`);
@@ -56,6 +65,8 @@ export function answerTaskReads(store: Store, dagRunId: number | null, masker: S
 export function maskOutcome(outcome: TaskOutcome, masker: SecretsMasker): TaskOutcome {
   switch (outcome.state) {
     case "success":
+    case "deferred":
+    case "up_for_reschedule":
       return outcome;
     case "skipped":
       return { ...outcome, reason: masker.mask(outcome.reason) };

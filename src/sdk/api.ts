@@ -61,3 +61,21 @@ export type {
 export { AirflowSkipException, AirflowFailException } from "./signals.ts";
 export { Variable, Connection, SecretNotFoundError } from "./secrets.ts";
 export type { VariableGetOptions, VariableApi, ConnectionHandle } from "./secrets.ts";
+export {
+  DateTimeTrigger,
+  TimeDeltaTrigger,
+  FileTrigger,
+  HttpTrigger,
+  ExternalTaskTrigger,
+  DagRunTrigger,
+  AssetEventTrigger,
+  TaskDeferred,
+  isDeferSignal,
+} from "./triggers.ts";
+export type { TriggerSpec, TriggerClasspath, DeferOptions } from "./triggers.ts";
+export type { ResumeMethod } from "./types.ts";
+export type { OutletEventAccessor, AssetEventInfo } from "./context.ts";
+export { sensor, timeDeltaSensor, dateTimeSensor, fileSensor, httpSensor, externalTaskSensor, AirflowSensorTimeout, RescheduleSignal } from "./sensors.ts";
+export type { SensorOptions, PokeResult, ExternalTaskSensorOptions } from "./sensors.ts";
+export { triggerDagRun } from "./trigger-dag-run.ts";
+export type { TriggerDagRunOptions } from "./trigger-dag-run.ts";

@@ -1,3 +1,5 @@
+import type { DeferOptions } from "./triggers.ts";
+
 // The context a task receives (types only: the worker builds the object). Names are Airflow's
 // template context (airflow/sdk/definitions/context.py): what `{{ ds }}` reads in a template is
 // `ctx.ds` in code.
@@ -65,6 +67,23 @@ export interface Macros {
   ds_format(ds: string, input_format: string, output_format: string): string;
 }
 
+/** One outlet of the running task: what its asset event will carry (Airflow's
+ *  OutletEventAccessor). Set `extra` before the task returns. */
+export interface OutletEventAccessor {
+  extra: Record<string, unknown>;
+}
+
+/** An asset event as a run sees it (ctx.triggering_asset_events). */
+export interface AssetEventInfo {
+  asset: { name: string; uri: string };
+  extra: Record<string, unknown>;
+  timestamp: Date;
+  source_dag_id: string | null;
+  source_task_id: string | null;
+  source_run_id: string | null;
+  source_map_index: number | null;
+}
+
 export interface TaskLogger {
   debug(...args: unknown[]): void;
   info(...args: unknown[]): void;
@@ -100,6 +119,14 @@ export interface TaskContext<P extends ParamValues = ParamValues> {
   conn: ConnectionAccessor;
   macros: Macros;
   log: TaskLogger;
+  /** The task's outlets by URI (an Asset as key works too, being its URI in JS):
+   *  `ctx.outlet_events[report.uri].extra = { rows: 10 }`. Recorded when the task succeeds. */
+  outlet_events: Record<string, OutletEventAccessor>;
+  /** In an asset-triggered run, the events that triggered it, by asset URI; otherwise empty. */
+  triggering_asset_events: Record<string, AssetEventInfo[]>;
+  /** Ends this part of the try: the triggerer waits on `trigger`, then the task resumes in
+   *  `method` (one of the task's `methods`) with the event, in the same try. Never returns. */
+  defer(o: DeferOptions): never;
 }
 
 /** What a failure callback receives: the context plus the error. */

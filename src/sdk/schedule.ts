@@ -38,24 +38,96 @@ export interface TimetableObject {
 
 export interface Asset extends AssetRef {
   readonly [ASSET_BRAND]: true;
+  /** Runs when this and `other` both have new events (Airflow's `a & b`). */
+  and(other: Asset | AssetExpression): AssetExpression;
+  /** Runs when this or `other` has a new event (Airflow's `a | b`). */
+  or(other: Asset | AssetExpression): AssetExpression;
+  /** The URI: `ctx.outlet_events[asset]` and `ctx.triggering_asset_events[asset]` key by it. */
+  toString(): string;
 }
 
-/** An asset condition built with AssetAll / AssetAny. */
+/** An asset condition built with AssetAll / AssetAny (or `.and` / `.or`). */
 export interface AssetExpression {
   readonly [ASSET_BRAND]: true;
   readonly condition: AssetCondition;
+  and(other: Asset | AssetExpression): AssetExpression;
+  or(other: Asset | AssetExpression): AssetExpression;
 }
 
 export type Schedule = string | null | Duration | TimetableObject | Asset | AssetExpression | readonly (Asset | AssetExpression)[];
 
-/** Asset("s3://bucket/key") or Asset({ name, uri, group, extra }). A bare name is also its URI. */
-export function Asset(nameOrOptions: string | { name?: string; uri?: string; group?: string; extra?: Record<string, unknown> }): Asset {
-  const o = typeof nameOrOptions === "string" ? { name: nameOrOptions } : nameOrOptions;
-  const name = o.name ?? o.uri;
-  const uri = o.uri ?? o.name;
-  if (!name || !uri) throw new ScheduleError("Asset needs a name or a uri");
-  return { [ASSET_BRAND]: true, name, uri, group: o.group ?? "asset", extra: o.extra ?? {} };
+export interface AssetOptions {
+  name?: string;
+  uri?: string;
+  group?: string;
+  extra?: Record<string, unknown>;
 }
+
+/** `Asset(...)` and `new Asset(...)` both work, as a DAG author coming from Python expects either. */
+export interface AssetConstructor {
+  (nameOrOptions: string | AssetOptions): Asset;
+  new (nameOrOptions: string | AssetOptions): Asset;
+}
+
+// Why a URI is refused, kept on the asset (not thrown here) so the task or DAG using it can name
+// itself in the import error: at `Asset(...)` time nothing knows which DAG it belongs to.
+const URI_PROBLEM = Symbol.for("orch.asset.uri_problem");
+
+/**
+ * What is wrong with an asset URI, or null. A string with no ":" is a name (Airflow 3 lets a name
+ * stand for the URI); anything else needs `scheme://path` (Airflow's _sanitize_uri): ASCII only, a
+ * scheme of letters, digits, "+", "." and "-", something after "://", and not the reserved
+ * "airflow" scheme.
+ */
+export function assetUriProblem(uri: string, explicitUri: boolean): string | null {
+  if (uri === "") return "it is empty";
+  // eslint-disable-next-line no-control-regex
+  if (/[^\x00-\x7f]/.test(uri)) return "it must only consist of ASCII characters";
+  if (/\s/.test(uri)) return "it contains whitespace";
+  if (!explicitUri && !uri.includes(":")) return null;
+  const sep = uri.indexOf("://");
+  if (sep < 0) return `expected scheme://path (such as s3://bucket/key or file:///data/x.csv), got no "://"`;
+  const scheme = uri.slice(0, sep);
+  if (scheme === "") return `the scheme before "://" is missing`;
+  if (!/^[a-zA-Z][a-zA-Z0-9+.-]*$/.test(scheme)) return `the scheme "${scheme}" must start with a letter and hold only letters, digits, "+", "." and "-"`;
+  if (scheme.toLowerCase() === "airflow") return `the scheme "airflow" is reserved`;
+  if (uri.slice(sep + 3).replace(/^\/+/, "") === "") return `there is no path after "${scheme}://"`;
+  return null;
+}
+
+export function assetProblemOf(a: AssetRef): string | null {
+  return ((a as unknown as Record<symbol, unknown>)[URI_PROBLEM] as string | undefined) ?? null;
+}
+
+function expression(condition: AssetCondition): AssetExpression {
+  const e = { [ASSET_BRAND]: true, condition } as AssetExpression;
+  Object.defineProperties(e, {
+    and: { value: (o: Asset | AssetExpression) => AssetAll(e, o) },
+    or: { value: (o: Asset | AssetExpression) => AssetAny(e, o) },
+  });
+  return e;
+}
+
+/** Asset("s3://bucket/key") or Asset({ name, uri, group, extra }), with or without `new`. A bare
+ *  name is also its URI. A bad URI is reported by the task or DAG that uses the asset. */
+export const Asset = function Asset(nameOrOptions: string | AssetOptions): Asset {
+  if (typeof nameOrOptions !== "string" && (typeof nameOrOptions !== "object" || nameOrOptions === null)) {
+    throw new ScheduleError(`Asset needs a URI string or { name, uri, group, extra }, got ${JSON.stringify(nameOrOptions)}`);
+  }
+  const o: AssetOptions = typeof nameOrOptions === "string" ? { uri: nameOrOptions } : nameOrOptions;
+  const uri = o.uri ?? o.name;
+  const name = o.name ?? o.uri;
+  if (typeof name !== "string" || typeof uri !== "string") throw new ScheduleError("Asset needs a name or a uri");
+  const a = { [ASSET_BRAND]: true, name, uri, group: o.group ?? "asset", extra: o.extra ?? {} } as Asset;
+  const problem = assetUriProblem(uri, typeof nameOrOptions === "string" ? uri.includes(":") : o.uri !== undefined);
+  Object.defineProperties(a, {
+    and: { value: (other: Asset | AssetExpression) => AssetAll(a, other) },
+    or: { value: (other: Asset | AssetExpression) => AssetAny(a, other) },
+    toString: { value: () => uri },
+    [URI_PROBLEM]: { value: problem },
+  });
+  return a;
+} as AssetConstructor;
 
 export function isAsset(v: unknown): v is Asset {
   return hasBrand(v, ASSET_BRAND) && typeof (v as Asset).uri === "string";
@@ -66,7 +138,10 @@ function isAssetExpression(v: unknown): v is AssetExpression {
 }
 
 function toCondition(v: Asset | AssetExpression): AssetCondition {
-  return isAssetExpression(v) ? v.condition : { type: "asset", asset: assetRef(v) };
+  if (isAssetExpression(v)) return v.condition;
+  const problem = assetProblemOf(v);
+  if (problem) throw new ScheduleError(`invalid asset URI ${JSON.stringify(v.uri)}: ${problem}`);
+  return { type: "asset", asset: assetRef(v) };
 }
 
 export function assetRef(a: AssetRef): AssetRef {
@@ -75,12 +150,12 @@ export function assetRef(a: AssetRef): AssetRef {
 
 /** Runs when all of the assets (or conditions) have new events (Airflow's AssetAll, `a & b`). */
 export function AssetAll(...items: (Asset | AssetExpression)[]): AssetExpression {
-  return { [ASSET_BRAND]: true, condition: { type: "all", items: items.map(toCondition) } };
+  return expression({ type: "all", items: items.map(toCondition) });
 }
 
 /** Runs when any of them has a new event (Airflow's AssetAny, `a | b`). */
 export function AssetAny(...items: (Asset | AssetExpression)[]): AssetExpression {
-  return { [ASSET_BRAND]: true, condition: { type: "any", items: items.map(toCondition) } };
+  return expression({ type: "any", items: items.map(toCondition) });
 }
 
 export function isDuration(v: unknown): v is Duration {

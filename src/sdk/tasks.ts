@@ -3,7 +3,7 @@ import { TASKFN_BRAND, TASK_BRAND, XCOMARG_BRAND, hasBrand } from "./brand.ts";
 import type { TaskContext } from "./context.ts";
 import { currentDag, type DagUnderConstruction } from "./current.ts";
 import { DagDefinitionError } from "./errors.ts";
-import { assetRef, durationSeconds } from "./schedule.ts";
+import { assetProblemOf, assetRef, durationSeconds } from "./schedule.ts";
 import type { Duration } from "./timetable-spec.ts";
 import { TRIGGER_RULES, isTriggerRule } from "./trigger-rule.ts";
 import type {
@@ -115,6 +115,20 @@ function seconds(v: number | Duration | undefined, field: string, task_id: strin
   }
 }
 
+/** A task's outlets, each URI checked here so the import error names the DAG and the task. */
+function checkedOutlets(outlets: BaseTaskOptions["outlets"], task_id: string, dag_id: string) {
+  if (outlets === undefined) return [];
+  if (!Array.isArray(outlets)) throw new DagDefinitionError(`task "${task_id}" in DAG "${dag_id}": outlets must be a list of Assets`, { dag_id, field: "outlets" });
+  return outlets.map((a) => {
+    if (typeof a !== "object" || a === null || typeof a.uri !== "string") {
+      throw new DagDefinitionError(`task "${task_id}" in DAG "${dag_id}": outlets must hold Assets, got ${JSON.stringify(a)}`, { dag_id, field: "outlets" });
+    }
+    const problem = assetProblemOf(a);
+    if (problem) throw new DagDefinitionError(`task "${task_id}" in DAG "${dag_id}": outlet has an invalid asset URI ${JSON.stringify(a.uri)}: ${problem}`, { dag_id, field: "outlets" });
+    return assetRef(a);
+  });
+}
+
 function nonNegativeInt(v: unknown, field: string, task_id: string, dag_id: string): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
     throw new DagDefinitionError(`task "${task_id}" in DAG "${dag_id}": ${field} must be a non-negative integer, got ${JSON.stringify(v)}`, { dag_id, field });
@@ -122,7 +136,7 @@ function nonNegativeInt(v: unknown, field: string, task_id: string, dag_id: stri
   return v;
 }
 
-type Base = Omit<CallableTask, "kind" | "callable" | "args" | "multiple_outputs" | "output" | "then">;
+type Base = Omit<CallableTask, "kind" | "callable" | "args" | "multiple_outputs" | "methods" | "output" | "then">;
 
 function resolveBase(task_id: string, opts: BaseTaskOptions, d: DagUnderConstruction): Base {
   const da = d.default_args;
@@ -150,7 +164,7 @@ function resolveBase(task_id: string, opts: BaseTaskOptions, d: DagUnderConstruc
     execution_timeout_seconds: seconds(opts.execution_timeout ?? da.execution_timeout, "execution_timeout", task_id, dag_id),
     priority_weight,
     owner: opts.owner ?? da.owner ?? "airflow",
-    outlets: (opts.outlets ?? []).map(assetRef),
+    outlets: checkedOutlets(opts.outlets, task_id, dag_id),
     doc_md: opts.doc_md ?? null,
     callbacks: {
       on_execute_callback: opts.on_execute_callback ?? da.on_execute_callback,
@@ -213,6 +227,7 @@ function makeTaskFn<A extends unknown[], R>(kind: "task" | "branch" | "short_cir
       callable: fn as (...args: unknown[]) => unknown,
       args,
       multiple_outputs: Boolean(opts.multiple_outputs),
+      methods: { ...(opts.methods ?? {}) },
       output,
       then: thenFrom(() => self),
     });
@@ -225,6 +240,8 @@ function makeTaskFn<A extends unknown[], R>(kind: "task" | "branch" | "short_cir
 export type BranchResult = string | readonly string[] | null | undefined | void;
 
 interface TaskFactory {
+  /** A sensor: `task.sensor({ task_id, poke_interval, mode }, async (ctx) => done)` (sensors.ts). */
+  sensor: typeof import("./sensors.ts").sensor;
   /** A TaskFlow task: its return value is its XCom. The function gets the values it is called
    *  with, then the context: `task({ task_id: "x" }, async (ctx) => ...)`, or with upstream
    *  values `task({ task_id: "y" }, async (n: number, ctx: TaskContext) => ...)`. */
@@ -247,6 +264,8 @@ export const task: TaskFactory = Object.assign(
   {
     branch: (opts: TaskFlowOptions, fn: (...args: never[]) => unknown) => makeTaskFn("branch", opts, fn),
     short_circuit: (opts: TaskFlowOptions, fn: (...args: never[]) => unknown) => makeTaskFn("short_circuit", opts, fn),
+    // Filled in by sensors.ts, which builds on task() (an import here would be circular).
+    sensor: undefined as unknown as TaskFactory["sensor"],
   },
 ) as TaskFactory;
 

@@ -61,7 +61,14 @@ export interface BaseTaskOptions extends TaskCallbacks {
 export interface TaskFlowOptions extends BaseTaskOptions {
   /** Push each key of a returned object as its own XCom, too. */
   multiple_outputs?: boolean;
+  /** Where a deferred try resumes: `ctx.defer({ trigger, method: "done" })` calls
+   *  `methods.done(event, ctx, kwargs)` once the trigger fires; its return value is the XCom. */
+  methods?: Record<string, ResumeMethod>;
 }
+
+// The event is whatever the trigger fired with; `any` so an author can destructure it.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ResumeMethod = (event: any, ctx: TaskContext, kwargs: Record<string, unknown>) => unknown;
 
 export type BashCommand = string | ((ctx: TaskContext) => string | Promise<string>);
 
@@ -119,6 +126,7 @@ export interface CallableTask extends TaskBase {
   /** The arguments as written, XComArg references still in them (also nested in arrays/objects). */
   readonly args: readonly unknown[];
   readonly multiple_outputs: boolean;
+  readonly methods: Record<string, ResumeMethod>;
 }
 
 export interface BashTask extends TaskBase {

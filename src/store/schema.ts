@@ -208,6 +208,12 @@ export interface AssetDagRunQueueTable {
   created_at: Ts;
 }
 
+/** Which asset events an asset-triggered run consumed (ctx.triggering_asset_events). */
+export interface DagRunAssetEventTable {
+  dag_run_id: number;
+  event_id: number;
+}
+
 export interface BackfillTable {
   id: Generated<number>;
   dag_id: string;
@@ -287,6 +293,7 @@ export interface Database {
   asset_event: AssetEventTable;
   dag_schedule_asset_reference: DagScheduleAssetReferenceTable;
   asset_dag_run_queue: AssetDagRunQueueTable;
+  dagrun_asset_event: DagRunAssetEventTable;
   backfill: BackfillTable;
   backfill_dag_run: BackfillDagRunTable;
   trigger: TriggerTable;

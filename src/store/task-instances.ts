@@ -62,7 +62,8 @@ function stateIn(from: readonly (string | null)[]) {
 }
 
 /** Not yet run or waiting for a retry: what the scheduler may move on. */
-const UNDECIDED: readonly (string | null)[] = [null, "up_for_retry"];
+// up_for_reschedule: a reschedule-mode sensor waiting for its next poke (Ready To Reschedule dep).
+const UNDECIDED: readonly (string | null)[] = [null, "up_for_retry", "up_for_reschedule"];
 
 /** none/up_for_retry → scheduled: its dependencies are met. Returns whether it moved. */
 export async function scheduleTaskInstance(db: Db, id: number): Promise<boolean> {
@@ -227,7 +228,8 @@ export async function startTry(db: Db, id: number, who: { hostname: string; pid:
     .updateTable("task_instance")
     .set((eb) => ({
       state: "running",
-      try_number: eb("try_number", "+", 1),
+      // A try resuming after deferral (next_method set) or a reschedule is the same try.
+      try_number: eb.case().when("next_method", "is", null).then(eb("try_number", "+", 1)).else(eb.ref("try_number")).end(),
       start_date: now,
       end_date: null,
       duration: null,
@@ -268,6 +270,9 @@ export async function finishTry(db: Db, ti: TaskInstanceRow, outcome: TryOutcome
       duration,
       state_reason: outcome.reason ?? null,
       next_retry_at: outcome.nextRetryAt ?? null,
+      // The try is over: a retry starts from the task's beginning, not a deferred method.
+      next_method: null,
+      next_kwargs: null,
       updated_at: now,
     })
     .where("id", "=", ti.id)
@@ -420,6 +425,11 @@ export async function clearTaskInstances(db: Db, items: readonly { id: number; r
         start_date: eb.case().when("state", "in", ["running", "restarting"]).then(eb.ref("start_date")).else(null).end(),
         duration: null,
         next_retry_at: null,
+        // A cleared deferred task starts over: no trigger, no method to resume in.
+        next_method: null,
+        next_kwargs: null,
+        trigger_id: null,
+        trigger_timeout: null,
         state_reason: eb.case().when("state", "in", ["running", "restarting"]).then(sql.lit("cleared while running: the running try is being terminated")).else(null).end(),
         updated_at: now,
         max_tries: eb("try_number", "+", it.retries),

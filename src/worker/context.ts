@@ -6,16 +6,18 @@ import { inspect } from "node:util";
 import { OrchError } from "../errors.ts";
 import type { ConnectionInfo, TaskContext } from "../sdk/context.ts";
 import type { TaskRuntime } from "../sdk/runtime.ts";
+import { deferTask } from "../sdk/triggers.ts";
 import {
   buildTemplateContext,
   emptyReferences,
   findTemplateReferences,
   pickXcoms,
+  renderFields,
   type TemplateContext,
   type TemplateContextInput,
   type XComEntry,
 } from "../templating/index.ts";
-import type { RunTaskRequest, TaskRead, XcomValue } from "./protocol.ts";
+import type { OutletEventExtra, RunTaskRequest, TaskRead, XcomValue } from "./protocol.ts";
 import type { ReadFn } from "./reads.ts";
 
 type Level = "INFO" | "WARNING" | "ERROR";
@@ -28,6 +30,8 @@ export interface TaskContextParts {
   runtime: TaskRuntime;
   /** The context for rendering these templates: what they reference is fetched first. */
   templateContextFor(templates: readonly string[]): Promise<TemplateContext>;
+  /** The extras the task set on its outlets (sent with a success). */
+  outletEvents(): OutletEventExtra[];
   /** The XComs behind a task's arguments (XComArgs), fetched in one request. */
   pullXcoms(refs: readonly { taskId: string; key: string }[]): Promise<XcomValue[]>;
 }
@@ -74,6 +78,30 @@ export function buildTaskContext(
       const [res] = await read([{ kind: "variable", key }]);
       return res?.kind === "variable" ? res.value : null;
     },
+    async triggerDagRun(r) {
+      const [res] = await read([{ kind: "trigger_dag_run", ...r }]);
+      if (res?.kind !== "trigger_dag_run") throw new Error("the scheduler did not create the run");
+      return { runId: res.runId, logicalDate: res.logicalDate };
+    },
+    async getDagRunState(dagId, runId) {
+      const [res] = await read([{ kind: "dag_run_state", dagId, runId }]);
+      return res?.kind === "dag_run_state" ? res.state : null;
+    },
+    async renderTemplates<T>(value: T): Promise<T> {
+      const strings: string[] = [];
+      const walk = (v: unknown): void => {
+        if (typeof v === "string") strings.push(v);
+        else if (Array.isArray(v)) v.forEach(walk);
+        else if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) Object.values(v).forEach(walk);
+      };
+      walk(value);
+      if (strings.length === 0) return value;
+      return renderFields(value, await parts.templateContextFor(strings));
+    },
+    async getExternalStates(dagId, taskIds, logicalDates) {
+      const [res] = await read([{ kind: "external_states", dagId, taskIds, logicalDates }]);
+      return res?.kind === "external_states" ? res.states : [];
+    },
     async getConnection(connId) {
       const [res] = await read([{ kind: "connection", connId }]);
       return res?.kind === "connection" ? res.value : null;
@@ -95,8 +123,37 @@ export function buildTaskContext(
       return pickXcoms(withPushes(res?.kind === "xcom" ? res.entries : []), request.taskId, taskIds, String(key));
     },
   };
+  // Keyed by URI; an Asset used as a key turns into its URI (Asset.toString). A key that is no
+  // outlet of the task is still accepted here and refused by the scheduler's record (ignored).
+  const outlets = new Map<string, { extra: Record<string, unknown> }>();
+  const outlet_events = new Proxy({} as Record<string, { extra: Record<string, unknown> }>, {
+    get(_t, key) {
+      if (typeof key !== "string") return undefined;
+      let e = outlets.get(key);
+      if (!e) outlets.set(key, (e = { extra: {} }));
+      return e;
+    },
+    has: (_t, key) => typeof key === "string" && outlets.has(key),
+    ownKeys: () => [...outlets.keys()],
+    getOwnPropertyDescriptor: (_t, key) => (typeof key === "string" && outlets.has(key) ? { value: outlets.get(key), enumerable: true, configurable: true } : undefined),
+  });
+  const triggering_asset_events: Record<string, unknown[]> = {};
+  for (const e of request.triggeringAssetEvents ?? []) {
+    (triggering_asset_events[e.uri] ??= []).push({
+      asset: { name: e.name, uri: e.uri },
+      extra: e.extra,
+      timestamp: new Date(e.timestamp),
+      source_dag_id: e.source_dag_id,
+      source_task_id: e.source_task_id,
+      source_run_id: e.source_run_id,
+      source_map_index: e.source_map_index,
+    });
+  }
   const ctx = {
     ...base,
+    outlet_events,
+    triggering_asset_events,
+    defer: deferTask,
     ti,
     task_instance: ti,
     var: {
@@ -126,9 +183,10 @@ export function buildTaskContext(
     },
   } as unknown as TaskContext;
 
-  return {
+  const parts: TaskContextParts = {
     ctx,
     runtime,
+    outletEvents: () => [...outlets].map(([uri, e]) => ({ uri, extra: e.extra && typeof e.extra === "object" ? e.extra : {} })),
     async templateContextFor(templates) {
       const refs = emptyReferences();
       for (const t of templates) findTemplateReferences(t, refs);
@@ -150,7 +208,7 @@ export function buildTaskContext(
       const connections: Record<string, ConnectionInfo> = {};
       const entries = new Map<string, XComEntry>();
       for (const res of results) {
-        if (res.kind === "variable" || res.kind === "connection") continue;
+        if (res.kind !== "xcom") continue;
         for (const e of res.entries) entries.set(`${e.task_id}\u0000${e.map_index}\u0000${e.key}`, e);
       }
       results.forEach((res, i) => {
@@ -170,6 +228,7 @@ export function buildTaskContext(
       return results.flatMap((res) => (res.kind === "xcom" ? res.entries : []));
     },
   };
+  return parts;
 }
 
 function extraDejson(c: ConnectionInfo): Record<string, unknown> {

@@ -7,6 +7,7 @@ import { statSync, writeSync } from "node:fs";
 import { inspect } from "node:util";
 import { compileDagFile, importDags } from "../dag-processing/load.ts";
 import type { Dag } from "../sdk/types.ts";
+import { TASK_RUNTIME_KEY } from "../sdk/runtime.ts";
 import { setSecretsReader } from "../sdk/secrets.ts";
 import { buildTaskContext } from "./context.ts";
 import { tryEndMarker, type FromWorker, type RunTaskRequest, type TaskOutcome, type ToWorker } from "./protocol.ts";
@@ -97,6 +98,8 @@ async function handle(request: RunTaskRequest): Promise<TaskOutcome> {
     // Variable.get / Connection.get of the SDK (whichever copy the DAG file bundled: the reader sits
     // under a global symbol) read through this try, on demand over the channel.
     const rt = parts.runtime;
+    // Sensors and triggerDagRun (whichever SDK copy) read through the same runtime.
+    (globalThis as Record<symbol, unknown>)[TASK_RUNTIME_KEY] = rt;
     setSecretsReader({
       getVariable: async (k) => (await rt.getVariable(k)) ?? undefined,
       getConnection: async (id) => (await rt.getConnection(id)) ?? undefined,
@@ -105,6 +108,7 @@ async function handle(request: RunTaskRequest): Promise<TaskOutcome> {
     await runCallback("on_execute_callback", callbacks.on_execute_callback, ctx, log);
     const outcome = await runTask(task, { request, dag, ctx, parts, pushed, signal: abort.signal, log: (l, lv) => log(l, lv) });
     if (outcome.state === "failed") outcome.error.stack = trimOrchFrames(outcome.error.stack);
+    if (outcome.state === "success" && task.outlets.length) outcome.outletEvents = parts.outletEvents();
     if (outcome.state === "success") await runCallback("on_success_callback", callbacks.on_success_callback, ctx, log);
     if (outcome.state === "failed") {
       const willRetry = outcome.error.retryable && request.tryNumber <= request.maxTries;
@@ -114,6 +118,7 @@ async function handle(request: RunTaskRequest): Promise<TaskOutcome> {
     return outcome;
   } finally {
     setSecretsReader(undefined);
+    delete (globalThis as Record<symbol, unknown>)[TASK_RUNTIME_KEY];
     restore();
     current = undefined;
     endOutput(request.tiId);

@@ -40,9 +40,32 @@ export interface RunTaskRequest {
   /** Params after conf was merged over the defaults and validated. */
   params: Record<string, unknown>;
   maxXcomBytes: number;
+  /** A try resuming after deferral: the task's method to call and its kwargs (with `event`).
+   *  "__fail__" means the trigger failed or timed out: next_kwargs.error says why. */
+  nextMethod?: string | null;
+  nextKwargs?: Record<string, unknown> | null;
+  /** The asset events an asset-triggered run was created for (ctx.triggering_asset_events). */
+  triggeringAssetEvents?: TriggeringAssetEvent[];
   /** execution_timeout in ms; the parent enforces it by killing the worker (SIGTERM first). */
   timeoutMs: number | null;
   killGraceMs: number;
+}
+
+export interface TriggeringAssetEvent {
+  uri: string;
+  name: string;
+  extra: Record<string, unknown>;
+  timestamp: string;
+  source_dag_id: string | null;
+  source_task_id: string | null;
+  source_run_id: string | null;
+  source_map_index: number | null;
+}
+
+/** The `extra` a task set on one of its outlets (`ctx.outlet_events[asset].extra = {...}`). */
+export interface OutletEventExtra {
+  uri: string;
+  extra: Record<string, unknown>;
 }
 
 /** What a branch or short-circuit task decided; the scheduler turns it into skips. */
@@ -56,21 +79,43 @@ export interface TaskError {
 }
 
 export type TaskOutcome =
-  | { state: "success"; xcoms: { key: string; value: unknown }[]; decision?: FlowDecision }
+  | { state: "success"; xcoms: { key: string; value: unknown }[]; decision?: FlowDecision; outletEvents?: OutletEventExtra[] }
   | { state: "skipped"; reason: string }
+  /** A sensor in reschedule mode: the same try pokes again at `rescheduleAt`, its slot freed. */
+  | { state: "up_for_reschedule"; rescheduleAt: string; kwargs: Record<string, unknown> }
+  /** The try waits on a trigger (ctx.defer): it leaves the executor, the triggerer takes it. */
+  | {
+      state: "deferred";
+      trigger: { classpath: string; kwargs: Record<string, unknown> };
+      method: string;
+      kwargs: Record<string, unknown>;
+      timeoutSeconds: number | null;
+      /** XComs pushed before deferring: kept, as Airflow keeps them, for the resumed part to see. */
+      xcoms?: { key: string; value: unknown }[];
+    }
   | { state: "failed"; error: TaskError };
 
 /** One read a task asks for. XComs: `taskIds` and `key` narrow the run's XComs (omitted: any). */
 export type TaskRead =
   | { kind: "xcom"; taskIds?: string[]; key?: string }
   | { kind: "variable"; key: string }
-  | { kind: "connection"; connId: string };
+  | { kind: "connection"; connId: string }
+  /** States of another DAG's tasks (or runs, without task ids) at these logical dates, for the
+   *  external task sensor's poke: "none" where no run or task instance exists. */
+  | { kind: "external_states"; dagId: string; taskIds: string[] | null; logicalDates: string[] }
+  /** TriggerDagRun: create (or, with resetDagRun, clear and re-queue) a run of another DAG. The
+   *  one request that writes; the scheduler validates it as `orch dags trigger` does. */
+  | { kind: "trigger_dag_run"; dagId: string; conf: Record<string, unknown>; logicalDate: string | null; runId: string | null; resetDagRun: boolean }
+  | { kind: "dag_run_state"; dagId: string; runId: string };
 
 /** The answer to one TaskRead, in the same order; null: no such variable or connection. */
 export type TaskReadResult =
   | { kind: "xcom"; entries: XcomValue[] }
   | { kind: "variable"; value: string | null }
-  | { kind: "connection"; value: ConnectionInfo | null };
+  | { kind: "connection"; value: ConnectionInfo | null }
+  | { kind: "external_states"; states: string[] }
+  | { kind: "trigger_dag_run"; runId: string; logicalDate: string | null }
+  | { kind: "dag_run_state"; state: string | null };
 
 export type ToWorker =
   | { type: "run-task"; request: RunTaskRequest }

@@ -5,6 +5,8 @@ import type { CallableTask, BashTask, Dag, Task } from "../sdk/types.ts";
 import type { TaskContext } from "../sdk/context.ts";
 import { resolveXComArgs } from "../sdk/tasks.ts";
 import { isSkipSignal, isFailSignal } from "../sdk/signals.ts";
+import { isDeferSignal } from "../sdk/triggers.ts";
+import { isRescheduleSignal } from "../sdk/sensors.ts";
 import { renderFields, renderTemplate } from "../templating/index.ts";
 import { runBash } from "./bash-runner.ts";
 import type { TaskContextParts } from "./context.ts";
@@ -42,9 +44,22 @@ function templateStrings(v: unknown, out: string[] = []): string[] {
   return out;
 }
 
+/** A resumed try (after deferral) calls the method the task deferred to, with the event. */
+async function callOrResume(task: CallableTask, d: RunTaskDeps): Promise<unknown> {
+  const method = d.request.nextMethod;
+  if (!method) return task.callable(...(await resolveArgs(task, d)), d.ctx);
+  const { event, ...kwargs } = d.request.nextKwargs ?? {};
+  if (method === "__fail__") throw new Error(String((d.request.nextKwargs ?? {}).error ?? "the trigger failed"));
+  const fn = task.methods?.[method];
+  if (typeof fn !== "function") {
+    throw new Error(`task ${task.task_id} deferred to method "${method}", which it does not define; its methods: ${Object.keys(task.methods ?? {}).join(", ") || "none"}`);
+  }
+  d.log(`Resuming after deferral in ${method}`);
+  return fn(event, d.ctx, kwargs);
+}
+
 async function runCallable(task: CallableTask, d: RunTaskDeps): Promise<TaskOutcome> {
-  const args = await resolveArgs(task, d);
-  const result = await task.callable(...args, d.ctx);
+  const result = await callOrResume(task, d);
   const xcoms: { key: string; value: unknown }[] = [...d.pushed];
   if (task.kind === "branch") {
     const follow = result === null || result === undefined ? [] : typeof result === "string" ? [result] : [...(result as string[])];
@@ -151,6 +166,15 @@ export async function runTask(task: Task, d: RunTaskDeps): Promise<TaskOutcome> 
         return { state: "success", xcoms: [] };
     }
   } catch (e) {
+    if (isRescheduleSignal(e)) {
+      d.log(`Poke found nothing; rescheduling to ${e.rescheduleAt.toISOString()}`);
+      return { state: "up_for_reschedule", rescheduleAt: e.rescheduleAt.toISOString(), kwargs: e.kwargs };
+    }
+    if (isDeferSignal(e)) {
+      const { trigger, method, kwargs, timeoutSeconds } = e.defer;
+      d.log(`Pausing task as DEFERRED. dag_id=${d.request.dagId}, task_id=${d.request.taskId}, run_id=${d.request.runId}; trigger ${trigger.classpath}`);
+      return { state: "deferred", trigger: { classpath: trigger.classpath, kwargs: trigger.kwargs }, method, kwargs, timeoutSeconds, xcoms: checked(task, [...d.pushed], d) };
+    }
     if (isSkipSignal(e)) return { state: "skipped", reason: (e as Error).message || "the task asked to be skipped" };
     const err = coerceError(e);
     // Retrying cannot fix a value that is not JSON or too large, a bad template, or an explicit fail.

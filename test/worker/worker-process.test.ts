@@ -157,7 +157,7 @@ describe("worker: reads, environment, output, recycling", () => {
     assert.equal(r.outcome.state, "success", JSON.stringify(r.outcome));
     assert.ok(r.lines.some((l) => l === 'hello 41 db.internal {"a":1}'), r.lines.join("\n"));
     assert.deepEqual(
-      r.reads.map((x) => (x.kind === "variable" ? `var:${x.key}` : x.kind === "connection" ? `conn:${x.connId}` : `xcom:${x.taskIds?.join(",")}:${x.key}`)).sort(),
+      r.reads.map((x) => (x.kind === "variable" ? `var:${x.key}` : x.kind === "connection" ? `conn:${x.connId}` : x.kind !== "xcom" ? x.kind : `xcom:${x.taskIds?.join(",")}:${x.key}`)).sort(),
       ["conn:wh", "var:cfg", "var:greeting", "xcom:up:return_value"],
     );
   });

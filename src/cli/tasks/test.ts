@@ -92,6 +92,10 @@ export const taskTestCommand: CommandModule<object, TasksTestArgs> = {
           console.log(`Task ${args.task_id}: success`);
         } else if (outcome.state === "skipped") {
           console.log(`Task ${args.task_id}: skipped (${outcome.reason})`);
+        } else if (outcome.state === "up_for_reschedule") {
+          console.log(`Task ${args.task_id}: up_for_reschedule (next poke at ${outcome.rescheduleAt})`);
+        } else if (outcome.state === "deferred") {
+          console.log(`Task ${args.task_id}: deferred on ${outcome.trigger.classpath} (tasks test does not run triggers; run it with the scheduler)`);
         } else {
           console.log(`Task ${args.task_id}: failed: ${outcome.error.message}`);
           process.exitCode = 1;

@@ -1,0 +1,100 @@
+// Asset-triggered runs (Airflow's SchedulerJobRunner._create_dag_runs_asset_triggered): a DAG with
+// `schedule: [a, b]` (or AssetAll / AssetAny) gets a run once its queue of new asset events
+// satisfies the condition; the run consumes the queue and sees the events in
+// ctx.triggering_asset_events.
+import type { AssetCondition, AssetRef } from "../sdk/timetable-spec.ts";
+import type { SerializedDag } from "../serialization/serialized-dag.ts";
+import { consumeAssetQueue, ensureAsset, listQueuedAssets, setDagScheduleAssetReferences } from "../store/assets.ts";
+import { createDagRun, generateRunId } from "../store/dag-runs.ts";
+import type { Store } from "../store/index.ts";
+import { lockDags } from "../store/locks.ts";
+import type { DagRunRow } from "../store/schema.ts";
+import { toSchedulable, type SchedulableDag } from "./dag-bag.ts";
+import { taskSeeds } from "./run-creation.ts";
+
+const assetKey = (a: { name: string; uri: string }) => `${a.name}\u0000${a.uri}`;
+
+/** Every asset a condition names, once each. */
+export function conditionAssets(c: AssetCondition, out = new Map<string, AssetRef>()): AssetRef[] {
+  if (c.type === "asset") out.set(assetKey(c.asset), c.asset);
+  else for (const i of c.items) conditionAssets(i, out);
+  return [...out.values()];
+}
+
+/** Whether the assets with new events satisfy the condition (Airflow's BaseAsset.evaluate). */
+export function conditionHolds(c: AssetCondition, fresh: ReadonlySet<string>): boolean {
+  switch (c.type) {
+    case "asset":
+      return fresh.has(assetKey(c.asset));
+    case "all":
+      return c.items.every((i) => conditionHolds(i, fresh));
+    case "any":
+      return c.items.some((i) => conditionHolds(i, fresh));
+  }
+}
+
+/** What condition the DAG is scheduled on, or null for a DAG not scheduled on assets. */
+export function assetCondition(d: SchedulableDag): AssetCondition | null {
+  const t = d.dag.timetable;
+  return t.type === "asset" ? t.condition : null;
+}
+
+// dag_hash whose references were written by this process, so an unchanged DAG costs no write.
+const synced = new Map<string, string>();
+
+/** Records which assets the DAG is scheduled on (so events queue for it), once per DAG version. */
+export async function syncScheduleReferences(store: Store, d: SchedulableDag): Promise<void> {
+  const cond = assetCondition(d);
+  if (synced.get(d.dag.dag_id) === d.dagHash) return;
+  await store.writeTransaction((trx) => setDagScheduleAssetReferences(trx, d.dag.dag_id, cond ? conditionAssets(cond) : []));
+  synced.set(d.dag.dag_id, d.dagHash);
+}
+
+/**
+ * Creates the asset-triggered run when the DAG's queue satisfies its condition; null otherwise.
+ * One transaction under the DAG's run-creation lock, so two schedulers never both consume the queue.
+ */
+export async function createAssetTriggeredRun(store: Store, d: SchedulableDag, now: Date): Promise<DagRunRow | null> {
+  const cond = assetCondition(d);
+  if (!cond) return null;
+  const dagId = d.dag.dag_id;
+  return store.writeTransaction(async (trx) => {
+    await lockDags(trx, store.dialect, "max_active_runs", [dagId]);
+    const queued = await listQueuedAssets(trx, dagId);
+    if (queued.length === 0) return null;
+    if (!conditionHolds(cond, new Set(queued.map(assetKey)))) return null;
+    const runAfter = now.toISOString();
+    // Airflow's data_interval_for_events: from the oldest to the newest triggering event.
+    const since = queued.map((q) => q.created_at).sort()[0];
+    const run = await createDagRun(
+      trx,
+      {
+        dag_id: dagId,
+        run_id: generateRunId("asset_triggered", null, runAfter),
+        run_type: "asset_triggered",
+        logical_date: null,
+        data_interval_start: since,
+        data_interval_end: runAfter,
+        run_after: runAfter,
+        conf: {},
+        triggered_by: "asset",
+      },
+      taskSeeds(d),
+    );
+    await consumeAssetQueue(trx, dagId, run.id, queued);
+    return run;
+  });
+}
+
+/** Every DAG's assets into the store: outlets as known assets, schedules as references (what the
+ *  scheduler does as it meets each DAG), so `orch assets` sees them without a scheduler running. */
+export async function syncAllDagAssets(store: Store): Promise<void> {
+  const rows = await store.db.selectFrom("serialized_dag").select(["dag_id", "data", "dag_hash", "fileloc"]).execute();
+  for (const row of rows) {
+    const d = toSchedulable(JSON.parse(row.data) as SerializedDag, row.dag_hash, row.fileloc);
+    await store.writeTransaction(async (trx) => {
+      for (const t of d.dag.tasks) for (const a of t.outlets) await ensureAsset(trx, a);
+    });
+    await syncScheduleReferences(store, d);
+  }
+}
