@@ -44,6 +44,8 @@ interface Child {
   imports: number;
   busy: boolean;
   dead: boolean;
+  /** Resolves once the child is gone: its "exit", or a spawn that failed (which has none). */
+  gone: Promise<void>;
 }
 
 export interface ImportPool {
@@ -51,7 +53,7 @@ export interface ImportPool {
   close(): Promise<void>;
 }
 
-export function createImportPool(opts: { size: number; timeoutMs: number; cwd: string }): ImportPool {
+export function createImportPool(opts: { size: number; timeoutMs: number; cwd: string; env?: NodeJS.ProcessEnv }): ImportPool {
   const install = orchInstall();
   const children: Child[] = [];
   const waiting: (() => void)[] = [];
@@ -59,12 +61,19 @@ export function createImportPool(opts: { size: number; timeoutMs: number; cwd: s
   let closed = false;
 
   function spawnChild(): Child {
-    const proc = fork(install.importChild.entry, [], {
-      execArgv: install.importChild.execArgv,
-      cwd: opts.cwd,
-      stdio: ["ignore", "ignore", "pipe", "ipc"],
-      serialization: "advanced",
-    });
+    let proc: ChildProcess;
+    try {
+      proc = fork(install.importChild.entry, [], {
+        execArgv: install.importChild.execArgv,
+        cwd: opts.cwd,
+        env: opts.env,
+        stdio: ["ignore", "ignore", "pipe", "ipc"],
+        serialization: "advanced",
+      });
+    } catch (e) {
+      // Some spawn failures (E2BIG, EINVAL) are thrown rather than emitted.
+      throw new SpawnError(e as Error);
+    }
     const stderrTail: string[] = [];
     let partial = "";
     proc.stderr?.setEncoding("utf8");
@@ -81,11 +90,13 @@ export function createImportPool(opts: { size: number; timeoutMs: number; cwd: s
         resolve();
       });
     });
-    // A send to a child that just died fails with EPIPE as an 'error' event; unheard, that event
-    // would crash the process. The child's 'exit' already settles whatever it was doing.
-    proc.on("error", () => {});
-    const child: Child = { proc, stderrTail, stderrClosed, imports: 0, busy: false, dead: false, ready: Promise.resolve() };
+    let resolveGone!: () => void;
+    const gone = new Promise<void>((resolve) => (resolveGone = resolve));
+    proc.once("exit", () => resolveGone());
+    const child: Child = { proc, stderrTail, stderrClosed, imports: 0, busy: false, dead: false, ready: Promise.resolve(), gone };
+    let spawnFailed!: (e: Error) => void;
     child.ready = new Promise<void>((resolve, reject) => {
+      spawnFailed = reject;
       const onMsg = (m: FromImportChild) => {
         if (m.type === "ready") {
           proc.off("message", onMsg);
@@ -96,11 +107,23 @@ export function createImportPool(opts: { size: number; timeoutMs: number; cwd: s
       proc.once("exit", (code) => reject(new Error(`DAG import child exited (code ${code}) before it was ready`)));
     });
     child.ready.catch(() => {});
-    proc.once("exit", () => {
+    const forget = (): void => {
       child.dead = true;
       const i = children.indexOf(child);
       if (i >= 0) children.splice(i, 1);
       wake();
+    };
+    proc.once("exit", forget);
+    // A send to a child that just died fails with EPIPE as an 'error' event; unheard, that event
+    // would crash the process, and the child's 'exit' settles whatever it was doing. A child that
+    // could not be spawned (ENOENT, EACCES, EAGAIN) emits "error" and never "exit" (as a worker in
+    // src/executor/worker-process.ts): fail its import and forget it, so the next import spawns
+    // another and close() does not wait for an exit that never comes.
+    proc.on("error", (e) => {
+      if (proc.pid !== undefined) return;
+      spawnFailed(new SpawnError(e));
+      resolveGone();
+      forget();
     });
     children.push(child);
     return child;
@@ -139,7 +162,13 @@ export function createImportPool(opts: { size: number; timeoutMs: number; cwd: s
   }
 
   async function run(job: ImportJob): Promise<ImportResult> {
-    const child = await acquire();
+    let child: Child;
+    try {
+      child = await acquire();
+    } catch (e) {
+      if (!(e instanceof SpawnError)) throw e; // the pool is closed
+      return startProblem(e);
+    }
     try {
       await child.ready;
       child.imports++;
@@ -182,8 +211,7 @@ export function createImportPool(opts: { size: number; timeoutMs: number; cwd: s
         });
       });
     } catch (e) {
-      const message = `could not start the DAG import process: ${(e as Error).message}`;
-      return { dags: [], problems: [{ message, line: null, detail: message }] };
+      return startProblem(e as Error);
     } finally {
       release(child);
     }
@@ -197,7 +225,7 @@ export function createImportPool(opts: { size: number; timeoutMs: number; cwd: s
         (c) =>
           new Promise<void>((resolve) => {
             if (c.dead || c.proc.exitCode !== null) return resolve();
-            c.proc.once("exit", () => resolve());
+            void c.gone.then(resolve);
             c.proc.kill();
           }),
       ),
@@ -205,4 +233,16 @@ export function createImportPool(opts: { size: number; timeoutMs: number; cwd: s
   }
 
   return { run, close };
+}
+
+/** A child process that could not be started; its message is the spawn's (names the errno). */
+class SpawnError extends Error {
+  constructor(cause: Error) {
+    super(cause.message, { cause });
+  }
+}
+
+function startProblem(e: Error): ImportResult {
+  const message = `could not start the DAG import process: ${e.message}`;
+  return { dags: [], problems: [{ message, line: null, detail: message }] };
 }
