@@ -41,6 +41,8 @@ interface Current {
   /** The outcome, held until both output streams have reached this try's end marker. */
   outcome?: TaskOutcome;
   ended: Set<"stdout" | "stderr">;
+  /** Process groups of this try's bash commands still running (the worker reports them). */
+  groups: Set<number>;
 }
 
 /** The scheduler's own settings and credentials, which a task has no business reading: the
@@ -136,6 +138,12 @@ export function spawnWorker(opts: { env?: NodeJS.ProcessEnv } = {}): WorkerProce
         );
         return;
       }
+      case "subprocess":
+        if (current && current.tiId === msg.tiId) {
+          if (msg.running) current.groups.add(msg.pgid);
+          else current.groups.delete(msg.pgid);
+        }
+        return;
       case "task-finished": {
         if (!current || current.tiId !== msg.tiId) return;
         current.outcome = msg.outcome;
@@ -154,6 +162,16 @@ export function spawnWorker(opts: { env?: NodeJS.ProcessEnv } = {}): WorkerProce
     exitInfo = { code, signal };
     const c = current;
     if (!c) return;
+    // A bash command of this try outlives its worker (it is the leader of its own group, and a
+    // command that traps SIGTERM ignores the worker's last word, or never got it): kill it first,
+    // so the try that follows never runs beside it.
+    for (const pgid of c.groups) {
+      try {
+        process.kill(-pgid, "SIGKILL");
+      } catch {
+        // ESRCH: already gone
+      }
+    }
     if (c.timedOut !== undefined) return settle(c, timeoutOutcome(c.timedOut));
     // It reported its outcome and exited before we read its end markers (a shutdown): the outcome stands.
     if (c.outcome) return settle(c, c.outcome);
@@ -223,7 +241,7 @@ export function spawnWorker(opts: { env?: NodeJS.ProcessEnv } = {}): WorkerProce
       }
       tasksRun++;
       return new Promise<TaskOutcome>((resolve) => {
-        const c: Current = { tiId: request.tiId, log, answer, resolve, ended: new Set() };
+        const c: Current = { tiId: request.tiId, log, answer, resolve, ended: new Set(), groups: new Set() };
         current = c;
         if (request.timeoutMs !== null) {
           // The parent is the one clock for execution_timeout: SIGTERM makes the worker kill its

@@ -37,6 +37,9 @@ export interface BashOptions {
   maxLineChars?: number;
   /** Each output line, trailing whitespace removed (as Airflow's `rstrip()`). */
   onLine(line: string, stream: OutputStream): void;
+  /** The command's process group started (running: true), or is gone (false): the worker tells
+   *  its parent, who kills a group left running should the worker die. */
+  onGroup?(pgid: number, running: boolean): void;
 }
 
 export type BashResult =
@@ -120,6 +123,7 @@ async function supervise(
   // detached: the command leads a new process group, so one signal to -pid reaches every process it
   // started (Airflow's start_new_session=True).
   const child = spawn(bash, ["-c", opts.command], { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  if (child.pid !== undefined) opts.onGroup?.(child.pid, true);
 
   let killing: Promise<void> | undefined;
   const startKill = (graceMs = killGraceMs): void => {
@@ -174,6 +178,7 @@ async function supervise(
     // Whatever bash left behind in its group (a `cmd &` it did not wait for) goes with it.
     if (groupAlive(child.pid!)) startKill();
     await killing;
+    opts.onGroup?.(child.pid!, false);
     await drain([stdoutDone, stderrDone], [child.stdout!, child.stderr!]);
 
     if (callbackError !== undefined) throw callbackError;

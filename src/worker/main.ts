@@ -106,7 +106,17 @@ async function handle(request: RunTaskRequest): Promise<TaskOutcome> {
     });
     const callbacks = task.callbacks;
     await runCallback("on_execute_callback", callbacks.on_execute_callback, ctx, log);
-    const outcome = await runTask(task, { request, dag, ctx, parts, pushed, signal: abort.signal, log: (l, lv) => log(l, lv) });
+    const outcome = await runTask(task, {
+      request,
+      dag,
+      ctx,
+      parts,
+      pushed,
+      signal: abort.signal,
+      // The parent kills a group still running should this worker die (protocol.ts `subprocess`).
+      onGroup: (pgid, running) => void send({ type: "subprocess", tiId: request.tiId, pgid, running }),
+      log: (l, lv) => log(l, lv),
+    });
     if (outcome.state === "failed") outcome.error.stack = trimOrchFrames(outcome.error.stack);
     if (outcome.state === "success" && task.outlets.length) outcome.outletEvents = parts.outletEvents();
     if (outcome.state === "success") await runCallback("on_success_callback", callbacks.on_success_callback, ctx, log);

@@ -129,6 +129,10 @@ export type FromWorker =
   | { type: "log"; tiId: number; line: string; level: "INFO" | "WARNING" | "ERROR" }
   /** Reads asked for together (a template's references, a task's XComArgs), answered at once. */
   | { type: "read"; tiId: number; readId: number; reads: TaskRead[] }
+  /** A bash command's process group started (running) or is gone. Should the worker itself die
+   *  (SIGKILL, out of memory), the parent SIGKILLs the groups still running before it settles
+   *  the try: nothing else would, and a command that traps SIGTERM would run beside the retry. */
+  | { type: "subprocess"; tiId: number; pgid: number; running: boolean }
   | { type: "task-finished"; tiId: number; outcome: TaskOutcome };
 
 /** Written by the worker on its stdout and stderr when a try ends, after everything the try wrote

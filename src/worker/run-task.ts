@@ -23,6 +23,8 @@ export interface RunTaskDeps {
   /** XComs pushed by ti.xcom_push during the try. */
   pushed: { key: string; value: unknown }[];
   signal: AbortSignal;
+  /** A bash command's process group started or is gone (protocol.ts `subprocess`). */
+  onGroup?(pgid: number, running: boolean): void;
   log(line: string, level?: "INFO" | "WARNING" | "ERROR", source?: string): void;
 }
 
@@ -127,6 +129,7 @@ async function runBashTask(task: BashTask, d: RunTaskDeps): Promise<TaskOutcome>
     killGraceMs: d.request.killGraceMs,
     signal: d.signal,
     onLine: (line, stream) => d.log(line, "INFO", stream),
+    onGroup: d.onGroup,
   });
   switch (r.outcome) {
     case "success": {
