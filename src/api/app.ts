@@ -6,7 +6,9 @@ import { HTTPException } from "hono/http-exception";
 import { OrchError } from "../errors.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { errorStatus, HttpError } from "./http-error.ts";
+import { assetRoutes } from "./routes/assets.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { backfillRoutes } from "./routes/backfills.ts";
 import { connectionRoutes } from "./routes/connections.ts";
 import { dagRunRoutes } from "./routes/dag-runs.ts";
 import { dagSourceRoutes } from "./routes/dag-sources.ts";
@@ -53,7 +55,7 @@ export function createApiApp(deps: ApiDeps, opts: { log?: (m: string) => void } 
   });
 
   const v2 = new Hono<ApiEnv>();
-  for (const r of [monitorRoutes, dagRoutes, dagRunRoutes, taskInstanceRoutes, logRoutes, xcomRoutes, variableRoutes, connectionRoutes, importErrorRoutes, dagSourceRoutes]) {
+  for (const r of [monitorRoutes, dagRoutes, dagRunRoutes, taskInstanceRoutes, logRoutes, xcomRoutes, variableRoutes, connectionRoutes, importErrorRoutes, dagSourceRoutes, backfillRoutes, assetRoutes]) {
     v2.route("/", r(deps));
   }
   app.route("/api/v2", v2);

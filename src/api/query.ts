@@ -103,3 +103,9 @@ export function orderBy<C extends string>(c: Context, allowed: Record<string, C>
 export function likeFilter(column: string, pattern: string): RawBuilder<boolean> {
   return sql<boolean>`lower(${sql.ref(column)}) like lower(${pattern})`;
 }
+
+/** A *_pattern parameter applied in memory to a short listing (assets): LIKE's % and _, any case. */
+export function likeFilterText(text: string, pattern: string): boolean {
+  const re = pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/%/g, ".*").replace(/_/g, ".");
+  return new RegExp(`^${re}$`, "is").test(text);
+}

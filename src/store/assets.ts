@@ -215,3 +215,39 @@ export async function listAssetConsumers(db: Db, assetId: number): Promise<strin
   const rows = await db.selectFrom("dag_schedule_asset_reference").select("dag_id").where("asset_id", "=", assetId).orderBy("dag_id").execute();
   return rows.map((r) => r.dag_id);
 }
+
+export async function getAssetById(db: Db, id: number): Promise<AssetRow | undefined> {
+  const r = await db.selectFrom("asset").selectAll().where("id", "=", id).executeTakeFirst();
+  return r ? { ...r, extra: parseJson(r.extra) } : undefined;
+}
+
+export interface AssetEventFilter {
+  assetId?: number;
+  sourceDagId?: string;
+  sourceTaskId?: string;
+  sourceRunId?: string;
+  sourceMapIndex?: number;
+}
+
+/** A page of events of every asset (the REST listing), newest first, with the filter's total. */
+export async function listAssetEventsPage(db: Db, f: AssetEventFilter, page: { limit: number; offset: number }): Promise<{ rows: AssetEvent[]; total: number }> {
+  let q = eventQuery(db);
+  if (f.assetId !== undefined) q = q.where("e.asset_id", "=", f.assetId);
+  if (f.sourceDagId !== undefined) q = q.where("e.source_dag_id", "=", f.sourceDagId);
+  if (f.sourceTaskId !== undefined) q = q.where("e.source_task_id", "=", f.sourceTaskId);
+  if (f.sourceRunId !== undefined) q = q.where("e.source_run_id", "=", f.sourceRunId);
+  if (f.sourceMapIndex !== undefined) q = q.where("e.source_map_index", "=", f.sourceMapIndex);
+  const rows = await q.orderBy("e.id", "desc").limit(page.limit).offset(page.offset).execute();
+  const total = await q.clearSelect().select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+  return { rows: rows.map(toEvent), total: Number(total.n) };
+}
+
+/** The latest event's id and timestamp of each asset that has one. */
+export async function latestAssetEvents(db: Db): Promise<Map<number, { id: number; timestamp: string }>> {
+  const rows = await db
+    .selectFrom("asset_event as e")
+    .select(["e.asset_id", "e.id", "e.timestamp"])
+    .where("e.id", "in", (eb) => eb.selectFrom("asset_event").select((x) => x.fn.max("id").as("m")).groupBy("asset_id"))
+    .execute();
+  return new Map(rows.map((r) => [r.asset_id, { id: r.id, timestamp: r.timestamp }]));
+}

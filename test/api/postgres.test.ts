@@ -20,6 +20,7 @@ describe("postgres: the REST API", { skip }, () => {
     home = await tempHome("orch-api-pg-");
     db = await freshPgDatabase("api");
     await writeDag(home.dags, "pg.ts", `import { dag, task } from "orch";\nexport default dag({ dag_id: "pg_api", schedule: null, start_date: "2024-01-01", tags: ["pg"] }, () => { task({ task_id: "t" }, async () => ({ ok: true }))(); });\n`);
+    await writeDag(home.dags, "pg_daily.ts", `import { dag, task, Asset } from "orch";\nconst a = new Asset("pg://daily");\nexport default dag({ dag_id: "pg_daily", schedule: "@daily", start_date: "2024-01-01" }, () => { task({ task_id: "t", outlets: [a] }, async () => 1)(); });\n`);
     orch = await startOrch(["standalone", "--port", "0"], home.home, { env: { ORCH_DATABASE_URL: db.url } });
     token = await login(orch.url, "admin", generatedPassword(home.home));
   });
@@ -51,5 +52,28 @@ describe("postgres: the REST API", { skip }, () => {
     assert.equal((v.body as { value: string }).value, "***");
     const h = await call(orch.url, "GET", "/api/v2/monitor/health", { schema: "HealthInfoResponse" });
     assert.equal((h.body as { scheduler: { status: string } }).scheduler.status, "healthy");
+  });
+
+  test("backfills and asset events on PostgreSQL: create, a second refused, runs to the end; an event from outside", async () => {
+    await waitFor("pg_daily parsed", async () => ((await call(orch.url, "GET", "/api/v2/dags/pg_daily", { token })).status === 200 ? true : undefined));
+    const body = { dag_id: "pg_daily", from_date: "2024-01-01T00:00:00Z", to_date: "2024-01-02T00:00:00Z" };
+    const dry = await call(orch.url, "POST", "/api/v2/backfills/dry_run", { token, body, schema: "DryRunBackfillCollectionResponse" });
+    assert.equal((dry.body as { total_entries: number }).total_entries, 2);
+    const made = await call(orch.url, "POST", "/api/v2/backfills", { token, body, schema: "BackfillResponse" });
+    assert.equal(made.status, 200, made.text);
+    assert.equal((await call(orch.url, "POST", "/api/v2/backfills", { token, body })).status, 409);
+    const id = (made.body as { id: number }).id;
+    await waitFor("backfill completed", async () => {
+      const r = await call(orch.url, "GET", `/api/v2/backfills/${id}`, { token, schema: "BackfillResponse" });
+      return (r.body as { completed_at: string | null }).completed_at ? true : undefined;
+    }, 120_000);
+    const assets = await call(orch.url, "GET", "/api/v2/assets?uri_pattern=pg:%25", { token, schema: "AssetCollectionResponse" });
+    const asset = (assets.body as { assets: { id: number }[] }).assets[0];
+    assert.ok(asset, assets.text);
+    const ev = await call(orch.url, "POST", "/api/v2/assets/events", { token, body: { asset_id: asset.id, extra: { from: "outside" } }, schema: "AssetEventResponse" });
+    assert.equal(ev.status, 200, ev.text);
+    const events = await call(orch.url, "GET", `/api/v2/assets/events?asset_id=${asset.id}`, { token, schema: "AssetEventCollectionResponse" });
+    // Two backfill runs produced an event each, and one came from outside.
+    assert.equal((events.body as { total_entries: number }).total_entries, 3, events.text);
   });
 });

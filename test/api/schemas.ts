@@ -209,6 +209,61 @@ export const TaskInstancesLogResponse = model({
   continuation_token: nstr,
 });
 
+const ReprocessBehavior = { enum: ["failed", "completed", "none"] };
+export const BackfillResponse = model({
+  id: int,
+  dag_id: str,
+  from_date: dt,
+  to_date: dt,
+  dag_run_conf: obj,
+  is_paused: bool,
+  reprocess_behavior: ReprocessBehavior,
+  max_active_runs: int,
+  created_at: dt,
+  completed_at: ndt,
+  updated_at: dt,
+  dag_display_name: str,
+});
+export const BackfillCollectionResponse = model({ backfills: { type: "array", items: BackfillResponse }, total_entries: int });
+export const DryRunBackfillCollectionResponse = model({ backfills: { type: "array", items: model({ logical_date: dt }) }, total_entries: int });
+
+const DagScheduleAssetReference = model({ dag_id: str, created_at: dt, updated_at: dt });
+export const AssetResponse = model(
+  {
+    id: int,
+    name: str,
+    uri: str,
+    group: str,
+    extra: nullable(obj),
+    created_at: dt,
+    updated_at: dt,
+    consuming_dags: { type: "array", items: DagScheduleAssetReference },
+    producing_tasks: { type: "array", items: model({ task_id: str, dag_id: str, created_at: dt, updated_at: dt }) },
+    aliases: { type: "array", items: model({ id: int, name: str, group: str }) },
+    last_asset_event: nullable(model({ id: nullable(int), timestamp: ndt })),
+  },
+  ["id", "name", "uri", "group", "created_at", "updated_at", "consuming_dags", "producing_tasks", "aliases"],
+);
+export const AssetCollectionResponse = model({ assets: { type: "array", items: AssetResponse }, total_entries: int });
+export const AssetEventResponse = model(
+  {
+    id: int,
+    asset_id: int,
+    uri: nstr,
+    name: nstr,
+    group: nstr,
+    extra: nullable(obj),
+    source_task_id: nstr,
+    source_dag_id: nstr,
+    source_run_id: nstr,
+    source_map_index: int,
+    created_dagruns: { type: "array", items: obj },
+    timestamp: dt,
+  },
+  ["id", "asset_id", "source_map_index", "created_dagruns", "timestamp"],
+);
+export const AssetEventCollectionResponse = model({ asset_events: { type: "array", items: AssetEventResponse }, total_entries: int });
+
 export const HTTPExceptionResponse = model({ detail: { anyOf: [str, obj] } });
 export const HTTPValidationError = {
   type: "object",
@@ -245,6 +300,13 @@ export const SCHEMAS = {
   HTTPExceptionResponse,
   HTTPValidationError,
   TokenResponse,
+  BackfillResponse,
+  BackfillCollectionResponse,
+  DryRunBackfillCollectionResponse,
+  AssetResponse,
+  AssetCollectionResponse,
+  AssetEventResponse,
+  AssetEventCollectionResponse,
 } as const;
 
 export type SchemaName = keyof typeof SCHEMAS;

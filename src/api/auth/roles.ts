@@ -18,3 +18,6 @@ export function roleAtLeast(have: Role, need: Role): boolean {
 export type Access = { read: Role; write: Role };
 export const DAG_ACCESS: Access = { read: "viewer", write: "user" };
 export const OPS_ACCESS: Access = { read: "op", write: "op" };
+/** Backfills and asset events start runs: anyone may read them, op and admin may make them. */
+export const BACKFILL_ACCESS: Access = { read: "viewer", write: "op" };
+export const ASSET_ACCESS: Access = { read: "viewer", write: "op" };

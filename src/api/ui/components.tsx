@@ -112,6 +112,8 @@ export const Layout: FC<PropsWithChildren<{ title: string; user?: AuthUser; csrf
       <header class="top">
         <a href="/dags">orch</a>
         <a href="/dags">DAGs</a>
+        <a href="/backfills">Backfills</a>
+        <a href="/assets">Assets</a>
         <span class="grow"></span>
         {user ? (
           <>

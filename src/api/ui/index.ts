@@ -11,6 +11,8 @@
 //   /dags/:dag_id/runs/:run_id          task instances, clear / mark the run or a task
 //   /dags/:dag_id/runs/:run_id/tasks/:task_id[?try=N]          one try: log, rendered templates, XComs
 //   /dags/:dag_id/runs/:run_id/tasks/:task_id/tries/:n/stream  its log as server-sent events
+//   /backfills, /backfills/:id          backfills, a create form with a dry-run preview; one backfill
+//   /assets                             assets with their consumers and latest events
 import { stat } from "node:fs/promises";
 import { Hono, type Context } from "hono";
 import { streamSSE } from "hono/streaming";
@@ -19,6 +21,11 @@ import { taskLogPath } from "../../logging/log-path.ts";
 import { readTaskLog } from "../../logging/read-log.ts";
 import { applyClear, clearTargets, markTaskInstances, selectTaskIds } from "../../operations/clear.ts";
 import { markDagRun, plannedRunMarks } from "../../operations/dag-run-state.ts";
+import { syncAllDagAssets } from "../../scheduler/asset-runs.ts";
+import { cancelBackfill, createBackfill, planBackfill, type BackfillRequest } from "../../scheduler/backfill.ts";
+import { listAssetConsumers, listAssetEvents, listAssets } from "../../store/assets.ts";
+import { backfillProgress, getBackfill, listBackfillDagRuns, listBackfills, REPROCESS_BEHAVIORS, setBackfillPaused, type ReprocessBehavior } from "../../store/backfills.ts";
+import { listDags } from "../../store/dags.ts";
 import { triggerDagRun } from "../../scheduler/run-creation.ts";
 import { getTaskInstanceWithRun, listTaskInstanceTries, listXcomsPage } from "../../store/listings.ts";
 import { setDagPaused } from "../../store/run-edits.ts";
@@ -31,6 +38,7 @@ import { followTaskLog, tryIsLive } from "../log-follow.ts";
 import { parseIsoField } from "../validate.ts";
 import { requireDagRow, requireRun, requireSchedulable } from "../routes/common.ts";
 import { dagUrl, enc, runUrl, sendPage, showJson, tiUrl } from "./components.tsx";
+import { AssetsPage, BackfillPage, BackfillsPage, backfillUrl, EMPTY_BACKFILL_FORM, mayManageBackfills, type BackfillForm, type DryRunRow } from "./pages/backfills.tsx";
 import { DagListPage, loadDagList, parseDagListQuery } from "./pages/dag-list.tsx";
 import { DagPage, loadDagPage, taskOrder } from "./pages/dag.tsx";
 import { ErrorPage, LoginPage } from "./pages/login.tsx";
@@ -43,6 +51,8 @@ import { checkLoginCsrf, endSession, loginCsrf, readForm, requireSession, safeNe
 
 /** The most of a log the try page shows at once (the tail); the rest is one click away in the API. */
 const LOG_PAGE_BYTES = 2 * 1024 * 1024;
+/** The latest events the assets page shows per asset. */
+const ASSET_EVENTS_SHOWN = 5;
 
 type Ctx = Context<UiEnv>;
 
@@ -62,6 +72,23 @@ export function uiRoutes(deps: ApiDeps): Hono<UiEnv> {
   const read = requireSession(deps);
   const write = requireSession(deps, { write: true });
   const baseLogFolder = deps.config.getString("logging", "base_log_folder");
+
+  async function backfillList() {
+    const rows = [];
+    for (const b of await listBackfills(store.db)) rows.push({ b, p: await backfillProgress(store.db, b.id) });
+    return { rows, dagIds: (await listDags(store.db)).map((d) => d.dag_id) };
+  }
+
+  async function requireBackfillRow(raw: string) {
+    const b = /^\d{1,15}$/.test(raw) ? await getBackfill(store.db, Number(raw)) : undefined;
+    if (!b) throw notFound(`No backfill ${raw}`);
+    return b;
+  }
+
+  function requireOp(c: Ctx): void {
+    const user = c.get("user");
+    if (!mayManageBackfills(user)) throw new HttpError(403, `User "${user.username}" has role ${user.role}; backfills need role op or above`);
+  }
 
   r.get(STYLESHEET_PATH, (c) => c.body(STYLESHEET, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=31536000, immutable" }));
   r.get(SCRIPT_PATH, (c) => c.body(SCRIPT, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=31536000, immutable" }));
@@ -309,6 +336,78 @@ export function uiRoutes(deps: ApiDeps): Hono<UiEnv> {
       await followTaskLog(store, target, offset, async (text, next) => s.writeSSE({ event: "chunk", data: JSON.stringify(text), id: String(next) }), () => aborted);
       if (!aborted) await s.writeSSE({ event: "end", data: "{}" });
     });
+  });
+
+  r.get("/backfills", read, async (c) => sendPage(c, BackfillsPage({ ...(await backfillList()), form: { ...EMPTY_BACKFILL_FORM, dag_id: c.req.query("dag_id") ?? "" }, ...pageOf(c) })));
+
+  r.post("/backfills", write, async (c) => {
+    requireOp(c);
+    const f = c.get("form");
+    const form: BackfillForm = {
+      dag_id: f.dag_id ?? "",
+      from_date: (f.from_date ?? "").trim(),
+      to_date: (f.to_date ?? "").trim(),
+      reprocess_behavior: f.reprocess_behavior ?? "none",
+      max_active_runs: (f.max_active_runs ?? "10").trim(),
+      run_backwards: f.run_backwards === "true",
+    };
+    const again = async (error: string, status: number, preview?: DryRunRow[]) => sendPage(c, BackfillsPage({ ...(await backfillList()), form, error, preview, ...pageOf(c) }), status);
+    const dates: Date[] = [];
+    for (const [name, label] of [["from_date", "From"], ["to_date", "To"]] as const) {
+      try {
+        dates.push(new Date(parseIsoField(form[name], ["body", name])));
+      } catch {
+        return again(`${label}: "${form[name]}" is not a date; write it as 2024-01-01 or 2024-01-01T06:00:00Z`, 422);
+      }
+    }
+    const max = Number(form.max_active_runs);
+    if (!Number.isInteger(max) || max < 1) return again(`Runs at a time: a whole number of at least 1, not "${form.max_active_runs}"`, 422);
+    if (!(REPROCESS_BEHAVIORS as readonly string[]).includes(form.reprocess_behavior)) return again(`Reprocess: one of ${REPROCESS_BEHAVIORS.join(", ")}`, 422);
+    const sched = await requireSchedulable(store, form.dag_id);
+    const req: BackfillRequest = { fromDate: dates[0], toDate: dates[1], reprocessBehavior: form.reprocess_behavior as ReprocessBehavior, maxActiveRuns: max, runBackwards: form.run_backwards };
+    try {
+      if (f.dry_run === "yes") {
+        const plan = await planBackfill(store.db, sched, req);
+        const preview = plan.map((p) => ({
+          logicalDate: p.logicalDate,
+          action: p.decision.action === "create" ? "create a run" : p.decision.action === "clear" ? `clear and re-queue ${p.decision.run.run_id} (${p.decision.run.state})` : `skip: ${p.decision.reason} (${p.decision.run.run_id})`,
+        }));
+        return again("", 200, preview);
+      }
+      const made = await createBackfill(store, sched, req);
+      await deps.changed();
+      return c.redirect(backfillUrl(made.backfill.id), 303);
+    } catch (e) {
+      // A refusal (non-periodic schedule, dates, params, another backfill running) goes above the form.
+      if (e instanceof OrchError && (e.code.startsWith("ORCH_BACKFILL_") || errorStatus(e) < 500)) return again(e.message, e.code === "ORCH_BACKFILL_ALREADY_RUNNING" ? 409 : 422);
+      throw e;
+    }
+  });
+
+  r.get("/backfills/:id", read, async (c) => {
+    const b = await requireBackfillRow(c.req.param("id"));
+    return sendPage(c, BackfillPage({ b, p: await backfillProgress(store.db, b.id), dates: await listBackfillDagRuns(store.db, b.id), ...pageOf(c) }));
+  });
+
+  r.post("/backfills/:id/:action", write, async (c) => {
+    requireOp(c);
+    const b = await requireBackfillRow(c.req.param("id"));
+    const action = c.req.param("action");
+    if (action !== "pause" && action !== "unpause" && action !== "cancel") throw notFound(`No action ${action} on a backfill: pause, unpause or cancel`);
+    if (b.completed_at) throw new HttpError(409, `Backfill ${b.id} is already completed`);
+    if (action === "cancel") await cancelBackfill(store, b.id);
+    else await setBackfillPaused(store.db, b.id, action === "pause");
+    await deps.changed();
+    return c.redirect(backfillUrl(b.id), 303);
+  });
+
+  r.get("/assets", read, async (c) => {
+    await syncAllDagAssets(store);
+    const assets = [];
+    for (const a of await listAssets(store.db)) {
+      assets.push({ a, consumers: await listAssetConsumers(store.db, a.id), events: await listAssetEvents(store.db, a.id, { limit: ASSET_EVENTS_SHOWN }) });
+    }
+    return sendPage(c, AssetsPage({ assets, ...pageOf(c) }));
   });
 
   r.onError(async (err, c) => {
