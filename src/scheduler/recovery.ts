@@ -19,7 +19,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { createSecretsMasker, openTaskLog, taskLogPath } from "../logging/index.ts";
 import type { Store } from "../store/index.ts";
-import { declareJobDead, latestHeartbeats, listStaleJobs } from "../store/jobs.ts";
+import { declareJobDead, jobsOfThisProcess, latestHeartbeats, listStaleJobs } from "../store/jobs.ts";
 import type { TaskInstanceRow } from "../store/schema.ts";
 import {
   countInterruptedTries,
@@ -104,9 +104,7 @@ function noteInLog(baseLogFolder: string | undefined, ti: TaskInstanceRow, line:
   }
 }
 
-/** Jobs started by this process and still running here (a bench or a test may run several
- *  schedulers in one process: a job with our pid is not an earlier incarnation when it is one). */
-export const jobsOfThisProcess = new Set<number>();
+export { jobsOfThisProcess };
 
 /** Jobs that are dead now: stale heartbeats anywhere, and, on this host, jobs whose process is gone. */
 async function findDeadJobs(store: Store, opts: RecoveryOptions): Promise<number[]> {

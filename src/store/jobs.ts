@@ -21,6 +21,12 @@ export interface JobRow {
   latest_heartbeat: string;
 }
 
+/** Jobs started by this process and still running here (the scheduler, triggerer, DAG processor
+ *  and API server of one `orch standalone` share a pid; a bench or a test may run several
+ *  schedulers in one process): a job row with our pid is not an earlier incarnation when it is one
+ *  of these. Without this, recovery declared a standalone's own triggerer dead every few seconds. */
+export const jobsOfThisProcess = new Set<number>();
+
 /** A new running job; returns its id (the claims it makes carry it). */
 export async function startJob(db: Db, job: { jobType: string; hostname: string; pid: number }): Promise<number> {
   const now = nowIso();
@@ -29,6 +35,7 @@ export async function startJob(db: Db, job: { jobType: string; hostname: string;
     .values({ job_type: job.jobType, state: "running", hostname: job.hostname, pid: job.pid, start_date: now, end_date: null, latest_heartbeat: now })
     .returning("id")
     .executeTakeFirstOrThrow();
+  if (job.pid === process.pid) jobsOfThisProcess.add(row.id);
   return row.id;
 }
 
@@ -41,6 +48,7 @@ export async function heartbeatJob(db: Db, id: number): Promise<boolean> {
 
 /** The job ended (cleanly: success; declared dead by another: failed). */
 export async function endJob(db: Db, id: number, state: Exclude<JobState, "running"> = "success"): Promise<void> {
+  jobsOfThisProcess.delete(id);
   await db.updateTable("job").set({ state, end_date: nowIso() }).where("id", "=", id).where("state", "=", "running").execute();
 }
 

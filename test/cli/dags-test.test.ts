@@ -72,6 +72,14 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
   }
 }
 
+// A deferrable sensor: its try leaves the worker and waits on a trigger, which `dags test` must run.
+const DEFER_DAG = `import { dag, task, timeDeltaSensor } from "orch";
+const after = task({ task_id: "after" }, async () => "resumed");
+export default dag({ dag_id: "defer_dag", schedule: null }, () => {
+  timeDeltaSensor({ task_id: "wait", delta: { seconds: 1 }, deferrable: true }).then(after());
+});
+`;
+
 describe("cli: dags test", () => {
   let h: TempHome;
   before(async () => {
@@ -80,6 +88,7 @@ describe("cli: dags test", () => {
     await writeDag(h.dags, "slow_dag.ts", SLOW_DAG);
     await writeDag(h.dags, "odd_dag.ts", ODD_DAG);
     await writeDag(h.dags, "helper_dag.ts", HELPER_DAG);
+    await writeDag(h.dags, "defer_dag.ts", DEFER_DAG);
     await mkdir(join(h.dags, "helpers"));
     await writeDag(join(h.dags, "helpers"), "check.ts", HELPER);
     await migrateHome(h.home);
@@ -112,6 +121,14 @@ describe("cli: dags test", () => {
     const r = await runOrch(["dags", "test", "helper_dag", "2024-01-01"], { home: h.home, timeoutMs: 120_000 });
     assert.match(r.stdout, /^\[neg\] ERROR\s+at mustBePositive \(.*helpers\/check\.ts:3:\d+\)$/m, r.stdout);
     assert.match(r.stdout, /^\[neg\] ERROR\s+at .*helper_dag\.ts:3:\d+\)?$/m, r.stdout);
+  });
+
+  it("runs a deferred task's trigger, so a deferrable sensor resumes and the run succeeds", async () => {
+    const r = await runOrch(["dags", "test", "defer_dag", "2024-01-01", "--quiet"], { home: h.home, timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /DAG run .*: success/);
+    assert.match(r.stdout, /wait\s+\|\s+success/);
+    assert.match(r.stdout, /after\s+\|\s+success/);
   });
 
   it("--quiet prints only the summary", async () => {

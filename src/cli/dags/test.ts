@@ -9,6 +9,7 @@ import type { Argv, CommandModule } from "yargs";
 import { createLocalExecutor } from "../../executor/local-executor.ts";
 import { triggerDagRun } from "../../scheduler/run-creation.ts";
 import { createScheduler } from "../../scheduler/scheduler.ts";
+import { createTriggerer, type Triggerer } from "../../triggerer/triggerer.ts";
 import { loadVariablesAndConnections, maskerFor } from "../../scheduler/task-runner.ts";
 import { listTaskInstances } from "../../store/task-instances.ts";
 import { getDagRunById } from "../../store/dag-runs.ts";
@@ -58,7 +59,19 @@ export const testCommand: CommandModule<object, DagsTestArgs> = {
       let onFinish: () => void = () => {};
       const done = new Promise<void>((resolve) => (onFinish = resolve));
       let interrupted: NodeJS.Signals | undefined;
-      const scheduler = createScheduler({ store, config, executor, onlyRunIds: new Set([run.id]), log: () => {}, onRunFinished: () => onFinish() });
+      // A deferred task (a deferrable sensor, ctx.defer) waits on a trigger: run a triggerer here too,
+      // as Airflow's dag.test() runs triggers inline. It takes only unowned triggers.
+      let triggerer: Triggerer | undefined;
+      const scheduler = createScheduler({
+        store,
+        config,
+        executor,
+        onlyRunIds: new Set([run.id]),
+        log: () => {},
+        onRunFinished: () => onFinish(),
+        onDeferred: () => triggerer?.nudge(),
+      });
+      triggerer = createTriggerer({ store, config, log: () => {}, onResumed: () => scheduler.nudge() });
       const onSignal = (signal: NodeJS.Signals) => {
         if (interrupted) return;
         interrupted = signal;
@@ -72,7 +85,9 @@ export const testCommand: CommandModule<object, DagsTestArgs> = {
       process.on("SIGTERM", onSignal);
       try {
         await scheduler.start();
+        await triggerer.start();
         await done;
+        await triggerer.stop();
         // An interrupted run's workers are stopped at once; a finished run has none busy.
         await scheduler.stop(0);
       } finally {
