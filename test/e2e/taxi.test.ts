@@ -15,10 +15,12 @@ import { PostgresHook } from "../../src/providers/postgres.ts";
 import { SqliteHook } from "../../src/providers/sqlite.ts";
 import type { WarehouseHook } from "../../src/providers/types.ts";
 import { openStore } from "../../src/store/index.ts";
+import { getAsset, listAssetEvents } from "../../src/store/assets.ts";
 import { dagsTest, migrateHome, type RunStates } from "../helpers/engine.ts";
 import { tempHome, type TempHome } from "../helpers/home.ts";
 import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
 import { ADMIN_URL, freshPgDatabase, pgSkipReason, type FreshDatabase } from "../helpers/pg.ts";
+import { withStoreOf } from "../helpers/scheduler-process.ts";
 import { copyTaxiHome, countsByMonth, rowsInMonth } from "../helpers/taxi.ts";
 
 const GOOD = [
@@ -97,6 +99,13 @@ describe("taxi_pipeline through orch dags test (SQLite warehouse)", () => {
     }
     assert.deepEqual(await countsByMonth(warehouse, "raw_trips"), Object.fromEntries(GOOD.map((g) => [g.month, g.rows])));
     assert.deepEqual(await countsByMonth(warehouse, "fct_trips"), expected);
+    // publish's raw_trips events carry {month, rows}, oldest first.
+    const extras = await withStoreOf(h.home, async (s) => {
+      const asset = await getAsset(s.db, "warehouse://raw_trips");
+      assert.ok(asset, "raw_trips is a known asset");
+      return (await listAssetEvents(s.db, asset.id)).reverse().map((e) => e.extra);
+    });
+    assert.deepEqual(extras, GOOD);
   });
 
   it("re-running a month leaves every count unchanged (raw_trips and fct_trips)", async () => {
