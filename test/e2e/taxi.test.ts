@@ -95,7 +95,7 @@ describe("taxi_pipeline through orch dags test (SQLite warehouse)", () => {
       assert.match(r.cli.stdout, new RegExp(`loaded ${g.rows} rows into raw_trips for ${g.month}`));
       assert.match(r.cli.stdout, /dbt is not on PATH, so orch's SQL fallback runs/);
       assert.match(r.cli.stdout, /PASS=17 WARN=0 ERROR=0 SKIP=0 TOTAL=17/);
-      assert.match(r.cli.stdout, new RegExp(`raw_trips updated: \\{"month":"${g.month}","rows":${g.rows}\\}`));
+      assert.match(r.cli.stdout, new RegExp(`raw_trips updated: \\{"month":"${g.month}","rows":${g.rows},"taxi_type":"green"\\}`));
     }
     assert.deepEqual(await countsByMonth(warehouse, "raw_trips"), Object.fromEntries(GOOD.map((g) => [g.month, g.rows])));
     assert.deepEqual(await countsByMonth(warehouse, "fct_trips"), expected);
@@ -105,7 +105,7 @@ describe("taxi_pipeline through orch dags test (SQLite warehouse)", () => {
       assert.ok(asset, "raw_trips is a known asset");
       return (await listAssetEvents(s.db, asset.id)).reverse().map((e) => e.extra);
     });
-    assert.deepEqual(extras, GOOD);
+    assert.deepEqual(extras, GOOD.map((g) => ({ ...g, taxi_type: "green" })));
   });
 
   it("re-running a month leaves every count unchanged (raw_trips and fct_trips)", async () => {
