@@ -76,7 +76,7 @@ describe("taxi_pipeline backfill -> raw_trips events -> refresh_fct_trips (orch 
     assert.equal(bf.code, 0, bf.stdout + bf.stderr);
 
     const runs = await waitFor(
-      "three finished backfill runs of taxi_pipeline and three finished asset-triggered runs of refresh_fct_trips",
+      "three finished backfill runs of taxi_pipeline, no queued raw_trips event and finished asset-triggered runs of refresh_fct_trips",
       () =>
         withStoreOf(h.home, async (s) => {
           const rows = await s.db.selectFrom("dag_run").select(["id", "dag_id", "run_id", "run_type", "state", "logical_date"]).orderBy("id").execute();
@@ -84,7 +84,10 @@ describe("taxi_pipeline backfill -> raw_trips events -> refresh_fct_trips (orch 
           const producer = rows.filter((r) => r.dag_id === "taxi_pipeline");
           const consumer = rows.filter((r) => r.dag_id === "refresh_fct_trips");
           if (producer.some((r) => r.state === "failed")) return { producer, consumer };
-          return producer.length === 3 && producer.every(done) && consumer.length >= 3 && consumer.every(done) ? { producer, consumer } : undefined;
+          // Settled: every producer run done, no raw_trips event left queued for the consumer, its runs done.
+          const queued = await s.db.selectFrom("asset_dag_run_queue").select("asset_id").where("target_dag_id", "=", "refresh_fct_trips").execute();
+          const settled = producer.length === 3 && producer.every(done) && queued.length === 0 && consumer.length > 0 && consumer.every(done);
+          return settled ? { producer, consumer } : undefined;
         }),
       DEADLINE_MS,
     ).catch((e: Error) => {
