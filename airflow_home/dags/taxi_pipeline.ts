@@ -25,7 +25,7 @@ import {
   type WarehouseHook,
 } from "orch/providers";
 
-/** What publish announces; refresh_fct_trips (the consumer) will be scheduled on it. */
+/** What publish announces (extra {month, rows, taxi_type}); refresh_fct_trips (the consumer) is scheduled on it. */
 export const rawTrips = Asset({ name: "raw_trips", uri: "warehouse://raw_trips" });
 
 /**
@@ -107,12 +107,14 @@ export default dag(
 
     const skip = empty({ task_id: "skip_transform" });
 
-    // The asset event's extra ({month, rows}) is recorded with the assets work; until then the
-    // same object is this task's XCom.
+    // The raw_trips event carries {month, rows, taxi_type}: refresh_fct_trips (scheduled on the asset)
+    // rebuilds that month from it (taxi_type says which TLC columns stg_trips reads). The same object
+    // is this task's XCom.
     const publish = task(
       { task_id: "publish", trigger_rule: "none_failed_min_one_success", outlets: [rawTrips] },
       (rows: number, ctx: TaskContext) => {
-        const extra = { month: runMonth(ctx), rows };
+        const extra = { month: runMonth(ctx), rows, taxi_type: String(ctx.params.taxi_type) };
+        ctx.outlet_events[rawTrips.uri]!.extra = extra;
         ctx.log.info(`raw_trips updated: ${JSON.stringify(extra)}`);
         return extra;
       },

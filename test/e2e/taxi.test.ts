@@ -15,10 +15,12 @@ import { PostgresHook } from "../../src/providers/postgres.ts";
 import { SqliteHook } from "../../src/providers/sqlite.ts";
 import type { WarehouseHook } from "../../src/providers/types.ts";
 import { openStore } from "../../src/store/index.ts";
+import { getAsset, listAssetEvents } from "../../src/store/assets.ts";
 import { dagsTest, migrateHome, type RunStates } from "../helpers/engine.ts";
 import { tempHome, type TempHome } from "../helpers/home.ts";
 import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
 import { ADMIN_URL, freshPgDatabase, pgSkipReason, type FreshDatabase } from "../helpers/pg.ts";
+import { withStoreOf } from "../helpers/scheduler-process.ts";
 import { copyTaxiHome, countsByMonth, rowsInMonth } from "../helpers/taxi.ts";
 
 const GOOD = [
@@ -93,10 +95,17 @@ describe("taxi_pipeline through orch dags test (SQLite warehouse)", () => {
       assert.match(r.cli.stdout, new RegExp(`loaded ${g.rows} rows into raw_trips for ${g.month}`));
       assert.match(r.cli.stdout, /dbt is not on PATH, so orch's SQL fallback runs/);
       assert.match(r.cli.stdout, /PASS=17 WARN=0 ERROR=0 SKIP=0 TOTAL=17/);
-      assert.match(r.cli.stdout, new RegExp(`raw_trips updated: \\{"month":"${g.month}","rows":${g.rows}\\}`));
+      assert.match(r.cli.stdout, new RegExp(`raw_trips updated: \\{"month":"${g.month}","rows":${g.rows},"taxi_type":"green"\\}`));
     }
     assert.deepEqual(await countsByMonth(warehouse, "raw_trips"), Object.fromEntries(GOOD.map((g) => [g.month, g.rows])));
     assert.deepEqual(await countsByMonth(warehouse, "fct_trips"), expected);
+    // publish's raw_trips events carry {month, rows}, oldest first.
+    const extras = await withStoreOf(h.home, async (s) => {
+      const asset = await getAsset(s.db, "warehouse://raw_trips");
+      assert.ok(asset, "raw_trips is a known asset");
+      return (await listAssetEvents(s.db, asset.id)).reverse().map((e) => e.extra);
+    });
+    assert.deepEqual(extras, GOOD.map((g) => ({ ...g, taxi_type: "green" })));
   });
 
   it("re-running a month leaves every count unchanged (raw_trips and fct_trips)", async () => {

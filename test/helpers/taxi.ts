@@ -24,8 +24,10 @@ export async function countsByMonth(hook: WarehouseHook, table: string): Promise
   return Object.fromEntries(rows.map((r) => [r.m, Number(r.n)]));
 }
 
-/** A copy of the example's ORCH_HOME pieces the taxi DAG needs: dags/taxi_pipeline.ts and include/. */
-export async function copyTaxiHome(home: string): Promise<void> {
+/** A copy of the example's ORCH_HOME pieces the taxi DAGs need: dags/taxi_pipeline.ts, with
+ *  `consumer` dags/refresh_fct_trips.ts too, and include/. */
+export async function copyTaxiHome(home: string, o: { consumer?: boolean } = {}): Promise<void> {
   await cp(join(EXAMPLE_HOME, "dags", "taxi_pipeline.ts"), join(home, "dags", "taxi_pipeline.ts"));
+  if (o.consumer) await cp(join(EXAMPLE_HOME, "dags", "refresh_fct_trips.ts"), join(home, "dags", "refresh_fct_trips.ts"));
   await cp(join(EXAMPLE_HOME, "include"), join(home, "include"), { recursive: true });
 }
