@@ -165,7 +165,7 @@ export default dag({ dag_id: "bad_schedule", schedule: [Asset({ name: "x", uri: 
     for (const c of commands) {
       const r = await runOrch([...c, "--help"], { home: h.home });
       assert.equal(r.code, 0, c.join(" "));
-      assert.match(r.stdout, /Examples:\n(\s+#.*\n)?\s+orch /, `${c.join(" ")} --help has no example`);
+      assert.match(r.stdout, /Examples:\n(\s+#.*\n)?\s+(\S+=\S+\s+)*orch /, `${c.join(" ")} --help has no example`);
     }
   });
 });
