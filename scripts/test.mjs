@@ -62,6 +62,6 @@ process.exit(
     "--import", "tsx",
     // Every test file fails when it leaves a process or a timer behind (test/helpers/leak-guard.ts).
     "--import", "./test/helpers/leak-guard.ts",
-    "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...files,
+    "--test", `--test-concurrency=${concurrency}`, "--test-timeout=900000", "--test-reporter=spec", ...files,
   ]),
 );

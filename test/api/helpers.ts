@@ -56,7 +56,13 @@ export async function startOrch(args: string[], home: string, opts: { env?: Reco
     exited,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      return exited;
+      // SIGTERM waits for running tasks; one a failed test left blocked must not hang the file.
+      const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(killer);
+      }
     },
   };
 }

@@ -60,6 +60,8 @@ describe("orch standalone over HTTP", () => {
   });
 
   after(async () => {
+    // Whatever a failed test left blocked (the slow task waits for this file), the run ends.
+    if (release) writeFileSync(release, "go");
     await orch?.stop();
     await assertNoLeakedProcesses(home.home);
     await home.cleanup();
@@ -259,6 +261,9 @@ describe("orch standalone over HTTP", () => {
   });
 
   test("the log of a running try streams as ndjson and follows it until the try ends", async () => {
+    // The task's own output line, not the "Running command: … echo tick one; …" line before it
+    // (matching that one made the continuation check race with the output line).
+    const isTick = (event: string) => event.trim().endsWith("tick one");
     const t = await call(base, "POST", "/api/v2/dags/api_slow/dagRuns", { token: admin, body: { logical_date: null }, schema: "DAGRunResponse" });
     const rid = encodeURIComponent((t.body as { dag_run_id: string }).dag_run_id);
     const tiPath = `/api/v2/dags/api_slow/dagRuns/${rid}/taskInstances/wait`;
@@ -269,14 +274,16 @@ describe("orch standalone over HTTP", () => {
     const json = await waitFor("first line in the JSON log", async () => {
       const r = await call(base, "GET", `${tiPath}/logs/1`, { token: admin, schema: "TaskInstancesLogResponse" });
       const b = r.body as { content: { event: string }[]; continuation_token: string };
-      return b.content.some((m) => m.event.includes("tick one")) ? b : undefined;
+      return b.content.some((m) => isTick(m.event)) ? b : undefined;
     });
     // The continuation token goes on from where the last answer ended: nothing new yet.
     const more = await call(base, "GET", `${tiPath}/logs/1?token=${json.continuation_token}`, { token: admin, schema: "TaskInstancesLogResponse" });
-    assert.ok(!(more.body as { content: { event: string }[] }).content.some((m) => m.event.includes("tick one")));
+    const again = (more.body as { content: { event: string }[] }).content.map((m) => m.event);
+    assert.ok(!again.some(isTick), `the continuation token goes on after the first line: ${again.join(" | ")}`);
     assert.equal((await call(base, "GET", `${tiPath}/logs/1?token=garbage`, { token: admin })).status, 400);
 
-    const res = await request(`${base}${tiPath}/logs/1`, { headers: { authorization: `Bearer ${admin}`, accept: "application/x-ndjson" } });
+    // A stream that never shows the line fails this test within minutes instead of hanging the file.
+    const res = await request(`${base}${tiPath}/logs/1`, { headers: { authorization: `Bearer ${admin}`, accept: "application/x-ndjson" }, signal: AbortSignal.timeout(180_000) });
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers["content-type"]), /application\/x-ndjson/);
     let buffered = "";
@@ -290,7 +297,7 @@ describe("orch standalone over HTTP", () => {
         buffered = buffered.slice(nl + 1);
         const m = JSON.parse(line) as { event: string };
         events.push(m.event);
-        if (!released && m.event.includes("tick one")) {
+        if (!released && isTick(m.event)) {
           // Seen while the task is still blocked on the release file: the stream follows a live try.
           const ti = await call(base, "GET", tiPath, { token: admin, schema: "TaskInstanceResponse" });
           assert.equal((ti.body as { state: string }).state, "running");
