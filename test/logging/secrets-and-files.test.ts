@@ -4,7 +4,7 @@
 // read-only database is one clear error naming the file and the permission.
 import assert from "node:assert/strict";
 import { chmodSync, existsSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { execFile } from "node:child_process";
 import { openStore } from "../../src/store/index.ts";
@@ -115,6 +115,18 @@ describe("secrets and files", () => {
     const db = join(h.home, "orch.db");
     const asRoot = process.getuid?.() === 0;
     // root writes whatever the mode says, so run the CLI as nobody on a file it may read but not write.
+    // nobody must also reach orch itself: a checkout under a 0700 folder (mktemp -d, as CI's fresh
+    // clone) gets o+x on those folders for the duration of the test.
+    const opened: { dir: string; mode: number }[] = [];
+    if (asRoot) {
+      for (let dir = dirname(ORCH_BIN); dir !== dirname(dir); dir = dirname(dir)) {
+        const mode = statSync(dir).mode & 0o7777;
+        if ((mode & 0o001) === 0) {
+          opened.push({ dir, mode });
+          chmodSync(dir, mode | 0o001);
+        }
+      }
+    }
     if (asRoot) {
       chmodSync(h.home, 0o755);
       chmodSync(db, 0o644);
@@ -133,6 +145,7 @@ describe("secrets and files", () => {
       assert.match(r.stderr, /ORCH_DB_NOT_WRITABLE/);
       assert.doesNotMatch(r.stderr, /\n\s+at |Kysely|SqliteError/);
     } finally {
+      for (const o of opened) chmodSync(o.dir, o.mode);
       chmodSync(db, 0o600);
       chmodSync(h.home, 0o700);
       for (const f of ["orch.db-wal", "orch.db-shm"]) if (existsSync(join(h.home, f))) chmodSync(join(h.home, f), 0o600);
