@@ -27,6 +27,7 @@ export const SETTINGS: Record<string, Record<string, SettingSpec>> = {
     max_active_tasks_per_dag: { default: 16, description: "Default max_active_tasks of a DAG" },
     max_active_runs_per_dag: { default: 16, description: "Default max_active_runs of a DAG" },
     max_xcom_size: { default: 65536, description: "Largest XCom value in bytes (JSON text)" },
+    max_map_length: { default: 1024, description: "Most task instances one mapped task may expand to; more fails the task" },
     default_timezone: { default: "UTC", description: "Timezone of DAGs that name none" },
     check_dag_types: { default: false, description: "Type-check DAG files while parsing and record type errors as import errors (slow: about a second per changed file)" },
     killed_task_cleanup_time: { default: 10, description: "Seconds between SIGTERM and SIGKILL of a timed-out or cleared task" },

@@ -6,6 +6,7 @@ import {
   SERIALIZED_DAG_FORMAT_VERSION,
   type SerializedArg,
   type SerializedDag,
+  type SerializedExpandInput,
   type SerializedParam,
   type SerializedTask,
 } from "../serialization/serialized-dag.ts";
@@ -58,6 +59,15 @@ function serializeTask(t: Task): SerializedTask {
     has_on_success_callback: Boolean(t.callbacks.on_success_callback),
     has_on_failure_callback: Boolean(t.callbacks.on_failure_callback),
     has_on_retry_callback: Boolean(t.callbacks.on_retry_callback),
+    ...(t.mapping
+      ? {
+          expand_input: (t.mapping.expand.kind === "kwargs"
+            ? { kind: "kwargs", source: serializeArg(t.mapping.expand.source) }
+            : { kind: t.mapping.expand.kind, args: serializeArg(t.mapping.expand.args) as Record<string, SerializedArg> }) satisfies SerializedExpandInput,
+          partial_kwargs: serializeArg(t.kind === "bash" ? {} : t.mapping.partial) as Record<string, SerializedArg>,
+        }
+      : {}),
+    ...(t.map_index_template ? { map_index_template: t.map_index_template } : {}),
   };
   switch (t.kind) {
     case "task":

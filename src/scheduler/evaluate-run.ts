@@ -15,6 +15,8 @@ import {
   type TaskInstanceBrief,
 } from "../store/task-instances.ts";
 import type { SchedulableDag } from "./dag-bag.ts";
+import { expandMappedTask } from "./expand.ts";
+import { RunStates } from "./run-states.ts";
 import { listSkipDecisions } from "../store/xcom.ts";
 
 type TiLite = TaskInstanceBrief;
@@ -26,6 +28,11 @@ export interface RunEvaluation {
   nextRetryAt: Date | null;
   /** false when only some tasks were looked at (a focused evaluation). */
   complete: boolean;
+}
+
+export interface EvaluateOptions {
+  /** [core] max_map_length: a mapped task expanding to more instances fails. */
+  maxMapLength: number;
 }
 
 /** What the run's branch and short-circuit tasks recorded they skipped, for the candidates'
@@ -59,19 +66,21 @@ export async function evaluateDagRun(
   d: SchedulableDag,
   now: Date,
   focus?: ReadonlySet<string>,
+  opts: EvaluateOptions = { maxMapLength: 1024 },
 ): Promise<RunEvaluation> {
   let candidates: TiLite[];
-  let states: Map<string, string | null>;
+  let states: RunStates;
   if (focus) {
     const needed = new Set(focus);
     for (const id of focus) for (const u of d.tasks.get(id)?.upstream_task_ids ?? []) needed.add(u);
     const rows = await selectTis(trx, run, [...needed]);
-    states = new Map(rows.map((t) => [t.task_id, t.state]));
+    states = new RunStates(rows);
     candidates = rows.filter((t) => focus.has(t.task_id));
   } else {
     candidates = await selectTis(trx, run);
-    states = new Map(candidates.map((t) => [t.task_id, t.state]));
+    states = new RunStates(candidates);
   }
+  const again = () => evaluateDagRun(trx, { ...run, state: "running" }, d, now, undefined, opts);
   let scheduled = 0;
   let nextRetryAt: Date | null = null;
   const decisions = await branchDecisions(trx, run, d, candidates);
@@ -81,7 +90,7 @@ export async function evaluateDagRun(
     for (const ti of candidates) {
       const task = d.tasks.get(ti.task_id);
       if (!task) continue; // removed from the DAG since the run was created
-      const state = states.get(ti.task_id) ?? null;
+      const state = states.get(ti.task_id, ti.map_index);
       if (state !== null && state !== "up_for_retry" && state !== "up_for_reschedule") continue;
       const retryAt = ti.next_retry_at ? new Date(ti.next_retry_at) : null;
       const waiting = state === "up_for_reschedule" ? readyToReschedule({ state, rescheduleAt: retryAt, now }) : notInRetryPeriod({ state, nextRetryAt: retryAt, now });
@@ -91,31 +100,39 @@ export async function evaluateDagRun(
       }
       const branchParents = task.upstream_task_ids
         .filter((u) => decisions.has(u))
-        .map((u) => ({ taskId: u, finished: states.get(u) === "success", decision: decisions.get(u)! }));
+        .map((u) => ({ taskId: u, finished: states.single(u) === "success", decision: decisions.get(u)! }));
       if (branchParents.length) {
         const skip = notPreviouslySkipped({ taskId: ti.task_id, branchParents });
         if (skip.newState) {
           await decideTaskInstance(trx, ti.id, "skipped", skip.reason);
-          states.set(ti.task_id, "skipped");
-          if (focus) return evaluateDagRun(trx, { ...run, state: "running" }, d, now);
+          states.set(ti.task_id, ti.map_index, "skipped");
+          if (focus) return again();
           changed = true;
           continue;
         }
       }
-      const upstream = countUpstreamStates(task.upstream_task_ids.map((u) => states.get(u) ?? null));
+      const upstream = countUpstreamStates(states.upstream(task.upstream_task_ids, ti.map_index < 0 && !task.expand_input));
       // Until some upstream task has finished no rule but `always` can pass or decide a state:
       // skipping those keeps a step O(changed) rather than O(tasks) for a long chain.
       if (upstream.done === 0 && upstream.total > 0 && task.trigger_rule !== "always") continue;
-      const verdict = evaluateTriggerRule({ rule: task.trigger_rule, upstream });
+      const verdict = evaluateTriggerRule({ rule: task.trigger_rule, upstream, mapIndex: ti.map_index });
       if (verdict.newState) {
         await decideTaskInstance(trx, ti.id, verdict.newState, verdict.reason);
-        states.set(ti.task_id, verdict.newState);
+        states.set(ti.task_id, ti.map_index, verdict.newState);
         // The decision reaches tasks outside the focus: look at the whole run.
-        if (focus) return evaluateDagRun(trx, { ...run, state: "running" }, d, now);
+        if (focus) return again();
         changed = true;
+      } else if (verdict.passed && task.expand_input && state === null) {
+        // A mapped task not yet expanded (or cleared): its instances are made (or re-made) now and
+        // scheduled at once (src/scheduler/expand.ts). A mapped instance's retry is scheduled below.
+        const x = await expandMappedTask(trx, run, d, task, opts.maxMapLength);
+        states.replaceTask(ti.task_id, x.instances);
+        scheduled += x.scheduled;
+        if (x.settled && focus) return again();
+        if (x.settled) changed = true;
       } else if (verdict.passed) {
         await scheduleTaskInstance(trx, ti.id);
-        states.set(ti.task_id, "scheduled");
+        states.set(ti.task_id, ti.map_index, "scheduled");
         scheduled++;
       } else if (ti.state_reason !== verdict.reason) {
         // Kept for people asking why the task waits (API, status page); written only on change,
@@ -132,11 +149,10 @@ export async function evaluateDagRun(
     // The run's state needs every task's state, but only as a set: one aggregate, not 1,000 rows.
     allStates = await distinctRunStates(trx, run);
     const leaves = await selectTis(trx, run, d.leaves);
-    const byId = new Map(leaves.map((t) => [t.task_id, t.state]));
-    leafStates = d.leaves.map((id) => byId.get(id) ?? null);
+    leafStates = new RunStates(leaves).upstream(d.leaves, false);
   } else {
-    leafStates = d.leaves.map((id) => states.get(id) ?? null);
-    allStates = [...states.values()];
+    leafStates = states.upstream(d.leaves, false);
+    allStates = states.all();
   }
   const runState = decideDagRunState({ leafStates, allStates });
   if (runState !== "running") await finishDagRun(trx, run.id, runState);

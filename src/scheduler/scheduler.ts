@@ -98,6 +98,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   let stepFailures = 0;
   let stepBackoffMs = STEP_BACKOFF_MIN_MS;
   const cleanupMs = config.getNumber("core", "killed_task_cleanup_time") * 1000;
+  const mapping = { maxMapLength: config.getNumber("core", "max_map_length") };
 
   function nudge(o: { dagsChanged?: boolean; run?: { dag_id: string; run_id: string }; tasks?: readonly string[]; external?: boolean } = {}): void {
     if (o.external) externalChange = true;
@@ -259,7 +260,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     if (run.state === "queued" && backfill && !opts.onlyRunIds && !gate.admit(run, d.dag.max_active_runs)) return null;
     return store.writeTransaction(async (trx) => {
       if (run.state === "queued" && !(await startDagRunWithinLimit(trx, store.dialect, run, opts.onlyRunIds || backfill ? null : d.dag.max_active_runs))) return null;
-      return evaluateDagRun(trx, run, d, now, focus);
+      return evaluateDagRun(trx, run, d, now, focus, mapping);
     });
   }
 

@@ -9,13 +9,17 @@ import { TRIGGER_RULES, isTriggerRule } from "./trigger-rule.ts";
 import type {
   BaseTaskOptions,
   BashOptions,
+  BashPartial,
   BashTask,
   CallArgs,
   CallableTask,
   Dependable,
   EmptyOptions,
   EmptyTask,
+  ExpandInput,
+  MappedXComArg,
   Task,
+  TaskMapping,
   TaskFlowOptions,
   TaskFn,
   TaskKind,
@@ -136,7 +140,7 @@ function nonNegativeInt(v: unknown, field: string, task_id: string, dag_id: stri
   return v;
 }
 
-type Base = Omit<CallableTask, "kind" | "callable" | "args" | "multiple_outputs" | "methods" | "output" | "then">;
+type Base = Omit<CallableTask, "kind" | "callable" | "args" | "multiple_outputs" | "methods" | "output" | "then" | "mapping">;
 
 function resolveBase(task_id: string, opts: BaseTaskOptions, d: DagUnderConstruction): Base {
   const da = d.default_args;
@@ -166,6 +170,7 @@ function resolveBase(task_id: string, opts: BaseTaskOptions, d: DagUnderConstruc
     owner: opts.owner ?? da.owner ?? "airflow",
     outlets: checkedOutlets(opts.outlets, task_id, dag_id),
     doc_md: opts.doc_md ?? null,
+    map_index_template: opts.map_index_template ?? null,
     callbacks: {
       on_execute_callback: opts.on_execute_callback ?? da.on_execute_callback,
       on_success_callback: opts.on_success_callback ?? da.on_success_callback,
@@ -214,7 +219,7 @@ function makeTaskFn<A extends unknown[], R>(kind: "task" | "branch" | "short_cir
   // The same TaskFlow function called twice in one DAG gets ids "x", "x__1", ... (Airflow's
   // get_unique_task_id); a different definition reusing an id is a duplicate.
   const calls = new WeakMap<DagUnderConstruction, number>();
-  const call = (...args: unknown[]): XComArg<R> => {
+  const add = (args: unknown[], mapping: TaskMapping | null): CallableTask => {
     const d = currentDag(`task "${baseId}"`);
     const n = calls.get(d) ?? 0;
     calls.set(d, n + 1);
@@ -228,13 +233,65 @@ function makeTaskFn<A extends unknown[], R>(kind: "task" | "branch" | "short_cir
       args,
       multiple_outputs: Boolean(opts.multiple_outputs),
       methods: { ...(opts.methods ?? {}) },
+      mapping,
       output,
       then: thenFrom(() => self),
     });
-    for (const x of findXComArgs(args)) addEdge(x.task, self);
-    return output as XComArg<R>;
+    for (const x of findXComArgs([args, mapping?.partial ?? null, mapping ? expandSources(mapping.expand) : null])) addEdge(x.task, self);
+    return self;
   };
-  return Object.assign(call, { [TASKFN_BRAND]: true as const, task_id: baseId }) as unknown as TaskFn<A, R>;
+  const call = (...args: unknown[]): XComArg<R> => add(args, null).output as XComArg<R>;
+  const mapped = (partial: Record<string, unknown>) => ({
+    expand: (m: Record<string, unknown>) => mappedOutput(add([], { partial, expand: { kind: "product", args: checkExpandArgs(baseId, m) } })),
+    expand_kwargs: (source: unknown) => mappedOutput(add([], { partial, expand: { kind: "kwargs", source: checkKwargsSource(baseId, source) } })),
+  });
+  return Object.assign(call, {
+    [TASKFN_BRAND]: true as const,
+    task_id: baseId,
+    ...mapped({}),
+    partial: (fixed: Record<string, unknown>) => {
+      if (!isPlainObject(fixed)) throw new DagDefinitionError(`task "${baseId}": partial() takes an object of fixed arguments, e.g. partial({ y: 1 })`, { field: "partial" });
+      return mapped({ ...fixed });
+    },
+  }) as unknown as TaskFn<A, R>;
+}
+
+/** The lists a mapped task expands over (for edges and checks). */
+export function expandSources(e: ExpandInput): unknown[] {
+  return e.kind === "kwargs" ? [e.source] : Object.values(e.args);
+}
+
+function checkExpandArgs(task_id: string, m: unknown): Record<string, unknown> {
+  if (!isPlainObject(m) || Object.keys(m).length === 0) {
+    throw new DagDefinitionError(`task "${task_id}": expand() takes an object of lists, e.g. expand({ x: [1, 2, 3] }) or expand({ x: upstream() })`, { field: "expand" });
+  }
+  for (const [k, v] of Object.entries(m)) {
+    if (!Array.isArray(v) && !isXComArg(v)) {
+      throw new DagDefinitionError(`task "${task_id}": expand() argument "${k}" must be a list or an upstream task's output, got ${JSON.stringify(v) ?? typeof v}`, { field: "expand" });
+    }
+  }
+  return { ...m };
+}
+
+function checkKwargsSource(task_id: string, source: unknown): unknown {
+  if (isXComArg(source)) return source;
+  if (!Array.isArray(source) || !source.every(isPlainObject)) {
+    throw new DagDefinitionError(`task "${task_id}": expand_kwargs() takes a list of argument objects or an upstream task's output`, { field: "expand_kwargs" });
+  }
+  return [...source];
+}
+
+/** A mapped task's output, with `.zip()` to pair its expanded lists instead of crossing them. */
+function mappedOutput<R>(t: Task): MappedXComArg<R> {
+  const out = makeXComArg<R[]>(() => t, "return_value");
+  const zip = (): MappedXComArg<R> => {
+    const m = t.mapping!;
+    if (m.expand.kind !== "product") throw new DagDefinitionError(`task "${t.task_id}": zip() pairs the lists of expand(); expand_kwargs() has none`, { dag_id: t.dag_id, field: "expand" });
+    m.expand = { kind: "zip", args: m.expand.args };
+    return mapped;
+  };
+  const mapped: MappedXComArg<R> = Object.assign(out, { zip });
+  return mapped;
 }
 
 export type BranchResult = string | readonly string[] | null | undefined | void;
@@ -271,9 +328,14 @@ export const task: TaskFactory = Object.assign(
 
 /** Runs a shell command (Airflow's BashOperator); the last line of stdout is its XCom. */
 export function bash(opts: BashOptions): BashTask {
+  return addBash(opts, null);
+}
+
+function addBash(opts: BashOptions, mapping: TaskMapping | null): BashTask {
   const task_id = checkId(opts?.task_id, "task_id");
   const d = currentDag(`bash task "${task_id}"`);
-  if (typeof opts.command !== "string" && typeof opts.command !== "function") {
+  const commandMapped = mapping !== null && (mapping.expand.kind === "kwargs" || "command" in mapping.expand.args);
+  if (!commandMapped && typeof opts.command !== "string" && typeof opts.command !== "function") {
     throw new DagDefinitionError(`task "${task_id}" in DAG "${d.dag_id}": command must be a string template or a function of the context`, { dag_id: d.dag_id, field: "command" });
   }
   const skip = opts.skip_on_exit_code === undefined ? [99] : opts.skip_on_exit_code === null ? [] : typeof opts.skip_on_exit_code === "number" ? [opts.skip_on_exit_code] : [...opts.skip_on_exit_code];
@@ -281,16 +343,37 @@ export function bash(opts: BashOptions): BashTask {
   self = register(d, {
     ...resolveBase(task_id, opts, d),
     kind: "bash",
-    command: opts.command,
+    command: opts.command ?? "",
     env: opts.env ? { ...opts.env } : null,
     append_env: Boolean(opts.append_env),
     cwd: opts.cwd ?? null,
     skip_on_exit_code: skip,
+    mapping,
     output: makeXComArg<string>(() => self, "return_value"),
     then: thenFrom(() => self),
   });
+  if (mapping) for (const x of findXComArgs(expandSources(mapping.expand))) addEdge(x.task, self);
   return self;
 }
+
+const BASH_EXPANDABLE = new Set(["command", "env"]);
+
+/** `bash.partial({ task_id, ... }).expand({ command: [...] })`: a mapped bash task. */
+bash.partial = function partial(fixed: Omit<BashOptions, "command"> & { command?: BashOptions["command"] }): BashPartial {
+  const make = (expand: ExpandInput) => mappedOutput<string>(addBash({ command: "", ...fixed } as BashOptions, { partial: { ...fixed }, expand }));
+  return {
+    expand(m) {
+      const args = checkExpandArgs(String(fixed?.task_id), m);
+      for (const k of Object.keys(args)) {
+        if (!BASH_EXPANDABLE.has(k)) throw new DagDefinitionError(`bash task "${fixed.task_id}": only command and env can be expanded, not "${k}"`, { field: "expand" });
+      }
+      return make({ kind: "product", args });
+    },
+    expand_kwargs(source) {
+      return make({ kind: "kwargs", source: checkKwargsSource(String(fixed?.task_id), source) });
+    },
+  };
+};
 
 /** A task that does nothing (Airflow's EmptyOperator): a join or fork point in the graph. */
 export function empty(opts: EmptyOptions): EmptyTask {
@@ -300,6 +383,7 @@ export function empty(opts: EmptyOptions): EmptyTask {
   self = register(d, {
     ...resolveBase(task_id, opts, d),
     kind: "empty",
+    mapping: null,
     output: makeXComArg<unknown>(() => self, "return_value"),
     then: thenFrom(() => self),
   });

@@ -56,6 +56,9 @@ export interface BaseTaskOptions extends TaskCallbacks {
   /** Assets this task updates when it succeeds. */
   outlets?: readonly (Asset | AssetRef)[];
   doc_md?: string;
+  /** A mapped task instance's name (rendered_map_index), a template rendered when the instance
+   *  finishes; its mapped arguments are `task.<name>`: `"file {{ task.path }}"`. */
+  map_index_template?: string;
 }
 
 export interface TaskFlowOptions extends BaseTaskOptions {
@@ -97,6 +100,22 @@ export interface DefaultArgs extends TaskCallbacks {
   priority_weight?: number;
 }
 
+/** A mapped task's expanded arguments (Airflow's expand input). product: one instance per
+ *  combination of the lists, the last argument varying fastest; zip: the i-th elements together,
+ *  as long as the shortest list; kwargs: one instance per object of a list. Each list is a literal
+ *  or an upstream's output (an XComArg that is a list at run time). */
+export type ExpandInput =
+  | { kind: "product" | "zip"; args: Readonly<Record<string, unknown>> }
+  | { kind: "kwargs"; source: unknown };
+
+export interface TaskMapping {
+  /** Mutable until the DAG is serialized: `.zip()` turns a product into a zip. */
+  expand: ExpandInput;
+  /** The fixed arguments (`partial`): for TaskFlow, keys of the function's object argument; for
+   *  bash, the options (`command`, `env` may be expanded instead). */
+  partial: Readonly<Record<string, unknown>>;
+}
+
 interface TaskBase extends Chainable {
   readonly [TASK_BRAND]: true;
   readonly task_id: string;
@@ -115,6 +134,9 @@ interface TaskBase extends Chainable {
   readonly callbacks: TaskCallbacks;
   readonly upstream_task_ids: Set<string>;
   readonly downstream_task_ids: Set<string>;
+  /** Set for a mapped task (`fn.expand(...)`): one task instance per element at run time. */
+  readonly mapping: TaskMapping | null;
+  readonly map_index_template: string | null;
   /** This task's return-value XCom. */
   readonly output: XComArg<unknown>;
 }
@@ -149,11 +171,56 @@ export type Task = CallableTask | BashTask | EmptyTask;
 /** Drops a trailing TaskContext parameter: it is passed by the worker, not by the caller. */
 export type CallArgs<A extends unknown[]> = A extends [...infer H, infer L] ? ([L] extends [TaskContext] ? H : A) : A;
 
+/** A mapped task's output: the list of its instances' results in map-index order. Passed to a
+ *  task it is that list (a reduce); expanded over again, it maps index by index. */
+export interface MappedXComArg<R> extends XComArg<R[]> {
+  /** Pairs the expanded lists element by element (Airflow's zip) instead of their cross product. */
+  zip(): MappedXComArg<R>;
+}
+
+/** The object parameter of a task function that can be mapped: `async ({ x, y }: { x: number; y: string }) => ...`. */
+export type MapParam<A extends unknown[]> = A extends [infer P, ...unknown[]] ? (P extends object ? P : never) : never;
+
+/** Each key: a list of values of that parameter's type, or an upstream output that is such a list. */
+export type ExpandArgs<P> = { [K in keyof P]?: readonly P[K][] | XComArg<readonly P[K][]> };
+
+/** A list of (partial) argument objects, literal or an upstream output. */
+export type ExpandKwargs<P> = readonly Partial<P>[] | XComArg<readonly Partial<P>[]>;
+
+/** `fn.partial({ ... })`: the fixed arguments of a mapped task; expand the others. */
+export interface PartialTask<P, R> {
+  expand(args: ExpandArgs<P>): MappedXComArg<R>;
+  expand_kwargs(source: ExpandKwargs<P>): MappedXComArg<R>;
+}
+
 /** What `task(opts, fn)` returns: call it (with values or other tasks' outputs) to add the task. */
 export interface TaskFn<A extends unknown[], R> {
   (...args: { [K in keyof A]: ArgInput<A[K]> }): XComArg<R>;
+  /** A mapped task: one instance per element (several keys: their cross product). The function
+   *  takes one object argument, e.g. `({ x }: { x: number }) => x * 2`. */
+  expand(args: ExpandArgs<MapParam<A>>): MappedXComArg<R>;
+  /** A mapped task with one instance per argument object. */
+  expand_kwargs(source: ExpandKwargs<MapParam<A>>): MappedXComArg<R>;
+  partial(fixed: { [K in keyof MapParam<A>]?: ArgInput<MapParam<A>[K]> }): PartialTask<MapParam<A>, R>;
   readonly [TASKFN_BRAND]: true;
   readonly task_id: string;
+}
+
+/** The arguments of a mapped bash task that may be expanded. */
+export interface BashExpandArgs {
+  command?: readonly string[] | XComArg<readonly string[]>;
+  env?: readonly Record<string, string>[] | XComArg<readonly Record<string, string>[]>;
+}
+
+/** `bash.partial({ task_id, ... })`: a bash task whose command or env is expanded. */
+export interface BashPartial {
+  expand(args: BashExpandArgs): MappedXComArg<string>;
+  expand_kwargs(source: readonly BashExpandKwargs[] | XComArg<readonly BashExpandKwargs[]>): MappedXComArg<string>;
+}
+
+export interface BashExpandKwargs {
+  command?: string;
+  env?: Record<string, string>;
 }
 
 export type DagCallback = (ctx: TaskContext) => void | Promise<void>;

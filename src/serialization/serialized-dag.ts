@@ -7,6 +7,9 @@
 //   relative_fileloc  - fileloc relative to the dags folder.
 //   XComArg marker    - `{ "__xcomarg": { task_id, key } }`: a TaskFlow argument that is another
 //                       task's output; it may sit anywhere inside op_args (arrays, objects).
+//   expand_input      - a mapped task's expanded arguments: `{ kind: "product" | "zip", args }`
+//                       (each arg a literal list or an XComArg marker) or `{ kind: "kwargs",
+//                       source }`; absent for a task that is not mapped.
 //   durations         - seconds as numbers (Airflow serializes timedelta the same way).
 //   dates             - ISO-8601 UTC strings with milliseconds, or null.
 //
@@ -72,7 +75,17 @@ interface SerializedTaskBase {
   has_on_success_callback: boolean;
   has_on_failure_callback: boolean;
   has_on_retry_callback: boolean;
+  /** Set for a mapped task: one task instance per element, map_index 0..n-1. */
+  expand_input?: SerializedExpandInput;
+  /** A mapped task's fixed arguments (partial), XComArgs as markers. */
+  partial_kwargs?: Record<string, SerializedArg>;
+  map_index_template?: string | null;
 }
+
+/** What a mapped task expands over; lengths are known at run time (XComArg markers) or now (lists). */
+export type SerializedExpandInput =
+  | { kind: "product" | "zip"; args: Record<string, SerializedArg> }
+  | { kind: "kwargs"; source: SerializedArg };
 
 /** TaskFlow `task()`, `task.branch()`, `task.short_circuit()`: a callable with arguments. */
 export interface SerializedCallableTask extends SerializedTaskBase {

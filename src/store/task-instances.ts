@@ -77,8 +77,9 @@ export async function scheduleTaskInstance(db: Db, id: number): Promise<boolean>
   return Number(r.numUpdatedRows) > 0;
 }
 
-/** none/up_for_retry → skipped or upstream_failed: its trigger rule can never pass. */
-export async function decideTaskInstance(db: Db, id: number, state: "skipped" | "upstream_failed", reason: string | null): Promise<boolean> {
+/** none/up_for_retry → skipped or upstream_failed: its trigger rule can never pass (or removed: a
+ *  mapped instance beyond what its shrunk upstream now gives). */
+export async function decideTaskInstance(db: Db, id: number, state: "skipped" | "upstream_failed" | "removed", reason: string | null): Promise<boolean> {
   const now = nowIso();
   const r = await db
     .updateTable("task_instance")
@@ -445,6 +446,7 @@ export async function clearTaskInstances(db: Db, items: readonly { id: number; r
 export interface TaskInstanceBrief {
   id: number;
   task_id: string;
+  map_index: number;
   state: string | null;
   next_retry_at: string | null;
   state_reason: string | null;
@@ -454,7 +456,7 @@ export interface TaskInstanceBrief {
 export async function listRunTaskBriefs(db: Db, run: { dag_id: string; run_id: string }, taskIds?: readonly string[]): Promise<TaskInstanceBrief[]> {
   let q = db
     .selectFrom("task_instance")
-    .select(["id", "task_id", "state", "next_retry_at", "state_reason"])
+    .select(["id", "task_id", "map_index", "state", "next_retry_at", "state_reason"])
     .where("dag_id", "=", run.dag_id)
     .where("run_id", "=", run.run_id);
   if (taskIds) q = q.where("task_id", "in", taskIds);

@@ -12,6 +12,7 @@ import { runBash } from "./bash-runner.ts";
 import type { TaskContextParts } from "./context.ts";
 import type { RunTaskRequest, TaskOutcome } from "./protocol.ts";
 import { checkXcomValue } from "./xcom-value.ts";
+import { mappedArguments, mappingRefs, xcomArgValue } from "./mapped-args.ts";
 
 export interface RunTaskDeps {
   request: RunTaskRequest;
@@ -29,13 +30,18 @@ export interface RunTaskDeps {
 }
 
 /** The task's arguments with their XComArgs replaced by the upstream values, fetched in one read
- *  (a first pass over the arguments only collects which ones). */
-async function resolveArgs(task: CallableTask, d: RunTaskDeps): Promise<unknown[]> {
+ *  (a first pass over the arguments only collects which ones). A mapped task gets one object:
+ *  its partial arguments and this instance's expanded values (mapped-args.ts). */
+async function resolveArgs(task: Task, d: RunTaskDeps): Promise<unknown[]> {
   const refs: { taskId: string; key: string }[] = [];
-  resolveXComArgs(task.args, (taskId, key) => void refs.push({ taskId, key }));
-  if (refs.length === 0) return task.args as unknown[];
-  const entries = await d.parts.pullXcoms(refs);
-  return resolveXComArgs(task.args, (taskId, key) => entries.find((e) => e.task_id === taskId && e.key === key)?.value ?? null) as unknown[];
+  const args = task.kind === "task" || task.kind === "branch" || task.kind === "short_circuit" ? task.args : [];
+  resolveXComArgs(args, (taskId, key) => void refs.push({ taskId, key }));
+  if (task.mapping) refs.push(...mappingRefs(task.mapping));
+  if (refs.length === 0 && !task.mapping) return args as unknown[];
+  const entries = refs.length ? await d.parts.pullXcoms(refs) : [];
+  const pull = (taskId: string, key: string) => xcomArgValue(d.dag, entries, taskId, key);
+  if (task.mapping) return [mappedArguments(task, d.request.mapIndex, pull)];
+  return resolveXComArgs(args, pull) as unknown[];
 }
 
 /** Every string in a templated field (a string, or arrays and plain objects of them). */
@@ -110,7 +116,13 @@ function checked(task: Task, xcoms: { key: string; value: unknown }[], d: RunTas
   return xcoms;
 }
 
-async function runBashTask(task: BashTask, d: RunTaskDeps): Promise<TaskOutcome> {
+async function runBashTask(declared: BashTask, d: RunTaskDeps): Promise<TaskOutcome> {
+  // A mapped bash task: this instance's command and env replace the partial ones.
+  let task = declared;
+  if (declared.mapping) {
+    const own = (await resolveArgs(declared, d))[0] as { command?: BashTask["command"]; env?: Record<string, string> | null };
+    task = { ...declared, command: own.command ?? declared.command, env: own.env ?? declared.env };
+  }
   const templates = templateStrings([typeof task.command === "string" ? task.command : null, task.env ?? null, task.cwd ?? null]);
   const templateContext = await d.parts.templateContextFor(templates);
   const command = typeof task.command === "function" ? await task.command(d.ctx) : renderTemplate(task.command, templateContext);

@@ -1,7 +1,9 @@
 // Airflow's TriggerRuleDep (airflow-core/src/airflow/ti_deps/deps/trigger_rule_dep.py,
 // _evaluate_direct_relatives) with flag_upstream_failed=True, as the scheduler's _get_ready_tis
-// uses it. Counts are over the task's DIRECT upstream task instances; setup/teardown and mapped
-// tasks are out of scope (map_index is always -1 here, so the `removed` adjustments never apply).
+// uses it. Counts are over the task's DIRECT upstream task instances, each mapped instance counted
+// as one (setup/teardown are out of scope). For a mapped instance (map_index >= 0) `removed`
+// upstream instances, left by a shorter re-expansion, are not counted as non-successes, and under
+// all_success an instance whose index is past the upstream's successes is itself removed.
 //
 // Two separate outputs, as in Airflow: `newState` is the state the task must be put in now (it can
 // never run: skipped or upstream_failed), decided first and fail-fast; `passed` is whether the
@@ -31,11 +33,13 @@ export interface UpstreamStates {
 export interface TriggerRuleInput {
   rule: TriggerRule | (string & {});
   upstream: UpstreamStates;
+  /** The task instance's map_index: -1 unmapped (the default), 0..n-1 a mapped instance. */
+  mapIndex?: number;
 }
 
 export interface TriggerRuleStatus extends DepStatus {
   dep: "Trigger Rule";
-  newState?: "skipped" | "upstream_failed";
+  newState?: "skipped" | "upstream_failed" | "removed";
 }
 
 /** Counts direct upstream states (null = none) into UpstreamStates. */
@@ -53,13 +57,14 @@ export function countUpstreamStates(states: readonly (TaskInstanceState | string
 }
 
 /** The state Airflow sets before evaluating the rule (the `if dep_context.flag_upstream_failed` block). */
-function decideNewState(rule: string, u: UpstreamStates): "skipped" | "upstream_failed" | undefined {
+function decideNewState(rule: string, u: UpstreamStates, mapIndex: number): "skipped" | "upstream_failed" | "removed" | undefined {
   const { success, skipped, failed, upstream_failed, removed, done, total } = u;
   const upstreamDone = done >= total;
   switch (rule) {
     case "all_success":
       if (upstream_failed || failed) return "upstream_failed";
       if (skipped) return "skipped";
+      if (removed && success && mapIndex > -1 && mapIndex >= success) return "removed";
       return undefined;
     case "all_failed":
       return success || skipped ? "skipped" : undefined;
@@ -99,8 +104,10 @@ function statesText(u: UpstreamStates): string {
 }
 
 /** null when the rule holds, else Airflow's failing reason. */
-function failingReason(rule: string, u: UpstreamStates): string | null {
+function failingReason(rule: string, u: UpstreamStates, mapIndex: number): string | null {
   const { success, skipped, failed, upstream_failed, removed, done, total } = u;
+  // A mapped instance does not count removed upstream instances against its rule.
+  const gone = mapIndex > -1 ? removed : 0;
   const tail = statesText(u);
   const r = `Task's trigger rule '${rule}'`;
   switch (rule) {
@@ -112,11 +119,11 @@ function failingReason(rule: string, u: UpstreamStates): string | null {
       return success + failed <= 0
         ? `${r} requires at least one upstream task failure or success but none were failed or success. ${tail}` : null;
     case "all_success": {
-      const n = total - success;
+      const n = total - success - gone;
       return n > 0 ? `${r} requires all upstream tasks to have succeeded, but found ${n} non-success(es). ${tail}` : null;
     }
     case "all_failed": {
-      const n = total - failed - upstream_failed;
+      const n = total - failed - upstream_failed - gone;
       return n > 0 ? `${r} requires all upstream tasks to have failed, but found ${n} non-failure(s). ${tail}` : null;
     }
     case "all_done":
@@ -124,7 +131,7 @@ function failingReason(rule: string, u: UpstreamStates): string | null {
         ? `${r} requires all upstream tasks to have completed, but found ${total - done} task(s) that were not done. ${tail}` : null;
     case "none_failed":
     case "none_failed_min_one_success": {
-      const n = total - success - skipped;
+      const n = total - success - skipped - gone;
       return n > 0
         ? `${r} requires all upstream tasks to have succeeded or been skipped, but found ${n} non-success(es). ${tail}` : null;
     }
@@ -132,7 +139,7 @@ function failingReason(rule: string, u: UpstreamStates): string | null {
       return done < total || skipped > 0
         ? `${r} requires all upstream tasks to not have been skipped, but found ${skipped} task(s) skipped. ${tail}` : null;
     case "all_skipped": {
-      const n = total - skipped;
+      const n = total - skipped - gone;
       return n > 0 ? `${r} requires all upstream tasks to have been skipped, but found ${n} task(s) in non skipped state. ${tail}` : null;
     }
     case "all_done_min_one_success": {
@@ -152,12 +159,12 @@ function failingReason(rule: string, u: UpstreamStates): string | null {
   }
 }
 
-export function evaluateTriggerRule({ rule, upstream }: TriggerRuleInput): TriggerRuleStatus {
+export function evaluateTriggerRule({ rule, upstream, mapIndex = -1 }: TriggerRuleInput): TriggerRuleStatus {
   // TriggerRuleDep._get_dep_statuses: these two pass before any counting.
   if (upstream.total === 0) return { dep: "Trigger Rule", passed: true, reason: "The task instance did not have any upstream tasks." };
   if (rule === "always") return { dep: "Trigger Rule", passed: true, reason: "The task had a always trigger rule set." };
-  const newState = decideNewState(rule, upstream);
-  const failing = failingReason(rule, upstream);
+  const newState = decideNewState(rule, upstream, mapIndex);
+  const failing = failingReason(rule, upstream, mapIndex);
   const status: TriggerRuleStatus = {
     dep: "Trigger Rule",
     passed: failing === null,

@@ -1,0 +1,148 @@
+// SQL for mapped task instances (dynamic task mapping): a task's placeholder instance
+// (map_index -1) becomes map_index 0 and gains siblings 1..n-1 when the task expands; a shorter
+// re-expansion marks the surplus `removed`. Also the XCom reads that give the lengths.
+import type { Db } from "./open.ts";
+import { nowIso } from "./schema.ts";
+
+export interface MappedInstance {
+  id: number;
+  map_index: number;
+  state: string | null;
+}
+
+export interface MapSeed {
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  retries: number;
+  priority_weight: number;
+  operator: string;
+}
+
+/** The task's instances in a run, by map index. */
+export async function listMappedInstances(db: Db, run: { dag_id: string; run_id: string }, taskId: string): Promise<MappedInstance[]> {
+  return db
+    .selectFrom("task_instance")
+    .select(["id", "map_index", "state"])
+    .where("dag_id", "=", run.dag_id)
+    .where("run_id", "=", run.run_id)
+    .where("task_id", "=", taskId)
+    .orderBy("map_index")
+    .execute();
+}
+
+/** An unmapped task's XCom under `key`, JSON-parsed; `found: false` when it pushed none. */
+export async function readTaskXcom(db: Db, dagRunId: number, taskId: string, key: string): Promise<{ found: false } | { found: true; value: unknown }> {
+  const row = await db
+    .selectFrom("xcom")
+    .select("value")
+    .where("dag_run_id", "=", dagRunId)
+    .where("task_id", "=", taskId)
+    .where("map_index", "=", -1)
+    .where("key", "=", key)
+    .executeTakeFirst();
+  return row ? { found: true, value: JSON.parse(row.value) as unknown } : { found: false };
+}
+
+/** How many instances of a mapped task pushed an XCom under `key` (its output list's length). */
+export async function countMappedXcoms(db: Db, dagRunId: number, taskId: string, key: string): Promise<number> {
+  const r = await db
+    .selectFrom("xcom")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("dag_run_id", "=", dagRunId)
+    .where("task_id", "=", taskId)
+    .where("map_index", ">=", 0)
+    .where("key", "=", key)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/**
+ * Expands a task to `length` instances, all `scheduled`: the placeholder (map_index -1) becomes
+ * index 0, missing indexes below `length` are inserted, cleared or removed ones are scheduled, and indexes
+ * at or above `length` (left by a longer earlier expansion) become `removed`. Returns the ids
+ * scheduled, by map index.
+ */
+export async function expandTaskInstances(db: Db, seed: MapSeed, existing: readonly MappedInstance[], length: number): Promise<Map<number, number>> {
+  const now = nowIso();
+  const scheduled = new Map<number, number>();
+  const have = new Set(existing.filter((e) => e.map_index >= 0).map((e) => e.map_index));
+  for (const e of existing) {
+    if (e.map_index === -1) {
+      await db
+        .updateTable("task_instance")
+        .set({ map_index: 0, state: "scheduled", state_reason: null, scheduled_dttm: now, updated_at: now })
+        .where("id", "=", e.id)
+        .execute();
+      have.add(0);
+      scheduled.set(0, e.id);
+    } else if (e.map_index >= length) {
+      await db
+        .updateTable("task_instance")
+        .set({ state: "removed", state_reason: `map_index ${e.map_index} is beyond this expansion's ${length} element(s)`, end_date: now, updated_at: now })
+        .where("id", "=", e.id)
+        .execute();
+    } else if (e.state === null || e.state === "removed") {
+      await db
+        .updateTable("task_instance")
+        .set({ state: "scheduled", state_reason: null, scheduled_dttm: now, end_date: null, updated_at: now })
+        .where("id", "=", e.id)
+        .execute();
+      scheduled.set(e.map_index, e.id);
+    }
+  }
+  const missing: number[] = [];
+  for (let i = 0; i < length; i++) if (!have.has(i)) missing.push(i);
+  // Chunked: SQLite caps bound parameters per statement.
+  for (let i = 0; i < missing.length; i += 40) {
+    const rows = await db
+      .insertInto("task_instance")
+      .values(
+        missing.slice(i, i + 40).map((mapIndex) => ({
+          dag_id: seed.dag_id,
+          run_id: seed.run_id,
+          task_id: seed.task_id,
+          map_index: mapIndex,
+          try_number: 0,
+          max_tries: seed.retries,
+          state: "scheduled",
+          start_date: null,
+          end_date: null,
+          duration: null,
+          hostname: null,
+          pid: null,
+          queue: "default",
+          pool: "default_pool",
+          priority_weight: seed.priority_weight,
+          operator: seed.operator,
+          scheduled_dttm: now,
+          queued_dttm: null,
+          next_retry_at: null,
+          next_method: null,
+          next_kwargs: null,
+          trigger_id: null,
+          trigger_timeout: null,
+          state_reason: null,
+          rendered_fields: null,
+          updated_at: now,
+        })),
+      )
+      .returning(["id", "map_index"])
+      .execute();
+    for (const r of rows) scheduled.set(r.map_index, r.id);
+  }
+  return scheduled;
+}
+
+/** A task that cannot expand (no list to map over, or too long a one) fails without a try; an
+ *  empty list skips it. Only an instance not yet run moves. */
+export async function settleUnexpandedTask(db: Db, ids: readonly number[], state: "failed" | "skipped", reason: string): Promise<void> {
+  if (ids.length === 0) return;
+  const now = nowIso();
+  await db
+    .updateTable("task_instance")
+    .set({ state, state_reason: reason, end_date: now, updated_at: now })
+    .where("id", "in", [...ids])
+    .where((eb) => eb.or([eb("state", "is", null), eb("state", "in", ["up_for_retry", "removed"])]))
+    .execute();
+}
