@@ -144,7 +144,7 @@ export function taskInstanceResponse(t: TaskInstanceWithRun) {
     executor: null,
     executor_config: "{}",
     note: null,
-    rendered_map_index: null,
+    rendered_map_index: t.rendered_map_index ?? null,
     rendered_fields: jsonOr<Record<string, unknown>>(t.rendered_fields, {}),
     trigger: null,
     triggerer_job: null,

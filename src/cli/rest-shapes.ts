@@ -75,7 +75,8 @@ export function taskInstanceResponse(t: TaskInstanceRow, run: Pick<DagRunRow, "l
     executor: null,
     executor_config: "{}",
     note,
-    rendered_map_index: t.map_index >= 0 ? String(t.map_index) : null,
+    // From the task's map_index_template; null without one (Airflow's column).
+    rendered_map_index: t.rendered_map_index ?? null,
     rendered_fields: parseJson(t.rendered_fields) ?? {},
     trigger: null,
     triggerer_job: null,

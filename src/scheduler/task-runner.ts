@@ -1,6 +1,7 @@
 // Running one claimed task instance: build its run-task request (the worker never reads the store;
 // what it reads while it runs is answered by worker-reads.ts), start the try, hand it to the executor, and record the outcome in one transaction
 // (XComs, state, history row, the skips a branch decided, the retry time).
+import { recordRenderedMapIndex } from "../store/mapped.ts";
 import { hostname } from "node:os";
 import type { Config } from "../config.ts";
 import type { Executor } from "../executor/local-executor.ts";
@@ -284,6 +285,7 @@ export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagR
   const task = d.tasks.get(ti.task_id);
   let deferred = false;
   await store.writeTransaction(async (trx) => {
+    if (outcome.rendered_map_index !== undefined) await recordRenderedMapIndex(trx, ti.id, outcome.rendered_map_index);
     // finishTry wrote nothing: the row moved on. Cleared while it ran (restarting): the outcome is
     // discarded and the task runs again; anything else (a recovery, a mark): their decision stands.
     const notOurs = async () => {

@@ -146,3 +146,8 @@ export async function settleUnexpandedTask(db: Db, ids: readonly number[], state
     .where((eb) => eb.or([eb("state", "is", null), eb("state", "in", ["up_for_retry", "removed"])]))
     .execute();
 }
+
+/** A mapped instance's name, rendered from its task's map_index_template by the try. */
+export async function recordRenderedMapIndex(db: Db, id: number, value: string): Promise<void> {
+  await db.updateTable("task_instance").set({ rendered_map_index: value }).where("id", "=", id).execute();
+}

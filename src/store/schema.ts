@@ -113,6 +113,8 @@ export interface TaskInstanceTable {
   /** The last reason a dependency held this task back, or why it ended (shown to users). */
   state_reason: string | null;
   rendered_fields: Json | null;
+  /** A mapped instance's name from the task's map_index_template (migration 005); null without one. */
+  rendered_map_index: ColumnType<string | null, string | null | undefined, string | null>;
   updated_at: Ts | null;
   /** The job (scheduler, `dags test`) that claimed the current try; its heartbeat says whether
    *  the try still has someone behind it. */

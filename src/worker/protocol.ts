@@ -78,7 +78,11 @@ export interface TaskError {
   retryable: boolean;
 }
 
-export type TaskOutcome =
+/** How a try ended. A mapped task with a map_index_template also names its instance
+ *  (`rendered_map_index`), whatever the state. */
+export type TaskOutcome = TaskOutcomeOf & { rendered_map_index?: string };
+
+type TaskOutcomeOf =
   | { state: "success"; xcoms: { key: string; value: unknown }[]; decision?: FlowDecision; outletEvents?: OutletEventExtra[] }
   | { state: "skipped"; reason: string }
   /** A sensor in reschedule mode: the same try pokes again at `rescheduleAt`, its slot freed. */

@@ -169,6 +169,25 @@ function airflowCtxEnv(r: RunTaskRequest): Record<string, string> {
 }
 
 export async function runTask(task: Task, d: RunTaskDeps): Promise<TaskOutcome> {
+  const outcome = await runTaskOnce(task, d);
+  if (!task.mapping || !task.map_index_template || d.request.mapIndex < 0) return outcome;
+  return { ...outcome, rendered_map_index: await renderMapIndex(task, task.map_index_template, d) };
+}
+
+/** Airflow's _render_map_index: the template sees the context and this instance's arguments as
+ *  `task` (`"{{ task.x }}"`). A template that fails to render leaves a message, not a failed try. */
+async function renderMapIndex(task: Task, template: string, d: RunTaskDeps): Promise<string> {
+  try {
+    const [args] = await resolveArgs(task, d);
+    const context = await d.parts.templateContextFor([template]);
+    return renderTemplate(template, { ...context, task: args });
+  } catch (e) {
+    d.log(`map_index_template of ${task.task_id} did not render: ${(e as Error).message}`, "WARNING");
+    return String(d.request.mapIndex);
+  }
+}
+
+async function runTaskOnce(task: Task, d: RunTaskDeps): Promise<TaskOutcome> {
   try {
     switch (task.kind) {
       case "task":

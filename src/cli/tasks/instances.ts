@@ -32,7 +32,7 @@ export const statesForDagRunCommand: CommandModule<object, { dag_id: string; run
       printRows(
         tis.map((t) => taskInstanceResponse(t, run)),
         args.output,
-        args.output === "table" || args.output === "plain" ? ["dag_id", "logical_date", "task_id", "state", "start_date", "end_date", "try_number"] : undefined,
+        args.output === "table" || args.output === "plain" ? ["dag_id", "logical_date", "task_id", "map_index", "state", "start_date", "end_date", "try_number"] : undefined,
       );
     }),
 };
@@ -62,6 +62,7 @@ interface ClearArgs {
   "end-date"?: string;
   downstream: boolean;
   "only-failed": boolean;
+  "map-index"?: number[];
   yes: boolean;
 }
 
@@ -76,6 +77,7 @@ export const clearCommand: CommandModule<object, ClearArgs> = {
       .option("end-date", { alias: "e", type: "string", describe: "Only runs with logical date on or before" })
       .option("downstream", { alias: "d", type: "boolean", default: false, describe: "Also clear the matched tasks' downstream" })
       .option("only-failed", { alias: "f", type: "boolean", default: false, describe: "Only failed and upstream_failed task instances" })
+      .option("map-index", { type: "number", array: true, describe: "Only these map indexes of mapped tasks (repeatable)" })
       .option("yes", { alias: "y", type: "boolean", default: false, describe: "Do not ask for confirmation" })
       .example("$0 tasks clear example_etl -t '^double' -s 2024-01-01 -e 2024-01-31 -d -y", "re-run January's double and what follows") as unknown as Argv<ClearArgs>,
   handler: (args) =>
@@ -96,12 +98,14 @@ export const clearCommand: CommandModule<object, ClearArgs> = {
       });
       const runsTis = [];
       for (const run of runs) runsTis.push({ run, tis: await listTaskInstances(store.db, run.dag_id, run.run_id) });
-      const targets = clearTargets(runsTis, matched, args["only-failed"]);
+      const mapIndexes = args["map-index"];
+      if (mapIndexes?.some((i) => !Number.isInteger(i) || i < -1)) throw new OrchError("ORCH_USAGE", `--map-index must be integers >= -1, got ${mapIndexes.join(", ")}`, { flag: "--map-index" });
+      const targets = clearTargets(runsTis, matched, args["only-failed"]).filter((t) => !mapIndexes || mapIndexes.includes(t.ti.map_index));
       if (targets.length === 0) {
         console.log("No task instances to clear");
         return;
       }
-      for (const t of targets) console.error(`  ${t.run.run_id} ${t.ti.task_id} (${t.ti.state})`);
+      for (const t of targets) console.error(`  ${t.run.run_id} ${t.ti.task_id}${t.ti.map_index >= 0 ? `[${t.ti.map_index}]` : ""} (${t.ti.state})`);
       const ok = await confirmOrRefuse(`Clear these ${targets.length} task instance(s)?`, { yes: args.yes });
       if (!ok) {
         console.error("cancelled; nothing was cleared");

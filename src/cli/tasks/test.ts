@@ -19,6 +19,7 @@ interface TasksTestArgs {
   task_id: string;
   date?: string;
   conf?: string;
+  "map-index": number;
 }
 
 export const taskTestCommand: CommandModule<object, TasksTestArgs> = {
@@ -30,7 +31,9 @@ export const taskTestCommand: CommandModule<object, TasksTestArgs> = {
       .positional("task_id", { type: "string", demandOption: true })
       .positional("date", { type: "string", describe: "Logical date (YYYY-MM-DD or ISO-8601); default now" })
       .option("conf", { alias: "c", type: "string", describe: "JSON object merged over the DAG's params" })
-      .example("$0 tasks test example_etl report 2024-01-01", "") as unknown as Argv<TasksTestArgs>,
+      .option("map-index", { type: "number", default: -1, describe: "Which instance of a mapped task to run (0..n-1)" })
+      .example("$0 tasks test example_etl report 2024-01-01", "")
+      .example("$0 tasks test example_etl double 2024-01-01 --map-index 2", "the third instance of a mapped task") as unknown as Argv<TasksTestArgs>,
   handler: (args) =>
     withStore(async (store, config) => {
       await processDagsFolder(store, config);
@@ -39,6 +42,12 @@ export const taskTestCommand: CommandModule<object, TasksTestArgs> = {
       if (!task) {
         throw new OrchError("ORCH_NOT_FOUND", `DAG ${args.dag_id} has no task "${args.task_id}"; its tasks: ${[...d.tasks.keys()].join(", ")}`);
       }
+      const mapIndex = args["map-index"];
+      if (!Number.isInteger(mapIndex) || mapIndex < -1) throw new OrchError("ORCH_USAGE", `--map-index must be an integer >= -1, got ${mapIndex}`, { flag: "--map-index" });
+      if (task.expand_input && mapIndex < 0) {
+        throw new OrchError("ORCH_USAGE", `task ${args.task_id} is mapped: say which instance with --map-index N (0 for the first)`, { flag: "--map-index" });
+      }
+      if (!task.expand_input && mapIndex >= 0) throw new OrchError("ORCH_USAGE", `task ${args.task_id} is not mapped: drop --map-index`, { flag: "--map-index" });
       const logical = args.date ? parseDateArg(args.date, "DATE") : new Date();
       const conf = parseConfArg(args.conf);
       const params = resolveParams(d, conf);
@@ -64,7 +73,7 @@ export const taskTestCommand: CommandModule<object, TasksTestArgs> = {
         clear_number: 0,
         note: null,
       };
-      const ti = { id: 0, dag_id: args.dag_id, run_id: run.run_id, task_id: args.task_id, map_index: -1, try_number: 1, max_tries: 0 } as TaskInstanceRow;
+      const ti = { id: 0, dag_id: args.dag_id, run_id: run.run_id, task_id: args.task_id, map_index: mapIndex, try_number: 1, max_tries: 0 } as TaskInstanceRow;
       // Filled with what the task reads, before it can print it; everything printed goes through it.
       const masker = createSecretsMasker();
       const xcoms = existing ? await listRunXcoms(store.db, existing.id) : [];
