@@ -82,6 +82,9 @@ export async function expandTaskInstances(db: Db, seed: MapSeed, existing: reado
         .set({ state: "removed", state_reason: `map_index ${e.map_index} is beyond this expansion's ${length} element(s)`, end_date: now, updated_at: now })
         .where("id", "=", e.id)
         .execute();
+      // Its results from the longer expansion must not reach a downstream (a reduce reads every
+      // map index's XCom).
+      await db.deleteFrom("xcom").where("dag_id", "=", seed.dag_id).where("run_id", "=", seed.run_id).where("task_id", "=", seed.task_id).where("map_index", "=", e.map_index).execute();
     } else if (e.state === null || e.state === "removed") {
       await db
         .updateTable("task_instance")
