@@ -100,3 +100,35 @@ describe("evaluateTriggerRule", () => {
     });
   });
 });
+
+// Mapped instances (map_index >= 0): Airflow subtracts `removed` upstream instances (left by a
+// shorter re-expansion) from the non-successes, and under all_success an instance whose index is
+// at or past the upstream's successes is itself removed. An unmapped instance (-1) counts them.
+const M = "removed";
+type MappedRow = [rule: string, upstream: (string | null)[], mapIndex: number, passed: boolean, newState?: "skipped" | "upstream_failed" | "removed"];
+const mappedRows: MappedRow[] = [
+  ["all_success", [S, S, M], 0, true],
+  ["all_success", [S, S, M], 1, true],
+  ["all_success", [S, S, M], 2, true, "removed"], // index 2 is past the 2 successes
+  ["all_success", [S, S, M], -1, false], // unmapped: the removed one is a non-success
+  ["all_success", [S, M, N], 0, false], // an unfinished upstream still holds it
+  ["all_success", [F, M], 0, false, "upstream_failed"],
+  ["all_failed", [F, M], 0, true],
+  ["all_failed", [F, M], -1, false],
+  ["none_failed", [S, K, M], 0, true],
+  ["none_failed", [S, K, M], -1, false],
+  ["all_skipped", [K, M], 0, true],
+  ["all_skipped", [K, M], -1, false],
+  ["all_done", [S, M], -1, true], // removed is finished
+  ["all_done", [S, M], 0, true],
+];
+
+describe("trigger rules for mapped task instances", () => {
+  for (const [rule, upstream, mapIndex, passed, newState] of mappedRows) {
+    it(`${rule} over [${upstream.map((s) => s ?? "none").join(", ")}] at map_index ${mapIndex}`, () => {
+      const r = evaluateTriggerRule({ rule, upstream: countUpstreamStates(upstream), mapIndex });
+      assert.equal(r.passed, passed, r.reason);
+      assert.equal(r.newState, newState, r.reason);
+    });
+  }
+});
