@@ -37,7 +37,7 @@ export const statesForDagRunCommand: CommandModule<object, { dag_id: string; run
     }),
 };
 
-export const taskStateCommand: CommandModule<object, { dag_id: string; task_id: string; ref: string }> = {
+export const taskStateCommand: CommandModule<object, { dag_id: string; task_id: string; ref: string; "map-index": number }> = {
   command: "state <dag_id> <task_id> <ref>",
   describe: "Print one task instance's state (run by logical date or run id)",
   builder: (y: Argv) =>
@@ -45,12 +45,17 @@ export const taskStateCommand: CommandModule<object, { dag_id: string; task_id: 
       .positional("dag_id", { type: "string", demandOption: true })
       .positional("task_id", { type: "string", demandOption: true })
       .positional("ref", { type: "string", demandOption: true, describe: "Logical date or run id" })
-      .example("$0 tasks state example_etl extract 2024-01-01", "") as unknown as Argv<{ dag_id: string; task_id: string; ref: string }>,
+      .option("map-index", { type: "number", default: -1, describe: "Which instance of a mapped task" })
+      .example("$0 tasks state example_etl extract 2024-01-01", "") as unknown as Argv<{ dag_id: string; task_id: string; ref: string; "map-index": number }>,
   handler: (args) =>
     withStore(async (store) => {
       const run = await findRun(store, args.dag_id, args.ref);
-      const ti = (await listTaskInstances(store.db, run.dag_id, run.run_id)).find((t) => t.task_id === args.task_id);
-      if (!ti) throw new OrchError("ORCH_NOT_FOUND", `run ${run.run_id} of ${args.dag_id} has no task "${args.task_id}"`);
+      const tis = (await listTaskInstances(store.db, run.dag_id, run.run_id)).filter((t) => t.task_id === args.task_id);
+      if (tis.length === 0) throw new OrchError("ORCH_NOT_FOUND", `run ${run.run_id} of ${args.dag_id} has no task "${args.task_id}"`);
+      const ti = tis.find((t) => t.map_index === args["map-index"]);
+      if (!ti) {
+        throw new OrchError("ORCH_NOT_FOUND", `task "${args.task_id}" of run ${run.run_id} has no map_index ${args["map-index"]}; it has ${tis.map((t) => t.map_index).join(", ")} (--map-index)`, { flag: "--map-index" });
+      }
       console.log(ti.state ?? "None");
     }),
 };
