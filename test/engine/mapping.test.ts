@@ -138,6 +138,11 @@ for (const dialect of ["sqlite", "postgres"] as const) {
       const runDir = join(h.home, "logs", "dag_id=map_literal", `run_id=${run.run.run_id}`);
       assert.ok(existsSync(join(runDir, "task_id=double", "map_index=2", "attempt=1.log")), `no map_index=2 log under ${runDir}: ${readdirSync(join(runDir, "task_id=double"))}`);
       assert.ok(existsSync(join(runDir, "task_id=sum", "attempt=1.log")), "the unmapped reduce's log has no map_index folder");
+      const one = await runOrch(["tasks", "state", "map_literal", "double", "2024-03-01", "--map-index", "1"], { home: h.home, env });
+      assert.equal(one.stdout.trim(), "success", one.stderr);
+      const missing = await runOrch(["tasks", "state", "map_literal", "double", "2024-03-01", "--map-index", "7"], { home: h.home, env });
+      assert.notEqual(missing.code, 0);
+      assert.match(missing.stderr, /no map_index 7; it has 0, 1, 2/);
     });
 
     it("maps over an upstream's output with partial, mapped -> mapped index by index", async () => {
