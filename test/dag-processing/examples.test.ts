@@ -32,7 +32,7 @@ for (const dialect of testDialects()) {
         await processor.stop();
       }
       const ids = (await listDags(s.store.db)).map((d) => d.dag_id);
-      for (const id of ["example_etl", "example_branch", "example_asset_producer", "example_asset_consumer", "taxi_pipeline", "refresh_fct_trips"]) {
+      for (const id of ["example_etl", "example_branch", "example_mapping", "example_asset_producer", "example_asset_consumer", "taxi_pipeline", "refresh_fct_trips"]) {
         assert.ok(ids.includes(id), `${id} in ${ids.join(", ")}`);
       }
     });

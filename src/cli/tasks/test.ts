@@ -33,7 +33,7 @@ export const taskTestCommand: CommandModule<object, TasksTestArgs> = {
       .option("conf", { alias: "c", type: "string", describe: "JSON object merged over the DAG's params" })
       .option("map-index", { type: "number", default: -1, describe: "Which instance of a mapped task to run (0..n-1)" })
       .example("$0 tasks test example_etl report 2024-01-01", "")
-      .example("$0 tasks test example_etl double 2024-01-01 --map-index 2", "the third instance of a mapped task") as unknown as Argv<TasksTestArgs>,
+      .example("$0 tasks test example_mapping measure 2024-01-01 --map-index 2", "one instance of a mapped task") as unknown as Argv<TasksTestArgs>,
   handler: (args) =>
     withStore(async (store, config) => {
       await processDagsFolder(store, config);
