@@ -8,7 +8,7 @@ import { startApiServer, type ApiServer } from "../api/server.ts";
 import type { DagProcessor } from "../dag-processing/processor.ts";
 import { createLocalExecutor } from "../executor/local-executor.ts";
 import { createScheduler, type Scheduler } from "../scheduler/scheduler.ts";
-import { createTriggerer, type Triggerer } from "../triggerer/triggerer.ts";
+import { createTriggerer, resumedRuns, type Triggerer } from "../triggerer/triggerer.ts";
 import { migrate, openStoreForMaintenance, openCurrentStore } from "../store/index.ts";
 import { startJobHeartbeat, type JobHeartbeat } from "./job-heartbeat.ts";
 
@@ -82,7 +82,7 @@ export async function runComponents(config: Config, opts: ComponentOptions): Pro
       scheduler = createScheduler({ store, config, executor, listen: true, log: (m) => console.log(`[scheduler] ${m}`), onDeferred: () => triggerer?.nudge() });
       const s = scheduler;
       if (opts.triggerer !== false) {
-        triggerer = createTriggerer({ store, config, listen: true, log: (m) => console.log(`[triggerer] ${m}`), onResumed: () => s.nudge() });
+        triggerer = createTriggerer({ store, config, listen: true, log: (m) => console.log(`[triggerer] ${m}`), onResumed: (tis) => resumedRuns(tis).forEach((r) => s.nudge(r)) });
       }
     }
     if (opts.dagProcessor !== false) {

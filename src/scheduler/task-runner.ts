@@ -12,7 +12,7 @@ import { getDagRun } from "../store/dag-runs.ts";
 import type { Store } from "../store/index.ts";
 import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
 import { finishRestartedTry, finishTry, releaseClaim, skipTaskInstancesOfRun, startTry } from "../store/task-instances.ts";
-import { notifyScheduler } from "../store/notify.ts";
+import { notifyTriggerer } from "../store/notify.ts";
 import { deferTry, rescheduleTry } from "../store/triggers.ts";
 import { clearTaskXcoms, setXcoms, SKIPMIXIN_KEY } from "../store/xcom.ts";
 import type { ConnectionInfo, RunTaskRequest, TaskOutcome } from "../worker/protocol.ts";
@@ -223,8 +223,8 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
     const r = await persist(`recording the outcome of ${what} try ${tryNumber}`, hooks, () => recordOutcome(store, ti, run, d, final, log));
     if (r?.deferred) {
       hooks.onDeferred?.();
-      // A triggerer in another process hears it through the store's notification channel.
-      await notifyScheduler(store).catch(() => {});
+      // A triggerer in another process hears it on the store's triggerer channel.
+      await notifyTriggerer(store).catch(() => {});
     }
   } finally {
     await log?.close().catch(() => {});

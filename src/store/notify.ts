@@ -1,23 +1,41 @@
 // Telling a scheduler in another process that something changed (a run was triggered, tasks were
 // cleared, a DAG unpaused), so it needs no polling loop. PostgreSQL: NOTIFY/LISTEN. SQLite has no
 // such thing, so a small file beside the database is touched and the scheduler watches it.
+//
+// Two channels: the schedulers' (runs, tasks, fired triggers) and the triggerers' (a task deferred,
+// triggers given back). Apart, so that a triggerer is not woken by its own fires, nor by every
+// run a scheduler hears of: each wake-up is a claim transaction over all its triggers.
 import { closeSync, openSync, utimesSync, watch, type FSWatcher } from "node:fs";
 import pg from "pg";
 import { sql } from "kysely";
 import type { Store } from "./open.ts";
 
-const CHANNEL = "orch_scheduler";
+export type NotificationChannel = "scheduler" | "triggerer";
 
-function nudgeFile(path: string): string {
-  return `${path}.nudge`;
+const CHANNELS: Record<NotificationChannel, { pg: string; fileSuffix: string }> = {
+  scheduler: { pg: "orch_scheduler", fileSuffix: ".nudge" },
+  triggerer: { pg: "orch_triggerer", fileSuffix: ".nudge-triggerer" },
+};
+
+function nudgeFile(path: string, channel: NotificationChannel): string {
+  return `${path}${CHANNELS[channel].fileSuffix}`;
 }
 
-export async function notifyScheduler(store: Store): Promise<void> {
+export function notifyScheduler(store: Store): Promise<void> {
+  return notify(store, "scheduler");
+}
+
+/** A task deferred, or a stopping triggerer gave its triggers back: triggerers elsewhere claim now. */
+export function notifyTriggerer(store: Store): Promise<void> {
+  return notify(store, "triggerer");
+}
+
+async function notify(store: Store, channel: NotificationChannel): Promise<void> {
   if (store.location.kind === "postgres") {
-    await sql`select pg_notify(${CHANNEL}, '')`.execute(store.db);
+    await sql`select pg_notify(${CHANNELS[channel].pg}, '')`.execute(store.db);
     return;
   }
-  const f = nudgeFile(store.location.path);
+  const f = nudgeFile(store.location.path, channel);
   const now = new Date();
   try {
     utimesSync(f, now, now);
@@ -31,7 +49,8 @@ export interface NotificationListener {
 }
 
 /**
- * Calls `onNotify` whenever another process calls notifyScheduler on the same store.
+ * Calls `onNotify` whenever another process calls notifyScheduler (or, with `channel: "triggerer"`,
+ * notifyTriggerer) on the same store.
  *
  * PostgreSQL: a dedicated LISTEN connection. When it drops (the server restarted, an admin ran
  * pg_terminate_backend) it is reconnected with backoff (1 s doubling to 30 s), said once, and
@@ -41,9 +60,10 @@ export interface NotificationListener {
 export async function listenForNotifications(
   store: Store,
   onNotify: () => void,
-  opts: { log?: (message: string) => void } = {},
+  opts: { log?: (message: string) => void; channel?: NotificationChannel } = {},
 ): Promise<NotificationListener> {
   const log = opts.log ?? (() => {});
+  const channel = opts.channel ?? "scheduler";
   if (store.location.kind === "postgres") {
     const url = store.location.url;
     let closed = false;
@@ -57,7 +77,7 @@ export async function listenForNotifications(
       c.on("end", () => lost(c, new Error("connection ended")));
       await c.connect();
       c.on("notification", () => onNotify());
-      await c.query(`LISTEN ${CHANNEL}`);
+      await c.query(`LISTEN ${CHANNELS[channel].pg}`);
       if (closed) {
         await c.end().catch(() => {});
         return;
@@ -104,7 +124,7 @@ export async function listenForNotifications(
       },
     };
   }
-  const f = nudgeFile(store.location.path);
+  const f = nudgeFile(store.location.path, channel);
   closeSync(openSync(f, "a"));
   const watcher: FSWatcher = watch(f, () => onNotify());
   watcher.on("error", () => {});

@@ -6,23 +6,42 @@
 // unowned triggers and those of triggerers whose heartbeat stopped (one transaction, SKIP LOCKED on
 // PostgreSQL: one trigger runs in exactly one triggerer), arms the new ones and disarms the ones
 // no longer owned. It runs on start, on a nudge (a task deferred here or, through the store's
-// notification channel, elsewhere) and on each heartbeat.
+// triggerer channel, elsewhere) and on each heartbeat.
+//
+// A *fire* (or failure) is not written at once: fires within COALESCE_MS of the first, and those
+// arriving while a batch is being written, go into the next batch, recorded by one transaction of
+// four statements whatever its size (recordTriggerOutcomes). Then the in-process scheduler is
+// nudged with the resumed runs; without one, schedulers elsewhere hear it on their channel.
 import { hostname } from "node:os";
 import type { Config } from "../config.ts";
 import type { Store } from "../store/index.ts";
 import { endJob, heartbeatJob, startJob } from "../store/jobs.ts";
-import { listenForNotifications, notifyScheduler, type NotificationListener } from "../store/notify.ts";
-import { claimTriggers, deleteUnusedTriggers, failTrigger, fireTrigger, lockOwnedTrigger, releaseTriggers, updateTriggerKwargs, type TriggerRow } from "../store/triggers.ts";
+import { listenForNotifications, notifyScheduler, notifyTriggerer, type NotificationListener } from "../store/notify.ts";
+import {
+  claimTriggers,
+  deleteUnusedTriggers,
+  listTriggers,
+  recordTriggerOutcomes,
+  releaseTriggers,
+  updateTriggerKwargs,
+  type ResumedTaskInstance,
+  type TriggerOutcome,
+  type TriggerRow,
+  type TriggerScope,
+} from "../store/triggers.ts";
 import { BUILTIN_TRIGGERS, isAborted } from "./builtins.ts";
 
 export interface TriggererOptions {
   store: Store;
   config: Config;
   log?: (message: string) => void;
-  /** A trigger fired or failed: its task is scheduled (the in-process scheduler's nudge). */
-  onResumed?: () => void;
+  /** Triggers fired or failed: these task instances are scheduled (the in-process scheduler's
+   *  nudge). Without it, schedulers in other processes are notified instead. */
+  onResumed?: (resumed: readonly ResumedTaskInstance[]) => void;
   /** Listen for other processes' notifications (a task deferred by a scheduler elsewhere). */
   listen?: boolean;
+  /** Run only the triggers of this run's deferred tasks (`orch dags test`). */
+  scope?: TriggerScope;
 }
 
 export interface Triggerer {
@@ -36,9 +55,26 @@ export interface Triggerer {
   readonly jobId: number | null;
 }
 
+/** How long the first fire waits for others to share its transaction. */
+const COALESCE_MS = 3;
+/** Outcomes per transaction: a burst is written in slices, so the write lock is never held long. */
+const BATCH = 500;
+
 interface Armed {
   abort: AbortController;
   timer?: NodeJS.Timeout;
+}
+
+/** The runs of resumed task instances, each with its resumed tasks: the scheduler's nudges. */
+export function resumedRuns(tis: readonly ResumedTaskInstance[]): { run: { dag_id: string; run_id: string }; tasks: string[] }[] {
+  const byRun = new Map<string, { run: { dag_id: string; run_id: string }; tasks: string[] }>();
+  for (const ti of tis) {
+    const key = `${ti.dag_id}\u0000${ti.run_id}`;
+    let r = byRun.get(key);
+    if (!r) byRun.set(key, (r = { run: { dag_id: ti.dag_id, run_id: ti.run_id }, tasks: [] }));
+    r.tasks.push(ti.task_id);
+  }
+  return [...byRun.values()];
 }
 
 export function createTriggerer(opts: TriggererOptions): Triggerer {
@@ -84,15 +120,20 @@ export function createTriggerer(opts: TriggererOptions): Triggerer {
     if (jobId === null) return;
     const me = jobId;
     const deadBefore = new Date(Date.now() - thresholdMs).toISOString();
-    const rows = await store.writeTransaction((trx) => claimTriggers(trx, store.dialect, { triggererId: me, capacity, deadBefore }));
-    const owned = new Set(rows.map((r) => r.id));
+    const ids = await store.writeTransaction((trx) => claimTriggers(trx, store.dialect, { triggererId: me, capacity, deadBefore, scope: opts.scope }));
+    const owned = new Set(ids);
     for (const [id, a] of armed) if (!owned.has(id)) disarm(id, a);
-    for (const r of rows) if (!armed.has(r.id) && !recording.has(r.id)) arm(r);
+    const fresh = ids.filter((id) => !armed.has(id) && !recording.has(id));
+    if (fresh.length === 0) return;
+    // Read after the claim committed: a trigger deleted meanwhile (its task cleared) is not there.
+    for (const r of await listTriggers(store.db, fresh)) if (!stopped && jobId === me && !armed.has(r.id) && !recording.has(r.id)) arm(r);
   }
 
-  function disarm(id: number, a: Armed): void {
+  /** Stops the trigger (`settled`: its function already returned, so nothing to abort; an abort
+   *  builds a DOMException, a measurable cost for 10,000 fires in a second). */
+  function disarm(id: number, a: Armed, settled = false): void {
     if (a.timer) clearTimeout(a.timer);
-    a.abort.abort();
+    if (!settled) a.abort.abort();
     armed.delete(id);
   }
 
@@ -101,77 +142,82 @@ export function createTriggerer(opts: TriggererOptions): Triggerer {
     const a: Armed = { abort: new AbortController() };
     armed.set(row.id, a);
     if (!fn) {
-      finish(row.id, a, "fail", `unknown trigger ${row.classpath}; known: ${Object.keys(BUILTIN_TRIGGERS).join(", ")}`);
+      finish(row.id, a, { id: row.id, kind: "fail", error: `unknown trigger ${row.classpath}; known: ${Object.keys(BUILTIN_TRIGGERS).join(", ")}` });
       return;
     }
     if (row.timeout) {
       const ms = Date.parse(row.timeout) - Date.now();
-      a.timer = setTimeout(() => finish(row.id, a, "fail", `Trigger timeout: the trigger did not fire before the deferral's timeout (${row.timeout})`), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+      const error = `Trigger timeout: the trigger did not fire before the deferral's timeout (${row.timeout})`;
+      a.timer = setTimeout(() => finish(row.id, a, { id: row.id, kind: "fail", error }, false), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
     }
     fn(row.kwargs, { store, signal: a.abort.signal, updateKwargs: (kw) => updateTriggerKwargs(store.db, row.id, kw) }).then(
-      (event) => finish(row.id, a, "fire", event),
+      (event) => finish(row.id, a, { id: row.id, kind: "fire", event }),
       (e: unknown) => {
         if (isAborted(e) || a.abort.signal.aborted) return;
-        finish(row.id, a, "fail", `Trigger ${row.classpath} failed: ${(e as Error)?.message ?? String(e)}`);
+        finish(row.id, a, { id: row.id, kind: "fail", error: `Trigger ${row.classpath} failed: ${(e as Error)?.message ?? String(e)}` });
       },
     );
   }
 
-  // Fires and failures waiting to be written. They are written in batches, one transaction each:
-  // 10,000 triggers firing within a second as 10,000 transactions queued behind each other on
-  // SQLite gave a median fire -> scheduled lag of 1,025 ms (p99 2,022 ms).
-  let pending: { id: number; kind: "fire" | "fail"; payload: unknown }[] = [];
+  // Outcomes waiting to be written, and the flush writing them. One transaction per trigger
+  // (10,000 within a second queued behind each other on SQLite) gave a median fire -> scheduled
+  // lag of 1,025 ms; batches of 500 with four statements per trigger, 351 ms; one set-based batch,
+  // see docs/assets-and-sensors.md.
+  let pending: TriggerOutcome[] = [];
   let flushing: Promise<void> | undefined;
-  const BATCH = 500;
 
-  /** Records the fire or failure, only while this triggerer still owns the trigger. */
-  function finish(id: number, a: Armed, kind: "fire" | "fail", payload: unknown): void {
+  /** Records the outcome, only while this triggerer still owns the trigger. `settled`: the
+   *  trigger's function has returned or thrown (a timeout has not, and is aborted). */
+  function finish(id: number, a: Armed, outcome: TriggerOutcome, settled = true): void {
     if (armed.get(id) !== a || stopped) return;
-    disarm(id, a);
+    disarm(id, a, settled);
     recording.add(id);
-    pending.push({ id, kind, payload });
+    pending.push(outcome);
     if (!flushing) {
-      flushing = flush().finally(() => (flushing = undefined));
-      finishing.add(flushing);
-      const f = flushing;
+      const f = flush();
+      flushing = f;
+      finishing.add(f);
       void f.finally(() => finishing.delete(f));
     }
   }
 
   async function flush(): Promise<void> {
-    // Let the fires of this timer tick gather first.
-    await new Promise((r) => setImmediate(r));
-    while (pending.length) {
-      const batch = pending.slice(0, BATCH);
-      pending = pending.slice(BATCH);
-      const me = jobId;
-      let resumed = 0;
-      try {
-        const counts = await store.writeTransaction(async (trx) => {
-          const out: number[] = [];
-          for (const f of batch) {
-            if (!(await lockOwnedTrigger(trx, store.dialect, f.id, me))) out.push(0);
-            else out.push(f.kind === "fire" ? await fireTrigger(trx, f.id, f.payload) : await failTrigger(trx, f.id, String(f.payload)));
-          }
-          return out;
-        });
-        batch.forEach((f, i) => {
-          if (f.kind === "fail") log(`trigger ${f.id}: ${String(f.payload)}`);
-          else if (counts[i] > 0) log(`trigger ${f.id} fired: ${counts[i]} task(s) resume`);
-          resumed += counts[i];
-        });
-      } catch (e) {
-        // Not recorded: re-armed at the next sync (the rows are still ours and unfired).
-        log(`recording ${batch.length} trigger event(s) failed: ${(e as Error).message}; re-arming`);
-        wanted = true;
-      } finally {
-        for (const f of batch) recording.delete(f.id);
+    try {
+      // Let the fires of the next few ms join the first one's batch.
+      await new Promise((r) => setTimeout(r, COALESCE_MS));
+      while (pending.length) {
+        const batch = pending.splice(0, BATCH);
+        await record(batch);
       }
-      if (resumed > 0) {
-        opts.onResumed?.();
-        await notifyScheduler(store).catch(() => {});
-      }
+    } finally {
+      // Synchronously after the last check of `pending`: a fire arriving now starts a new flush.
+      flushing = undefined;
     }
+  }
+
+  async function record(batch: TriggerOutcome[]): Promise<void> {
+    const me = jobId;
+    let resumed: ResumedTaskInstance[] = [];
+    try {
+      if (me === null) return;
+      resumed = (await store.writeTransaction((trx) => recordTriggerOutcomes(trx, store.dialect, me, batch))).resumed;
+    } catch (e) {
+      // Not recorded: re-armed at the next sync (the rows are still ours and unfired).
+      log(`recording ${batch.length} trigger event(s) failed: ${(e as Error).message}; re-arming`);
+      wanted = true;
+      return;
+    } finally {
+      for (const o of batch) recording.delete(o.id);
+    }
+    const fired = new Set<number>();
+    for (const r of resumed) fired.add(r.trigger_id);
+    for (const o of batch) if (o.kind === "fail" && fired.has(o.id)) log(`trigger ${o.id}: ${o.error}`);
+    const fires = batch.filter((o) => o.kind === "fire" && fired.has(o.id)).map((o) => o.id);
+    // One line per batch, not per trigger (10,000 fires are 20 lines); the ids, for the record.
+    if (fires.length) log(`fired trigger(s) ${fires.join(", ")}: ${resumed.length} task(s) resume`);
+    if (resumed.length === 0) return;
+    if (opts.onResumed) opts.onResumed(resumed);
+    else await notifyScheduler(store).catch(() => {});
   }
 
   async function tick(): Promise<void> {
@@ -199,7 +245,7 @@ export function createTriggerer(opts: TriggererOptions): Triggerer {
     },
     async start() {
       jobId = await startJob(store.db, { jobType: "TriggererJob", hostname: hostname(), pid: process.pid });
-      if (opts.listen) listener = await listenForNotifications(store, () => nudge(), { log });
+      if (opts.listen) listener = await listenForNotifications(store, () => nudge(), { log, channel: "triggerer" });
       housekeeping = setInterval(() => void tick(), heartbeatMs);
       nudge();
       await syncing;
@@ -213,7 +259,10 @@ export function createTriggerer(opts: TriggererOptions): Triggerer {
       for (const [id, a] of armed) disarm(id, a);
       await Promise.all([...finishing]);
       if (jobId !== null) {
-        await releaseTriggers(store.db, jobId).catch((e) => log(`cannot release triggers: ${(e as Error).message}`));
+        await releaseTriggers(store.db, jobId).then(
+          () => notifyTriggerer(store).catch(() => {}),
+          (e) => log(`cannot release triggers: ${(e as Error).message}`),
+        );
         await endJob(store.db, jobId).catch((e) => log(`cannot end job ${jobId}: ${(e as Error).message}`));
       }
     },

@@ -6,7 +6,9 @@ import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { createDagRun } from "../../src/store/dag-runs.ts";
 import { openStore } from "../../src/store/index.ts";
+import { deferTry } from "../../src/store/triggers.ts";
 import { ORCH_BIN, runOrch } from "../helpers/cli.ts";
 import { latestRunStates, migrateHome, writeDag } from "../helpers/engine.ts";
 import { tempHome, type TempHome } from "../helpers/home.ts";
@@ -123,12 +125,42 @@ describe("cli: dags test", () => {
     assert.match(r.stdout, /^\[neg\] ERROR\s+at .*helper_dag\.ts:3:\d+\)?$/m, r.stdout);
   });
 
-  it("runs a deferred task's trigger, so a deferrable sensor resumes and the run succeeds", async () => {
+  it("runs a deferred task's trigger, so a deferrable sensor resumes and the run succeeds; another run's trigger is left alone", async () => {
+    // Another run's task, deferred on a trigger already due and owned by no triggerer (the
+    // long-running one is down): `dags test` must not run it.
+    const store = await openStore(`sqlite:///${join(h.home, "orch.db")}`);
+    let other: { ti: number; trigger: number };
+    try {
+      other = await store.writeTransaction(async (trx) => {
+        const when = new Date(Date.UTC(2024, 0, 1)).toISOString();
+        const run = await createDagRun(
+          trx,
+          { dag_id: "someone_else", run_id: "manual__x", run_type: "manual", logical_date: when, data_interval_start: when, data_interval_end: when, run_after: when, conf: {}, triggered_by: "test", state: "running" },
+          [{ task_id: "waits", retries: 0, priority_weight: 1, operator: "@task" }],
+        );
+        await trx.updateTable("task_instance").set({ state: "running", try_number: 1 }).where("dag_id", "=", "someone_else").execute();
+        const ti = await trx.selectFrom("task_instance").selectAll().where("dag_id", "=", "someone_else").where("run_id", "=", run.run_id).executeTakeFirstOrThrow();
+        const trigger = await deferTry(trx, ti, { classpath: "orch.triggers.DateTimeTrigger", kwargs: { moment: when }, method: "execute_complete", methodKwargs: {}, timeoutAt: null });
+        assert.ok(trigger !== null, "the other task deferred");
+        return { ti: ti.id, trigger };
+      });
+    } finally {
+      await store.close();
+    }
     const r = await runOrch(["dags", "test", "defer_dag", "2024-01-01", "--quiet"], { home: h.home, timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /DAG run .*: success/);
     assert.match(r.stdout, /wait\s+\|\s+success/);
     assert.match(r.stdout, /after\s+\|\s+success/);
+    const s2 = await openStore(`sqlite:///${join(h.home, "orch.db")}`);
+    try {
+      const ti = await s2.db.selectFrom("task_instance").select(["state", "trigger_id"]).where("id", "=", other.ti).executeTakeFirstOrThrow();
+      assert.deepEqual(ti, { state: "deferred", trigger_id: other.trigger }, "the other run's task still waits on its trigger");
+      const trig = await s2.db.selectFrom("trigger").select("triggerer_id").where("id", "=", other.trigger).executeTakeFirst();
+      assert.deepEqual(trig, { triggerer_id: null }, "the other run's trigger is still unowned");
+    } finally {
+      await s2.close();
+    }
   });
 
   it("--quiet prints only the summary", async () => {

@@ -19,7 +19,8 @@ function startTriggerer(home: string, env: Record<string, string>, capacity: num
   return Object.assign(child, { output: () => out });
 }
 
-const fired = (out: string) => [...out.matchAll(/trigger (\d+) fired/g)].map((m) => Number(m[1]));
+// The triggerer logs each recorded batch: "fired trigger(s) 4, 5, 9: 3 task(s) resume".
+const fired = (out: string) => [...out.matchAll(/fired trigger\(s\) ([\d, ]+):/g)].flatMap((m) => m[1].split(", ").map(Number));
 
 describe("postgres: two triggerers", { skip: await pgSkipReason() }, () => {
   let h: TempHome;

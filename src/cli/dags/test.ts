@@ -9,7 +9,7 @@ import type { Argv, CommandModule } from "yargs";
 import { createLocalExecutor } from "../../executor/local-executor.ts";
 import { triggerDagRun } from "../../scheduler/run-creation.ts";
 import { createScheduler } from "../../scheduler/scheduler.ts";
-import { createTriggerer, type Triggerer } from "../../triggerer/triggerer.ts";
+import { createTriggerer, resumedRuns, type Triggerer } from "../../triggerer/triggerer.ts";
 import { loadVariablesAndConnections, maskerFor } from "../../scheduler/task-runner.ts";
 import { listTaskInstances } from "../../store/task-instances.ts";
 import { getDagRunById } from "../../store/dag-runs.ts";
@@ -60,7 +60,8 @@ export const testCommand: CommandModule<object, DagsTestArgs> = {
       const done = new Promise<void>((resolve) => (onFinish = resolve));
       let interrupted: NodeJS.Signals | undefined;
       // A deferred task (a deferrable sensor, ctx.defer) waits on a trigger: run a triggerer here too,
-      // as Airflow's dag.test() runs triggers inline. It takes only unowned triggers.
+      // as Airflow's dag.test() runs triggers inline. It takes only the triggers of this run: another
+      // run's belong to the long-running triggerer (which may be down for a moment, or not started).
       let triggerer: Triggerer | undefined;
       const scheduler = createScheduler({
         store,
@@ -71,7 +72,13 @@ export const testCommand: CommandModule<object, DagsTestArgs> = {
         onRunFinished: () => onFinish(),
         onDeferred: () => triggerer?.nudge(),
       });
-      triggerer = createTriggerer({ store, config, log: () => {}, onResumed: () => scheduler.nudge() });
+      triggerer = createTriggerer({
+        store,
+        config,
+        log: () => {},
+        scope: { dag_id: run.dag_id, run_id: run.run_id },
+        onResumed: (tis) => resumedRuns(tis).forEach((r) => scheduler.nudge(r)),
+      });
       const onSignal = (signal: NodeJS.Signals) => {
         if (interrupted) return;
         interrupted = signal;
