@@ -81,13 +81,13 @@ export const downstream = dag({ dag_id: "past_down", ...days }, () => {
 });
 `;
 
-const dialects: { name: string; skip: string | false }[] = [
-  { name: "sqlite", skip: false },
+const dialects: { name: string; skip: string | undefined }[] = [
+  { name: "sqlite", skip: undefined },
   { name: "postgres", skip: await pgSkipReason() },
 ];
 
 for (const dialect of dialects) {
-  describe(`${dialect.name}: task groups, setup/teardown, depends_on_past in real runs`, { skip: dialect.skip || undefined }, () => {
+  describe(`${dialect.name}: task groups, setup/teardown, depends_on_past in real runs`, { skip: dialect.skip }, () => {
     let h: TempHome;
     let db: FreshDatabase | undefined;
     let env: Record<string, string> = {};
