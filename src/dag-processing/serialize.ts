@@ -1,6 +1,6 @@
 // SDK DAG object -> SerializedDag (plain JSON), plus the checks that need more than the SDK
 // (param defaults against their own schemas).
-import { isXComArg, type Dag, type Task } from "../sdk/index.ts";
+import { isTaskGroup, isXComArg, type Dag, type Task, type TaskGroup } from "../sdk/index.ts";
 import { checkParamValue } from "../params/validate.ts";
 import {
   SERIALIZED_DAG_FORMAT_VERSION,
@@ -9,6 +9,7 @@ import {
   type SerializedExpandInput,
   type SerializedParam,
   type SerializedTask,
+  type SerializedTaskGroup,
 } from "../serialization/serialized-dag.ts";
 
 const OPERATOR_NAMES: Record<Task["kind"], string> = {
@@ -55,6 +56,14 @@ function serializeTask(t: Task): SerializedTask {
     owner: t.owner,
     outlets: t.outlets,
     doc_md: t.doc_md,
+    task_group_id: t.task_group_id,
+    is_setup: t.is_setup,
+    is_teardown: t.is_teardown,
+    on_failure_fail_dagrun: t.on_failure_fail_dagrun,
+    depends_on_past: t.depends_on_past,
+    wait_for_downstream: t.wait_for_downstream,
+    wait_for_past_depends_before_skipping: t.wait_for_past_depends_before_skipping,
+    ignore_first_depends_on_past: t.ignore_first_depends_on_past,
     has_on_execute_callback: Boolean(t.callbacks.on_execute_callback),
     has_on_success_callback: Boolean(t.callbacks.on_success_callback),
     has_on_failure_callback: Boolean(t.callbacks.on_failure_callback),
@@ -95,6 +104,16 @@ function serializeTask(t: Task): SerializedTask {
   }
 }
 
+function serializeTaskGroup(g: TaskGroup<unknown>): SerializedTaskGroup {
+  return {
+    group_id: g.group_id,
+    label: g.label,
+    tooltip: g.tooltip,
+    prefix_group_id: g.prefix_group_id,
+    children: g.children.map((c) => (isTaskGroup(c) ? { type: "group" as const, ...serializeTaskGroup(c) } : { type: "task" as const, task_id: c.task_id })),
+  };
+}
+
 export function serializeDag(d: Dag, where: { fileloc: string; relative_fileloc: string }): SerializedDag {
   const params: Record<string, SerializedParam> = {};
   for (const [k, p] of Object.entries(d.params)) {
@@ -125,6 +144,7 @@ export function serializeDag(d: Dag, where: { fileloc: string; relative_fileloc:
     has_on_success_callback: Boolean(d.on_success_callback),
     has_on_failure_callback: Boolean(d.on_failure_callback),
     tasks,
+    task_group: serializeTaskGroup(d.task_group),
   };
 }
 

@@ -3,6 +3,7 @@
 // printing. A running task instance goes to `restarting`: its scheduler terminates the running try
 // and discards its outcome (finishTry's guard), then it runs again as a new try.
 import { allDownstream, type SchedulableDag } from "../scheduler/dag-bag.ts";
+import { clearAlsoIncludes } from "../scheduler/setup-teardown.ts";
 import { requeueDagRun } from "../store/dag-runs.ts";
 import type { Store } from "../store/index.ts";
 import { notifyScheduler } from "../store/notify.ts";
@@ -33,10 +34,13 @@ function allUpstream(d: SchedulableDag, taskId: string): Set<string> {
 /** The task ids a selection names, with upstream/downstream as asked. */
 export function selectTaskIds(d: SchedulableDag, sel: ClearSelection): Set<string> {
   const matched = new Set(sel.taskIds ?? d.dag.tasks.map((t) => t.task_id));
+  // A cleared work task reruns with its setups and teardowns (Airflow's partial_subset).
+  const also = sel.taskIds ? clearAlsoIncludes(d, matched, sel) : new Set<string>();
   for (const id of [...matched]) {
     if (sel.includeDownstream) for (const x of allDownstream(d, id)) matched.add(x);
     if (sel.includeUpstream) for (const x of allUpstream(d, id)) matched.add(x);
   }
+  for (const x of also) matched.add(x);
   return matched;
 }
 

@@ -91,8 +91,20 @@ export function validateBackfill(d: SchedulableDag, req: BackfillRequest): void 
   if (!Number.isInteger(max) || max < 1) {
     throw new OrchError("ORCH_USAGE", `--max-active-runs must be a positive whole number, got ${max}`, { flag: "--max-active-runs" });
   }
-  // depends_on_past does not exist in orch yet; when it does, run-backwards with it is refused
-  // here ("Backfill cannot be run in reverse when the Dag has tasks where depends_on_past=True").
+  // Airflow's _validate_backfill_params: runs of a depends_on_past DAG wait on the run before them,
+  // so newest-first cannot work, and skipping the completed runs would leave gaps to wait on.
+  if (d.dag.tasks.some((t) => t.depends_on_past)) {
+    if (req.runBackwards) {
+      throw new OrchError("ORCH_BACKFILL_INVALID_DIRECTION", "Backfill cannot be run in reverse when the Dag has tasks where depends_on_past=True.", { flag: "--run-backwards", dag_id: dagId });
+    }
+    if ((req.reprocessBehavior ?? "none") === "none") {
+      throw new OrchError(
+        "ORCH_BACKFILL_INVALID_REPROCESS",
+        "Dag has tasks for which depends_on_past=True. You must set reprocess behavior to reprocess completed or reprocess failed.",
+        { flag: "--reprocess-behavior", dag_id: dagId },
+      );
+    }
+  }
   if (req.dagRunConf) resolveParams(d, req.dagRunConf);
 }
 

@@ -3,13 +3,15 @@
 import type { SerializedDag, SerializedTask } from "../serialization/serialized-dag.ts";
 import { getSerializedDagHash, getSerializedDagRow } from "../store/dags.ts";
 import type { Db } from "../store/index.ts";
+import { effectiveLeaves } from "./setup-teardown.ts";
 
 export interface SchedulableDag {
   dag: SerializedDag;
   dagHash: string;
   fileloc: string;
   tasks: Map<string, SerializedTask>;
-  /** Tasks no other task depends on: they decide the run's state. */
+  /** Tasks no other task depends on, teardowns left out unless on_failure_fail_dagrun
+   *  (setup-teardown.ts effectiveLeaves): they decide the run's state. */
   leaves: string[];
 }
 
@@ -53,7 +55,7 @@ export function createDagBag(): DagBag {
 
 export function toSchedulable(dag: SerializedDag, dagHash: string, fileloc: string): SchedulableDag {
   const tasks = new Map(dag.tasks.map((t) => [t.task_id, t]));
-  const leaves = dag.tasks.filter((t) => t.downstream_task_ids.length === 0).map((t) => t.task_id);
+  const leaves = effectiveLeaves(dag);
   return { dag, dagHash, fileloc, tasks, leaves };
 }
 

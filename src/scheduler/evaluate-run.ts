@@ -3,7 +3,7 @@
 // Each decision comes from a dep in ./deps, which says why; nothing here re-implements them.
 import type { Kysely } from "kysely";
 import { readyToReschedule } from "./deps/ready-to-reschedule.ts";
-import { countUpstreamStates, decideDagRunState, evaluateTriggerRule, notInRetryPeriod, notPreviouslySkipped, type BranchDecision } from "./deps/index.ts";
+import { countUpstreamStates, decideDagRunState, notInRetryPeriod, notPreviouslySkipped, type BranchDecision } from "./deps/index.ts";
 import { finishDagRun } from "../store/dag-runs.ts";
 import type { Database, DagRunRow } from "../store/schema.ts";
 import {
@@ -18,6 +18,9 @@ import type { SchedulableDag } from "./dag-bag.ts";
 import { expandMappedTask } from "./expand.ts";
 import { RunStates } from "./run-states.ts";
 import { listSkipDecisions } from "../store/xcom.ts";
+import { createPastDepends, unfinishedDependsOnPast } from "./past-depends.ts";
+import { relevantSetups } from "./setup-teardown.ts";
+import { decideTask, holdSkipForPast } from "./task-deps.ts";
 
 type TiLite = TaskInstanceBrief;
 
@@ -72,7 +75,7 @@ export async function evaluateDagRun(
   let states: RunStates;
   if (focus) {
     const needed = new Set(focus);
-    for (const id of focus) for (const u of d.tasks.get(id)?.upstream_task_ids ?? []) needed.add(u);
+    for (const id of focus) for (const u of [...(d.tasks.get(id)?.upstream_task_ids ?? []), ...relevantSetups(d, id)]) needed.add(u);
     const rows = await selectTis(trx, run, [...needed]);
     states = new RunStates(rows);
     candidates = rows.filter((t) => focus.has(t.task_id));
@@ -84,6 +87,7 @@ export async function evaluateDagRun(
   let scheduled = 0;
   let nextRetryAt: Date | null = null;
   const decisions = await branchDecisions(trx, run, d, candidates);
+  const past = createPastDepends(trx, run, d);
 
   for (let changed = true; changed; ) {
     changed = false;
@@ -103,6 +107,12 @@ export async function evaluateDagRun(
         .map((u) => ({ taskId: u, finished: states.single(u) === "success", decision: decisions.get(u)! }));
       if (branchParents.length) {
         const skip = notPreviouslySkipped({ taskId: ti.task_id, branchParents });
+        const hold = skip.newState ? await holdSkipForPast(task, past) : null;
+        if (hold) {
+          if (ti.state_reason !== hold.reason) await noteWaitingReason(trx, ti.id, hold.reason);
+          ti.state_reason = hold.reason;
+          continue;
+        }
         if (skip.newState) {
           await decideTaskInstance(trx, ti.id, "skipped", skip.reason);
           states.set(ti.task_id, ti.map_index, "skipped");
@@ -114,8 +124,9 @@ export async function evaluateDagRun(
       const upstream = countUpstreamStates(states.upstream(task.upstream_task_ids, ti.map_index < 0 && !task.expand_input));
       // Until some upstream task has finished no rule but `always` can pass or decide a state:
       // skipping those keeps a step O(changed) rather than O(tasks) for a long chain.
-      if (upstream.done === 0 && upstream.total > 0 && task.trigger_rule !== "always") continue;
-      const verdict = evaluateTriggerRule({ rule: task.trigger_rule, upstream, mapIndex: ti.map_index });
+      const setups = relevantSetups(d, ti.task_id);
+      if (upstream.done === 0 && upstream.total > 0 && task.trigger_rule !== "always" && setups.length === 0) continue;
+      const verdict = await decideTask(d, task, ti.map_index, upstream, setups, (id) => states.single(id), past);
       if (verdict.newState) {
         await decideTaskInstance(trx, ti.id, verdict.newState, verdict.reason);
         states.set(ti.task_id, ti.map_index, verdict.newState);
@@ -154,7 +165,10 @@ export async function evaluateDagRun(
     leafStates = states.upstream(d.leaves, false);
     allStates = states.all();
   }
-  const runState = decideDagRunState({ leafStates, allStates });
+  // Airflow's _UnfinishedStates.should_schedule: a run whose unfinished tasks include one with
+  // depends_on_past waits (on another run) rather than deadlocks.
+  const waitsOnPast = allStates.some((s) => s === null || s === "none") && (await unfinishedDependsOnPast(trx, run, d, focus ? undefined : states));
+  const runState = decideDagRunState({ leafStates, allStates, ...(waitsOnPast ? { anyRunnable: true } : {}) });
   if (runState !== "running") await finishDagRun(trx, run.id, runState);
   return { scheduled, runState, nextRetryAt, complete: !focus };
 }

@@ -19,6 +19,7 @@ import { assetCondition, createAssetTriggeredRun, syncScheduleReferences } from 
 import { createDagBag, type DagBag } from "./dag-bag.ts";
 import { loadRunGate, type RunGate } from "./backfill.ts";
 import { evaluateDagRun, type RunEvaluation } from "./evaluate-run.ts";
+import { dagDependsOnPast } from "./past-depends.ts";
 import { jobsOfThisProcess, recoverOrphanedTaskInstances } from "./recovery.ts";
 import { createDueScheduledRuns } from "./run-creation.ts";
 import { persist, runClaimedTaskInstance } from "./task-runner.ts";
@@ -385,6 +386,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           // An outlet's event may complete a consumer's asset condition: look at run creation now.
           if (task?.outlets.length) runCreationDue = true;
           nudge({ run: ti, tasks: local ? [ti.task_id, ...task.downstream_task_ids] : undefined });
+          // depends_on_past: the next run of the DAG may have been waiting on this one.
+          if (d && dagDependsOnPast(d)) nudge();
         });
       inFlight.add(p);
     }

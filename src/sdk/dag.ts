@@ -5,6 +5,7 @@ import { withDag, type DagUnderConstruction } from "./current.ts";
 import { DagDefinitionError } from "./errors.ts";
 import { isParam, Param, type ParamSpec, type ParamsInput } from "./param.ts";
 import { durationSeconds, resolveSchedule, validateTimezone } from "./schedule.ts";
+import { checkDefaultArgs, rootTaskGroup } from "./task-group.ts";
 import { checkId } from "./tasks.ts";
 import type { Dag, DagOptions, DefaultArgs, Task } from "./types.ts";
 
@@ -12,10 +13,6 @@ const DAG_OPTION_KEYS = new Set([
   "dag_id", "schedule", "start_date", "end_date", "catchup", "timezone", "params", "default_args", "max_active_runs",
   "max_active_tasks", "max_consecutive_failed_dag_runs", "dagrun_timeout", "tags", "description", "doc_md",
   "is_paused_upon_creation", "on_success_callback", "on_failure_callback",
-]);
-const DEFAULT_ARG_KEYS = new Set([
-  "owner", "retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay", "execution_timeout", "trigger_rule",
-  "priority_weight", "on_execute_callback", "on_success_callback", "on_failure_callback", "on_retry_callback",
 ]);
 
 /** DAGs created since the collector was installed; the DAG loader installs one around an import
@@ -121,6 +118,26 @@ export function findCycle(tasks: Map<string, Task>): string[] | null {
   return null;
 }
 
+/** Airflow's DAG.validate_setup_teardown: a work task right after a setup must use all_success, so
+ *  that clearing an indirect setup behaves the same whatever the path. */
+function checkSetupTeardown(dag_id: string, tasks: Map<string, Task>): void {
+  for (const t of tasks.values()) {
+    if (t.on_failure_fail_dagrun && !t.is_teardown) {
+      throw new DagDefinitionError(`task "${t.task_id}" in DAG "${dag_id}": on_failure_fail_dagrun is for teardown tasks only`, { dag_id, field: "on_failure_fail_dagrun" });
+    }
+    if (!t.is_setup) continue;
+    for (const id of t.downstream_task_ids) {
+      const down = tasks.get(id);
+      if (down && !down.is_teardown && down.trigger_rule !== "all_success") {
+        throw new DagDefinitionError(
+          `DAG "${dag_id}": setup tasks must be followed with trigger rule all_success; "${down.task_id}" (downstream of setup "${t.task_id}") has "${down.trigger_rule}"`,
+          { dag_id, field: "trigger_rule" },
+        );
+      }
+    }
+  }
+}
+
 function positiveInt(v: unknown, field: string, dag_id: string, fallback: number): number {
   if (v === undefined) return fallback;
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new DagDefinitionError(`DAG "${dag_id}": ${field} must be a non-negative integer, got ${JSON.stringify(v)}`, { dag_id, field });
@@ -145,14 +162,7 @@ export function dag<P extends ParamsInput>(options: DagOptions<P>, body: () => v
   if (unknown.length) {
     throw new DagDefinitionError(`DAG "${dag_id}": unknown option ${unknown.map((k) => `"${k}"`).join(", ")}; accepted: ${[...DAG_OPTION_KEYS].join(", ")}`, { dag_id, field: unknown[0] });
   }
-  const default_args: DefaultArgs = options.default_args ?? {};
-  const unknownArgs = Object.keys(default_args).filter((k) => !DEFAULT_ARG_KEYS.has(k));
-  if (unknownArgs.length) {
-    throw new DagDefinitionError(`DAG "${dag_id}": unknown default_args key ${unknownArgs.map((k) => `"${k}"`).join(", ")}; accepted: ${[...DEFAULT_ARG_KEYS].join(", ")}`, {
-      dag_id,
-      field: "default_args",
-    });
-  }
+  const default_args: DefaultArgs = checkDefaultArgs(options.default_args, `DAG "${dag_id}"`, dag_id);
   const scheduleField = <T>(field: string, fn: () => T): T => {
     try {
       return fn();
@@ -167,13 +177,15 @@ export function dag<P extends ParamsInput>(options: DagOptions<P>, body: () => v
   if (start_date && end_date && end_date < start_date) throw new DagDefinitionError(`DAG "${dag_id}": end_date is before start_date`, { dag_id, field: "end_date" });
   if (typeof body !== "function") throw new DagDefinitionError(`DAG "${dag_id}": the second argument must be a function that creates the tasks`, { dag_id });
 
-  const building: DagUnderConstruction = { dag_id, default_args, tasks: new Map() };
+  const task_group = rootTaskGroup();
+  const building: DagUnderConstruction = { dag_id, default_args, tasks: new Map(), group: task_group, groupIds: new Set() };
   const returned: unknown = withDag(building, body);
   if (returned && typeof (returned as { then?: unknown }).then === "function" && returned instanceof Promise) {
     throw new DagDefinitionError(`DAG "${dag_id}": the dag() body must be synchronous (it returned a Promise); create tasks directly in it`, { dag_id });
   }
   const cycle = findCycle(building.tasks);
   if (cycle) throw new DagDefinitionError(`DAG "${dag_id}" has a cycle: ${cycle.join(" -> ")}`, { dag_id, field: "tasks" });
+  checkSetupTeardown(dag_id, building.tasks);
 
   let dagrun_timeout_seconds: number | null = null;
   if (options.dagrun_timeout !== undefined) {
@@ -207,6 +219,7 @@ export function dag<P extends ParamsInput>(options: DagOptions<P>, body: () => v
     on_success_callback: options.on_success_callback ?? null,
     on_failure_callback: options.on_failure_callback ?? null,
     tasks: building.tasks,
+    task_group,
     defined_at: callSite(),
   };
   const collector = (globalThis as Record<symbol, unknown>)[COLLECTOR] as Collector | undefined;

@@ -1,5 +1,5 @@
 // Task kinds (TaskFlow task, branch, short_circuit, bash, empty), XComArgs and edges.
-import { TASKFN_BRAND, TASK_BRAND, XCOMARG_BRAND, hasBrand } from "./brand.ts";
+import { TASKFN_BRAND, TASKGROUP_BRAND, TASK_BRAND, XCOMARG_BRAND, hasBrand } from "./brand.ts";
 import type { TaskContext } from "./context.ts";
 import { currentDag, type DagUnderConstruction } from "./current.ts";
 import { DagDefinitionError } from "./errors.ts";
@@ -22,7 +22,9 @@ import type {
   TaskMapping,
   TaskFlowOptions,
   TaskFn,
+  TaskGroup,
   TaskKind,
+  TeardownOptions,
   XComArg,
 } from "./types.ts";
 
@@ -48,11 +50,16 @@ export function isXComArg(v: unknown): v is XComArg<unknown> {
   return hasBrand(v, XCOMARG_BRAND);
 }
 
-function tasksOf(next: Dependable | readonly Dependable[], where: string): Task[] {
+/** The tasks an edge leaves from (side "up": a group's leaves) or reaches (side "down": a group's roots). */
+function tasksOf(next: Dependable | readonly Dependable[], where: string, side: "up" | "down"): Task[] {
   const items = Array.isArray(next) ? (next as readonly Dependable[]) : [next as Dependable];
-  return items.map((n) => {
-    if (isTask(n)) return n;
-    if (isXComArg(n)) return n.task;
+  return items.flatMap((n) => {
+    if (isTask(n)) return [n];
+    if (isXComArg(n)) return [n.task];
+    if (hasBrand(n, TASKGROUP_BRAND)) {
+      const g = n as TaskGroup<unknown>;
+      return side === "up" ? g.leaves() : g.roots();
+    }
     if (hasBrand(n, TASKFN_BRAND)) {
       throw new DagDefinitionError(`${where}: got the task function "${(n as unknown as TaskFn<[], unknown>).task_id}" itself; call it first, e.g. ${(n as unknown as TaskFn<[], unknown>).task_id}()`);
     }
@@ -71,12 +78,41 @@ function addEdge(from: Task, to: Task): void {
   to.upstream_task_ids.add(from.task_id);
 }
 
+/** Edges from every task `up` ends at to every task `down` starts at (groups: leaves to roots). */
+export function connect(up: Dependable | readonly Dependable[], down: Dependable | readonly Dependable[], where: string): void {
+  for (const from of tasksOf(up, where, "up")) for (const to of tasksOf(down, where, "down")) addEdge(from, to);
+}
+
 function thenFrom(task: () => Task) {
   return function then<N extends Dependable | readonly Dependable[]>(next: N): N {
     const from = task();
-    for (const to of tasksOf(next, `${from.task_id}.then()`)) addEdge(from, to);
+    connect(from, next, `${from.task_id}.then()`);
     return next;
   };
+}
+
+type MutableTask = { -readonly [K in keyof Task]: Task[K] };
+
+function markSetup(t: Task): void {
+  if (t.is_teardown) throw new DagDefinitionError(`cannot mark task "${t.task_id}" in DAG "${t.dag_id}" as setup; it is already a teardown`, { dag_id: t.dag_id, field: "setup" });
+  (t as MutableTask).is_setup = true;
+}
+
+/** Airflow's as_teardown: trigger rule all_done_setup_success; each setup is marked and set upstream. */
+function markTeardown(t: Task, opts: TeardownOptions = {}): void {
+  if (t.is_setup) throw new DagDefinitionError(`cannot mark task "${t.task_id}" in DAG "${t.dag_id}" as teardown; it is already a setup`, { dag_id: t.dag_id, field: "teardown" });
+  if (typeof opts !== "object" || opts === null) throw new DagDefinitionError(`task "${t.task_id}" in DAG "${t.dag_id}": asTeardown() takes options such as { setups: create_cluster }`, { dag_id: t.dag_id, field: "teardown" });
+  const m = t as MutableTask;
+  m.is_teardown = true;
+  m.trigger_rule = "all_done_setup_success";
+  if (opts.on_failure_fail_dagrun !== undefined) m.on_failure_fail_dagrun = Boolean(opts.on_failure_fail_dagrun);
+  if (opts.setups !== undefined) {
+    const setups = tasksOf(opts.setups as Dependable | readonly Dependable[], `task "${t.task_id}".asTeardown({ setups })`, "up");
+    for (const s of setups) {
+      markSetup(s);
+      addEdge(s, t);
+    }
+  }
 }
 
 function makeXComArg<T>(task: () => Task, key: string): XComArg<T> {
@@ -88,6 +124,14 @@ function makeXComArg<T>(task: () => Task, key: string): XComArg<T> {
     key,
     then: thenFrom(task),
     get: <K extends string>(k: K) => makeXComArg<T extends Record<K, infer V> ? V : unknown>(task, k),
+    asSetup() {
+      markSetup(task());
+      return this;
+    },
+    asTeardown(opts?: TeardownOptions) {
+      markTeardown(task(), opts);
+      return this;
+    },
   };
 }
 
@@ -102,10 +146,10 @@ export function chain(...items: (Dependable | readonly Dependable[])[]): void {
         throw new DagDefinitionError(`chain(): adjacent lists must have the same length, got ${up.length} and ${down.length}`);
       }
       up.forEach((u: Dependable, j: number) => {
-        for (const from of tasksOf(u, "chain()")) for (const to of tasksOf(down[j] as Dependable, "chain()")) addEdge(from, to);
+        connect(u, down[j] as Dependable, "chain()");
       });
     } else {
-      for (const from of tasksOf(up, "chain()")) for (const to of tasksOf(down, "chain()")) addEdge(from, to);
+      connect(up, down, "chain()");
     }
   }
 }
@@ -140,11 +184,35 @@ function nonNegativeInt(v: unknown, field: string, task_id: string, dag_id: stri
   return v;
 }
 
-type Base = Omit<CallableTask, "kind" | "callable" | "args" | "multiple_outputs" | "methods" | "output" | "then" | "mapping">;
+/** asSetup() / asTeardown(), shared by every task kind (they return the task itself). */
+const ROLE_METHODS = {
+  asSetup<T extends Task>(this: T): T {
+    markSetup(this);
+    return this;
+  },
+  asTeardown<T extends Task>(this: T, o?: TeardownOptions): T {
+    markTeardown(this, o);
+    return this;
+  },
+};
 
-function resolveBase(task_id: string, opts: BaseTaskOptions, d: DagUnderConstruction): Base {
-  const da = d.default_args;
+type Base = Omit<CallableTask, "kind" | "callable" | "args" | "multiple_outputs" | "methods" | "output" | "then" | "mapping" | "asSetup" | "asTeardown"> & typeof ROLE_METHODS;
+
+/** The DAG's default_args under the current task group's (which include its enclosing groups'). */
+function defaultArgsOf(d: DagUnderConstruction) {
+  return { ...d.default_args, ...d.group.default_args };
+}
+
+/** A task's id inside the current group: "group.label" when the group prefixes its children. */
+function groupedId(d: DagUnderConstruction, label: string): string {
+  return d.group.childId(label);
+}
+
+function resolveBase(label: string, opts: BaseTaskOptions, d: DagUnderConstruction): Base {
+  const da = defaultArgsOf(d);
   const dag_id = d.dag_id;
+  const task_id = groupedId(d, label);
+  const wait_for_downstream = Boolean(opts.wait_for_downstream ?? da.wait_for_downstream ?? false);
   const trigger_rule = opts.trigger_rule ?? da.trigger_rule ?? "all_success";
   if (!isTriggerRule(trigger_rule)) {
     throw new DagDefinitionError(
@@ -179,6 +247,16 @@ function resolveBase(task_id: string, opts: BaseTaskOptions, d: DagUnderConstruc
     },
     upstream_task_ids: new Set<string>(),
     downstream_task_ids: new Set<string>(),
+    task_group_id: d.group.group_id,
+    // Airflow's BaseOperator: wait_for_downstream implies depends_on_past.
+    depends_on_past: wait_for_downstream || Boolean(opts.depends_on_past ?? da.depends_on_past ?? false),
+    wait_for_downstream,
+    wait_for_past_depends_before_skipping: Boolean(opts.wait_for_past_depends_before_skipping ?? da.wait_for_past_depends_before_skipping ?? false),
+    ignore_first_depends_on_past: Boolean(opts.ignore_first_depends_on_past ?? da.ignore_first_depends_on_past ?? false),
+    is_setup: false,
+    is_teardown: false,
+    on_failure_fail_dagrun: false,
+    ...ROLE_METHODS,
   };
 }
 
@@ -186,8 +264,27 @@ function register<T extends Task>(d: DagUnderConstruction, t: T): T {
   if (d.tasks.has(t.task_id)) {
     throw new DagDefinitionError(`duplicate task_id "${t.task_id}" in DAG "${d.dag_id}": each task needs its own task_id`, { dag_id: d.dag_id, field: "task_id" });
   }
+  if (d.groupIds.has(t.task_id)) {
+    throw new DagDefinitionError(`task_id "${t.task_id}" in DAG "${d.dag_id}" is already the id of a task group`, { dag_id: d.dag_id, field: "task_id" });
+  }
   d.tasks.set(t.task_id, t);
+  (d.group.children as Task[]).push(t);
   return t;
+}
+
+/** Airflow's get_unique_task_id: the label as written if its id is free in the current group, else
+ *  "label__N" with N one more than the highest suffix taken. */
+function uniqueLabel(d: DagUnderConstruction, label: string): string {
+  if (!d.tasks.has(groupedId(d, label))) return label;
+  const core = label.replace(/__\d+$/, "");
+  let highest = 0;
+  const escaped = groupedId(d, core).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const pattern = new RegExp(`^${escaped}__(\\d+)$`);
+  for (const id of d.tasks.keys()) {
+    const m = pattern.exec(id);
+    if (m) highest = Math.max(highest, Number(m[1]));
+  }
+  return `${core}__${highest + 1}`;
 }
 
 /** Every XComArg inside a value (arrays and plain objects are searched). */
@@ -216,14 +313,13 @@ function makeTaskFn<A extends unknown[], R>(kind: "task" | "branch" | "short_cir
   if (typeof opts !== "object" || opts === null) throw new DagDefinitionError(`task(): the first argument must be options such as { task_id: "extract" }`);
   const baseId = checkId(opts.task_id, "task_id");
   if (typeof fn !== "function") throw new DagDefinitionError(`task "${baseId}": the second argument must be the task's function`, { field: "task_id" });
-  // The same TaskFlow function called twice in one DAG gets ids "x", "x__1", ... (Airflow's
-  // get_unique_task_id); a different definition reusing an id is a duplicate.
-  const calls = new WeakMap<DagUnderConstruction, number>();
+  // The same TaskFlow function called twice in one DAG (or group) gets ids "x", "x__1", ...
+  // (Airflow's get_unique_task_id); a different definition reusing an id is a duplicate.
+  const mine = new WeakSet<Task>();
   const add = (args: unknown[], mapping: TaskMapping | null): CallableTask => {
     const d = currentDag(`task "${baseId}"`);
-    const n = calls.get(d) ?? 0;
-    calls.set(d, n + 1);
-    const task_id = n === 0 ? baseId : `${baseId}__${n}`;
+    const taken = d.tasks.get(groupedId(d, baseId));
+    const task_id = taken && mine.has(taken) ? uniqueLabel(d, baseId) : baseId;
     let self: CallableTask;
     const output = makeXComArg<unknown>(() => self, "return_value");
     self = register(d, {
@@ -237,6 +333,7 @@ function makeTaskFn<A extends unknown[], R>(kind: "task" | "branch" | "short_cir
       output,
       then: thenFrom(() => self),
     });
+    mine.add(self);
     for (const x of findXComArgs([args, mapping?.partial ?? null, mapping ? expandSources(mapping.expand) : null])) addEdge(x.task, self);
     return self;
   };

@@ -13,6 +13,7 @@ export const TRIGGER_RULES = [
   "always",
   "none_failed_min_one_success",
   "all_skipped",
+  "all_done_setup_success",
 ] as const;
 
 export type TriggerRuleName = (typeof TRIGGER_RULES)[number];
@@ -31,6 +32,8 @@ export const TriggerRule = {
   ALWAYS: "always",
   NONE_FAILED_MIN_ONE_SUCCESS: "none_failed_min_one_success",
   ALL_SKIPPED: "all_skipped",
+  /** A teardown's rule: all upstream done, and at least one upstream setup succeeded (if any). */
+  ALL_DONE_SETUP_SUCCESS: "all_done_setup_success",
 } as const satisfies Record<string, TriggerRuleName>;
 
 export function isTriggerRule(v: unknown): v is TriggerRuleName {

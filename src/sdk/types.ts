@@ -9,15 +9,16 @@
 // - BashTask: render `command` (a template string, or call it with ctx), env, cwd; run it.
 // - EmptyTask: nothing to run; the scheduler marks it success.
 // - callbacks: `task.callbacks.on_*_callback?.(ctx)`.
-import type { DAG_BRAND, TASK_BRAND, TASKFN_BRAND, XCOMARG_BRAND } from "./brand.ts";
+import type { DAG_BRAND, TASK_BRAND, TASKFN_BRAND, TASKGROUP_BRAND, XCOMARG_BRAND } from "./brand.ts";
 import type { TaskCallback, TaskCallbacks, TaskContext } from "./context.ts";
 import type { ParamSpec } from "./param.ts";
 import type { Asset, Schedule } from "./schedule.ts";
 import type { AssetRef, Duration, TimetableSpec } from "./timetable-spec.ts";
 import type { TriggerRuleName } from "./trigger-rule.ts";
 
-/** Something an edge can start or end at: a task, or a task's output. */
-export type Dependable = Task | XComArg<unknown>;
+/** Something an edge can start or end at: a task, a task's output, or a task group (its roots
+ *  when downstream of the edge, its leaves when upstream). */
+export type Dependable = Task | XComArg<unknown> | TaskGroup<unknown>;
 
 export interface Chainable {
   /** Adds edges from this task to `next` (one or a list) and returns `next`, so calls chain:
@@ -34,6 +35,32 @@ export interface XComArg<T> extends Chainable {
   readonly __value?: () => T;
   /** One key of a multiple_outputs result (Airflow's `output["key"]`). */
   get<K extends string>(key: K): XComArg<T extends Record<K, infer V> ? V : unknown>;
+  /** Marks the task a setup task (see Task.asSetup). */
+  asSetup(): this;
+  /** Marks the task a teardown task (see Task.asTeardown). */
+  asTeardown(opts?: TeardownOptions): this;
+}
+
+/** `t.asTeardown({ setups, on_failure_fail_dagrun })`. */
+export interface TeardownOptions {
+  /** The setup task(s) this teardown tears down: each is marked a setup and set upstream of it. */
+  setups?: Task | XComArg<unknown> | readonly (Task | XComArg<unknown>)[];
+  /** Let this teardown's failure fail the DAG run (teardowns are ignored for the run's state otherwise). */
+  on_failure_fail_dagrun?: boolean;
+}
+
+/** Options every task takes that decide whether it waits on the previous DAG run (Airflow's
+ *  depends_on_past family); also accepted in default_args. */
+export interface PastDependsOptions {
+  /** Run only when this task succeeded or was skipped in the previous run (by logical date). */
+  depends_on_past?: boolean;
+  /** Also wait until the tasks directly downstream of this task in the previous run succeeded or
+   *  were skipped; implies depends_on_past. */
+  wait_for_downstream?: boolean;
+  /** A task that should be skipped waits for its past depends first instead of skipping at once. */
+  wait_for_past_depends_before_skipping?: boolean;
+  /** A previous run that has no instance of this task (the task is new) does not hold it back. */
+  ignore_first_depends_on_past?: boolean;
 }
 
 /** A value, or an upstream task's output that will be that value at run time. */
@@ -42,7 +69,7 @@ export type ArgInput<T> = T | XComArg<T>;
 export type TaskKind = "task" | "branch" | "short_circuit" | "bash" | "empty";
 
 /** Options every task takes (Airflow's BaseOperator arguments). */
-export interface BaseTaskOptions extends TaskCallbacks {
+export interface BaseTaskOptions extends TaskCallbacks, PastDependsOptions {
   task_id: string;
   trigger_rule?: TriggerRuleName;
   retries?: number;
@@ -89,7 +116,7 @@ export interface BashOptions extends BaseTaskOptions {
 export type EmptyOptions = BaseTaskOptions;
 
 /** The keys default_args accepts (applied to every task unless the task says otherwise). */
-export interface DefaultArgs extends TaskCallbacks {
+export interface DefaultArgs extends TaskCallbacks, PastDependsOptions {
   owner?: string;
   retries?: number;
   retry_delay?: number | Duration;
@@ -139,6 +166,23 @@ interface TaskBase extends Chainable {
   readonly map_index_template: string | null;
   /** This task's return-value XCom. */
   readonly output: XComArg<unknown>;
+  /** The full id of the task group the task was created in; null at the DAG's top level. */
+  readonly task_group_id: string | null;
+  readonly depends_on_past: boolean;
+  readonly wait_for_downstream: boolean;
+  readonly wait_for_past_depends_before_skipping: boolean;
+  readonly ignore_first_depends_on_past: boolean;
+  /** Set by asSetup() / asTeardown(). */
+  readonly is_setup: boolean;
+  readonly is_teardown: boolean;
+  readonly on_failure_fail_dagrun: boolean;
+  /** Marks this task a setup task: a work task downstream of it (directly or not) runs only if it
+   *  succeeded, and clearing that work task clears it too. Returns the task. */
+  asSetup(): this;
+  /** Marks this task a teardown task: trigger rule all_done_setup_success (it runs once its
+   *  upstream is done, whatever the states, if at least one of its setups succeeded), and it does
+   *  not decide the run's state unless on_failure_fail_dagrun. Returns the task. */
+  asTeardown(opts?: TeardownOptions): this;
 }
 
 export interface CallableTask extends TaskBase {
@@ -225,6 +269,44 @@ export interface BashExpandKwargs {
 
 export type DagCallback = (ctx: TaskContext) => void | Promise<void>;
 
+/** `taskGroup({ group_id, ... }, () => ...)`. */
+export interface TaskGroupOptions {
+  group_id: string;
+  tooltip?: string;
+  /** Applied to the tasks inside (over the DAG's and any enclosing group's default_args). */
+  default_args?: DefaultArgs;
+  /** Prefix the ids of the tasks inside with "group_id." (default true). */
+  prefix_group_id?: boolean;
+}
+
+/** A group of tasks (Airflow's TaskGroup): an edge to it reaches its roots, an edge from it
+ *  leaves from its leaves. */
+export interface TaskGroup<R = unknown> extends Chainable {
+  readonly [TASKGROUP_BRAND]: true;
+  /** The full id: the enclosing groups' ids and this label, joined by "." when they prefix; null for the root group. */
+  readonly group_id: string | null;
+  /** The id as written in taskGroup({ group_id }). */
+  readonly label: string | null;
+  readonly tooltip: string;
+  readonly prefix_group_id: boolean;
+  /** default_args merged over the enclosing groups'; the DAG's come under these. */
+  readonly default_args: DefaultArgs;
+  readonly parent: TaskGroup<unknown> | null;
+  /** Tasks and groups created directly inside, in order. */
+  readonly children: (Task | TaskGroup<unknown>)[];
+  /** What the body returned. */
+  readonly result: R;
+  /** The id a task or group labelled `label` gets inside this group. */
+  childId(label: string): string;
+  /** Tasks inside (at any depth), in creation order. */
+  tasks(): Task[];
+  /** Tasks inside with no upstream inside the group: what an edge into the group reaches. */
+  roots(): Task[];
+  /** Tasks inside with no downstream inside the group, teardowns looked through to the work
+   *  they follow (Airflow's get_leaves): what an edge out of the group leaves from. */
+  leaves(): Task[];
+}
+
 export interface DagOptions<P> {
   dag_id: string;
   /** Cron string or preset, "@once", null (manual only, the default), a duration ({ hours: 6 }),
@@ -273,6 +355,8 @@ export interface Dag {
   readonly on_failure_callback: DagCallback | null;
   /** Tasks in definition order. */
   readonly tasks: Map<string, Task>;
+  /** The root task group (group_id null): every task and group, nested as written. */
+  readonly task_group: TaskGroup<unknown>;
   /** "file:line:column" of the dag() call, when the stack showed it. */
   readonly defined_at: string | null;
 }

@@ -10,6 +10,10 @@
 //   expand_input      - a mapped task's expanded arguments: `{ kind: "product" | "zip", args }`
 //                       (each arg a literal list or an XComArg marker) or `{ kind: "kwargs",
 //                       source }`; absent for a task that is not mapped.
+//   task group        - `task_group` on the DAG: the root group (group_id null) with its children
+//                       in order, each a task id or a nested group (Airflow's TaskGroupSerialization);
+//                       `task_group_id` on a task names the group it is directly in.
+//   setup / teardown  - is_setup / is_teardown; a teardown's trigger rule is all_done_setup_success.
 //   durations         - seconds as numbers (Airflow serializes timedelta the same way).
 //   dates             - ISO-8601 UTC strings with milliseconds, or null.
 //
@@ -71,6 +75,16 @@ interface SerializedTaskBase {
   owner: string;
   outlets: AssetRef[];
   doc_md: string | null;
+  // Absent in DAGs serialized before task groups, setup/teardown and depends_on_past existed: read as null/false.
+  task_group_id?: string | null;
+  is_setup?: boolean;
+  is_teardown?: boolean;
+  /** A teardown whose failure fails the run (teardowns are left out of the run's state otherwise). */
+  on_failure_fail_dagrun?: boolean;
+  depends_on_past?: boolean;
+  wait_for_downstream?: boolean;
+  wait_for_past_depends_before_skipping?: boolean;
+  ignore_first_depends_on_past?: boolean;
   has_on_execute_callback: boolean;
   has_on_success_callback: boolean;
   has_on_failure_callback: boolean;
@@ -118,6 +132,17 @@ export interface SerializedEmptyTask extends SerializedTaskBase {
 
 export type SerializedTask = SerializedCallableTask | SerializedBashTask | SerializedEmptyTask;
 
+/** A task group and what it holds, as written (Airflow's serialized TaskGroup, simplified). */
+export interface SerializedTaskGroup {
+  /** Full id ("outer.inner"); null for the DAG's root group. */
+  group_id: string | null;
+  /** The id as written in taskGroup({ group_id }); null for the root group. */
+  label: string | null;
+  tooltip: string;
+  prefix_group_id: boolean;
+  children: ({ type: "task"; task_id: string } | ({ type: "group" } & SerializedTaskGroup))[];
+}
+
 export interface SerializedDag {
   format_version: typeof SERIALIZED_DAG_FORMAT_VERSION;
   dag_id: string;
@@ -147,6 +172,8 @@ export interface SerializedDag {
   has_on_failure_callback: boolean;
   /** Tasks in definition order. */
   tasks: SerializedTask[];
+  /** The task groups; absent in DAGs serialized before task groups existed. */
+  task_group?: SerializedTaskGroup;
 }
 
 export function isXComArgMarker(v: unknown): v is XComArgMarker {

@@ -55,7 +55,14 @@ export function backfillResponse(b: BackfillRow) {
 }
 
 /** The CLI's flag names in refusals, as the body's fields. */
-const FIELD_OF_FLAG: Record<string, string> = { "--from-date": "from_date", "--to-date": "to_date", "--max-active-runs": "max_active_runs", "--dag-run-conf": "dag_run_conf" };
+const FIELD_OF_FLAG: Record<string, string> = {
+  "--from-date": "from_date",
+  "--to-date": "to_date",
+  "--max-active-runs": "max_active_runs",
+  "--dag-run-conf": "dag_run_conf",
+  "--run-backwards": "run_backwards",
+  "--reprocess-behavior": "reprocess_behavior",
+};
 
 /** Airflow answers AlreadyRunningBackfill with 409 and the invalid-request refusals with 422. */
 function refusal(e: unknown): unknown {
@@ -63,7 +70,7 @@ function refusal(e: unknown): unknown {
   if (e.code === "ORCH_BACKFILL_ALREADY_RUNNING" || e.code === "ORCH_ALREADY_EXISTS") return conflict(e.message);
   const field = (typeof e.details.flag === "string" && FIELD_OF_FLAG[e.details.flag]) || (e.code === "ORCH_PARAMS_INVALID" ? "dag_run_conf" : undefined);
   if (e.code === "ORCH_BACKFILL_NON_PERIODIC" || e.code === "ORCH_BACKFILL_NO_RUNS") return validationError([{ loc: ["body", "dag_id"], msg: e.message, type: "value_error" }]);
-  if (e.code === "ORCH_BACKFILL_INVALID_DATES" || e.code === "ORCH_PARAMS_INVALID" || e.code === "ORCH_USAGE") {
+  if (e.code === "ORCH_BACKFILL_INVALID_DATES" || e.code === "ORCH_BACKFILL_INVALID_DIRECTION" || e.code === "ORCH_BACKFILL_INVALID_REPROCESS" || e.code === "ORCH_PARAMS_INVALID" || e.code === "ORCH_USAGE") {
     return validationError([{ loc: ["body", field ?? "from_date"], msg: e.message, type: "value_error" }]);
   }
   return e;

@@ -1,9 +1,10 @@
 // Airflow's TriggerRuleDep (airflow-core/src/airflow/ti_deps/deps/trigger_rule_dep.py,
 // _evaluate_direct_relatives) with flag_upstream_failed=True, as the scheduler's _get_ready_tis
 // uses it. Counts are over the task's DIRECT upstream task instances, each mapped instance counted
-// as one (setup/teardown are out of scope). For a mapped instance (map_index >= 0) `removed`
-// upstream instances, left by a shorter re-expansion, are not counted as non-successes, and under
-// all_success an instance whose index is past the upstream's successes is itself removed.
+// as one. For a mapped instance (map_index >= 0) `removed` upstream instances, left by a shorter
+// re-expansion, are not counted as non-successes, and under all_success an instance whose index is
+// past the upstream's successes is itself removed. The setup constraint (indirect setups) is its own
+// dep, ./setup-constraint.ts; the setup counts below serve all_done_setup_success.
 //
 // Two separate outputs, as in Airflow: `newState` is the state the task must be put in now (it can
 // never run: skipped or upstream_failed), decided first and fail-fast; `passed` is whether the
@@ -28,6 +29,11 @@ export interface UpstreamStates {
   upstream_failed: number;
   removed: number;
   done: number;
+  /** Of the direct upstreams, how many are setup tasks, and how many of those succeeded / were
+   *  skipped (Airflow's upstream_setup, success_setup, skipped_setup); 0 when not counted. */
+  setup_total?: number;
+  success_setup?: number;
+  skipped_setup?: number;
 }
 
 export interface TriggerRuleInput {
@@ -93,6 +99,13 @@ function decideNewState(rule: string, u: UpstreamStates, mapIndex: number): "ski
       if (nonSkippedDone >= total - skipped && success === 0) return "upstream_failed";
       return undefined;
     }
+    case "all_done_setup_success": {
+      const setups = u.setup_total ?? 0;
+      // Every upstream setup skipped: skip; none succeeded (some failed): upstream_failed.
+      if (upstreamDone && setups && (u.skipped_setup ?? 0) >= setups) return "skipped";
+      if (upstreamDone && setups && (u.success_setup ?? 0) === 0) return "upstream_failed";
+      return undefined;
+    }
     default:
       return undefined;
   }
@@ -152,6 +165,13 @@ function failingReason(rule: string, u: UpstreamStates, mapIndex: number): strin
       if (success === 0) {
         return `${r} requires all non-skipped upstream tasks to have completed and at least one upstream task has succeeded, but found ${success} successful task(s). ${tail}`;
       }
+      return null;
+    }
+    case "all_done_setup_success": {
+      const setups = u.setup_total ?? 0;
+      const ok = u.success_setup ?? 0;
+      if (done < total) return `${r} requires all upstream tasks to have completed, but found ${total - done} task(s) that were not done. ${tail}`;
+      if (setups && !ok) return `${r} requires at least one upstream setup task be successful, but found ${setups - ok} task(s) that were not. ${tail}`;
       return null;
     }
     default:

@@ -62,6 +62,9 @@ const rows: Row[] = [
   ["none_skipped", [K, N], false, "skipped"],
   ["always", [F, N], true],
   ["always", [U, K], true],
+  // Without upstream setups a teardown's rule is all_done (setup counts: setup-teardown-past.test.ts).
+  ["all_done_setup_success", [S, F], true],
+  ["all_done_setup_success", [F, N], false],
   ["all_success", [], true], // no upstream tasks
   ["one_failed", [], true],
 ];
