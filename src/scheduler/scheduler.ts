@@ -259,7 +259,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     if (run.state === "queued" && backfill && !opts.onlyRunIds && !gate.admit(run, d.dag.max_active_runs)) return null;
     return store.writeTransaction(async (trx) => {
       if (run.state === "queued" && !(await startDagRunWithinLimit(trx, store.dialect, run, opts.onlyRunIds || backfill ? null : d.dag.max_active_runs))) return null;
-      return evaluateDagRun(trx, run, d, now, focus);
+      return evaluateDagRun(trx, run, d, now, focus, store.dialect);
     });
   }
 
