@@ -21,6 +21,7 @@ import { createScheduler } from "../../src/scheduler/scheduler.ts";
 import type { SerializedDag } from "../../src/serialization/serialized-dag.ts";
 import { migrate, openStore, type Store } from "../../src/store/index.ts";
 import pg from "pg";
+import { Logger as GraphileLogger, run as runGraphileWorker, type Task as GraphileTask } from "graphile-worker";
 
 const ADMIN = process.env.ORCH_TEST_DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";
 const IDLE_S = Number(process.env.ORCH_BENCH_IDLE_S ?? 30);
@@ -184,6 +185,41 @@ async function withDialect(dialect: "sqlite" | "postgres", fn: (store: Store, ho
   }
 }
 
+/** The PostgreSQL baseline: graphile-worker (a PostgreSQL job queue) on the same server and
+ *  database, one worker, the same chain of 1,000 no-op jobs, each job queueing the next. Hand-off
+ *  timed inside the jobs, as for orch's tasks. */
+async function graphileChain(url: string, n = 1000) {
+  const marks: [number, number][] = [];
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const hop: GraphileTask = async (payload, helpers) => {
+    const start = performance.timeOrigin + performance.now();
+    const i = (payload as { i: number }).i;
+    if (i + 1 < n) await helpers.addJob("hop", { i: i + 1 });
+    marks.push([start, performance.timeOrigin + performance.now()]);
+  };
+  const runner = await runGraphileWorker({ connectionString: url, concurrency: 1, noHandleSignals: true, pollInterval: 2000, taskList: { hop }, logger: quietLogger() });
+  runner.events.on("job:success", ({ job }) => {
+    if ((job.payload as { i: number }).i === n - 1) done();
+  });
+  const t0 = performance.now();
+  await runner.addJob("hop", { i: 0 });
+  await finished;
+  const seconds = (performance.now() - t0) / 1000;
+  await runner.stop();
+  const h: number[] = [];
+  for (let i = 1; i < marks.length; i++) h.push(marks[i][0] - marks[i - 1][1]);
+  h.sort((a, b) => a - b);
+  return { tis: n, seconds, tiPerSecond: n / seconds, median: pct(h, 50), p95: pct(h, 95) };
+}
+
+function quietLogger() {
+  // graphile-worker logs every job at info; only its errors are worth a line here.
+  return new GraphileLogger((scope) => (level, message) => {
+    if (level === "error") console.error(`[graphile-worker] ${message}`, scope);
+  });
+}
+
 function processPerTaskBaseline(n: number): number {
   const t0 = performance.now();
   for (let i = 0; i < n; i++) spawnSync(process.execPath, ["-e", "0"]);
@@ -220,6 +256,7 @@ async function idleCpu(seconds: number): Promise<number> {
 const baseline = processPerTaskBaseline(50);
 const rows: string[][] = [];
 let twoSchedulerNote: string | undefined;
+let graphileNote: string | undefined;
 const dialects = (process.env.ORCH_BENCH_DIALECTS ?? "sqlite,postgres").split(",") as ("sqlite" | "postgres")[];
 // ORCH_BENCH_SCENARIOS=chain,fan,small,small-p4,two,graphile,kill narrows the run (all by default).
 const scenarios = (process.env.ORCH_BENCH_SCENARIOS ?? "chain,fan,small,small-p4,two,graphile,kill").split(",");
@@ -238,6 +275,13 @@ for (const dialect of dialects) {
         rows.push([dialect, name, r.tis.toString(), r.seconds.toFixed(2), r.tiPerSecond.toFixed(0), (r.tiPerSecond / baseline).toFixed(1) + "x", r.median.toFixed(2), r.p95.toFixed(2), r.cpuMsPerTi.toFixed(2), r.statementsPerTi.toFixed(1)]);
         console.log(`${dialect} ${name}: ${r.tiPerSecond.toFixed(0)} TI/s; scheduler CPU ${r.cpuMsPerTi.toFixed(2)} ms per TI; ${r.statementsPerTi.toFixed(1)} statements per TI`);
         if (key === "chain") chainRate.set(dialect, r.tiPerSecond);
+      }
+      if (dialect === "postgres" && scenarios.includes("graphile")) {
+        const r = await graphileChain(url);
+        rows.push(["postgres", "graphile-worker chain of 1,000", r.tis.toString(), r.seconds.toFixed(2), r.tiPerSecond.toFixed(0), (r.tiPerSecond / baseline).toFixed(1) + "x", r.median.toFixed(2), r.p95.toFixed(2), "-", "-"]);
+        const orch = chainRate.get("postgres");
+        graphileNote = `PostgreSQL chain of 1,000: orch ${orch?.toFixed(0) ?? "-"} TI/s, graphile-worker ${r.tiPerSecond.toFixed(0)} jobs/s in the same run: ratio ${orch ? (orch / r.tiPerSecond).toFixed(2) : "-"} (goal >= 1)`;
+        console.log(graphileNote);
       }
       if (dialect === "postgres" && scenarios.includes("two")) {
         const r = await twoSchedulers(store, home, url);
@@ -261,6 +305,10 @@ console.log(widths.map((w) => "-".repeat(w)).join("-|-"));
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join(" | "));
 console.log(`\nbaseline: a fresh Node process per task instance: ${baseline.toFixed(0)} TI/s (spawn only, no work, no store)`);
 if (twoSchedulerNote) console.log(twoSchedulerNote);
+if (graphileNote) console.log(graphileNote);
 console.log(`peak RSS of the scheduler process: ${(peakRss / 2 ** 20).toFixed(0)} MB (workers not included)`);
 console.log(`CPU while idle for ${IDLE_S} s: ${idle.toFixed(2)} % of one core`);
-console.log(`goals: >= 300 TI/s on the SQLite chain; median hand-off <= 5 ms; idle CPU < 1 %`);
+console.log(
+  "goals (issue 17): SQLite chain >= 1,000 TI/s, hand-off median <= 1 ms; SQLite fan-out/fan-in >= 500 TI/s; " +
+    "PostgreSQL chain >= graphile-worker's rate; 100 runs x 10 tasks -p 4 >= 1,500 TI/s on SQLite; idle CPU < 1 %",
+);
