@@ -72,6 +72,8 @@ function handoffs(marksFile: string): number[] {
   return out.sort((a, b) => a - b);
 }
 
+let logicalMinute = 0;
+
 async function scenario(store: Store, home: string, dagId: string, runs: number, parallelism = 1) {
   const marks = join(home, `marks-${dagId}-${parallelism}.txt`);
   writeFileSync(marks, "");
@@ -82,7 +84,8 @@ async function scenario(store: Store, home: string, dagId: string, runs: number,
   const d = toSchedulable(JSON.parse(row.data) as SerializedDag, row.dag_hash, row.fileloc);
   const ids = new Set<number>();
   for (let i = 0; i < runs; i++) {
-    const r = await triggerDagRun(store, d, { logicalDate: new Date(Date.UTC(2024, 0, 1) + i * 60_000), triggeredBy: "bench" });
+    // Logical dates never repeat across scenarios of one DAG (a DAG's run per date is unique).
+    const r = await triggerDagRun(store, d, { logicalDate: new Date(Date.UTC(2024, 0, 1) + logicalMinute++ * 60_000), triggeredBy: "bench" });
     ids.add(r.id);
   }
   const executor = createLocalExecutor({ parallelism });
