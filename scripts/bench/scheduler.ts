@@ -4,10 +4,15 @@
 // highest concurrency seen of a DAG with max_active_tasks: 1 (which must be 1). Reports task instances per second, the hand-off time from one task's end to
 // its successor's start (median, p95), peak RSS, and CPU while idle for 30 s afterwards.
 //
-// Baseline, measured in the same run: a fresh Node process per task instance (Airflow's model of a
-// process per task try), i.e. what reusing worker processes buys.
+// Also statements and scheduler CPU per task instance (they depend less on the machine's load),
+// and 100 runs x 10 tasks with 4 workers.
+//
+// Baselines, measured in the same run: a fresh Node process per task instance (Airflow's model of a
+// process per task try), i.e. what reusing worker processes buys; on PostgreSQL, graphile-worker
+// running the same chain on the same server (the ratio orch/graphile-worker is printed).
 //
 //   npm run bench scheduler                  ORCH_BENCH_IDLE_S=5 for a shorter idle window
+//   ORCH_BENCH_DIALECTS=sqlite ORCH_BENCH_SCENARIOS=chain,fan   a subset
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
