@@ -84,6 +84,9 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   const runKey = (dagId: string, runId: string) => `${dagId}\u0000${runId}`;
   // The earliest retry time of each active run, kept across steps that skip a clean run.
   const retryAt = new Map<string, Date>();
+  // The running runs of the latest step, by runKey: a claimed try takes its run's row from here
+  // instead of reading it again (a run already running when listed has its start_date and conf).
+  let listedRuns = new Map<string, DagRunRow>();
   // This process's row in `job`: claims carry it, heartbeats keep it alive.
   let jobId: number | null = null;
   let housekeeping: NodeJS.Timeout | undefined;
@@ -203,6 +206,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
     let nextWake: Date | null = nextRunCreation;
     const runs = await activeRuns();
+    listedRuns = new Map(runs.filter((r) => r.state === "running").map((r) => [runKey(r.dag_id, r.run_id), r]));
     if (externalChange) {
       externalChange = false;
       await terminateClearedTries();
@@ -261,7 +265,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     if (run.state === "queued" && backfill && !opts.onlyRunIds && !gate.admit(run, d.dag.max_active_runs)) return null;
     return store.writeTransaction(async (trx) => {
       if (run.state === "queued" && !(await startDagRunWithinLimit(trx, store.dialect, run, opts.onlyRunIds || backfill ? null : d.dag.max_active_runs))) return null;
-      return evaluateDagRun(trx, run, d, now, focus, mapping);
+      return evaluateDagRun(trx, run, d, now, focus, mapping, store.dialect);
     });
   }
 
@@ -374,7 +378,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       };
       // A store that fails here must not strand the claim: read again until it answers (or we stop).
       const d = await persist(`reading DAG ${ti.dag_id}`, hooks, () => bag.get(store.db, ti.dag_id));
-      const p: Promise<void> = runClaimedTaskInstance({ store, config, executor }, ti, d, hooks)
+      const p: Promise<void> = runClaimedTaskInstance({ store, config, executor }, ti, d, hooks, listedRuns.get(runKey(ti.dag_id, ti.run_id)))
         .catch((e) => log(`running ${ti.dag_id}.${ti.task_id} failed: ${(e as Error).stack ?? e}`))
         .finally(() => {
           inFlight.delete(p);

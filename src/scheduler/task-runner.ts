@@ -147,11 +147,13 @@ function failure(message: string, e?: unknown): TaskOutcome {
  * claim and the outcome (the run gone, variables, the log file, the executor, the outcome's own
  * transaction) ends the try with a reason that says what broke; nothing leaves it `running`.
  */
-export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: TaskInstanceRow, d: SchedulableDag | undefined, hooks: RunHooks): Promise<void> {
+export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: TaskInstanceRow, d: SchedulableDag | undefined, hooks: RunHooks, listedRun?: DagRunRow): Promise<void> {
   const { store, config, executor } = deps;
   const what = `${claimed.dag_id}.${claimed.task_id} (${claimed.run_id})`;
   const started = await persist(`starting ${what}`, hooks, async () => {
-    const run = await getDagRun(store.db, claimed.dag_id, claimed.run_id);
+    // The run as the scheduler listed it this step, when it was running then (a read per try saved);
+    // a run deleted since is caught by startTry, whose row went with it.
+    const run = listedRun ?? (await getDagRun(store.db, claimed.dag_id, claimed.run_id));
     if (!run || !d) {
       const reason = !d ? `DAG ${claimed.dag_id} is no longer in the store` : `DAG run ${claimed.run_id} of ${claimed.dag_id} no longer exists`;
       await releaseClaim(store.db, claimed.id, `claim released: ${reason}`);

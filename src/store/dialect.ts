@@ -15,6 +15,10 @@ export interface Dialect {
   /** PostgreSQL's DDL races (two CREATE TABLE IF NOT EXISTS collide on pg_type) need migrators
    *  serialised by an advisory lock; SQLite's BEGIN IMMEDIATE already serialises them. */
   supportsAdvisoryLocks: boolean;
+  /** PostgreSQL binds a JS array as one array parameter (`= any($1::text[])`); SQLite binds only
+   *  scalars, so a list travels as JSON text read by json_each. Either way one parameter, so a
+   *  statement's text does not change with the list's length. */
+  supportsArrayParameters: boolean;
   /** The integer primary key that the database numbers itself. */
   autoId(col: ColumnDefinitionBuilder): ColumnDefinitionBuilder;
   /** A column compared in a WHERE clause that must not choose the index. SQLite without ANALYZE
@@ -30,6 +34,7 @@ export const sqliteDialect: Dialect = {
   supportsSkipLocked: false,
   needsImmediateWriteTransactions: true,
   supportsAdvisoryLocks: false,
+  supportsArrayParameters: false,
   autoId: (col) => col.primaryKey().autoIncrement(),
   unindexed: (column) => sql`+${sql.ref(column)}`,
 };
@@ -39,6 +44,7 @@ export const postgresDialect: Dialect = {
   supportsSkipLocked: true,
   needsImmediateWriteTransactions: false,
   supportsAdvisoryLocks: true,
+  supportsArrayParameters: true,
   autoId: (col) => col.primaryKey().generatedByDefaultAsIdentity(),
   unindexed: (column) => sql.ref(column),
 };

@@ -463,6 +463,25 @@ export async function listRunTaskBriefs(db: Db, run: { dag_id: string; run_id: s
   return q.execute();
 }
 
+/**
+ * How many of these tasks' instances in a run are in each state: one aggregate, for a task with many
+ * upstreams (a fan-in's readiness check reads one row per state, not one per upstream). The task
+ * ids travel as one JSON array (SQLite's json_each, PostgreSQL's = any of a text array), so the
+ * statement's text, its compilation and its prepared form are the same whatever the count.
+ */
+export async function countRunTaskStates(db: Db, dialect: Dialect, run: { dag_id: string; run_id: string }, taskIds: readonly string[]): Promise<{ state: string | null; n: number }[]> {
+  const ids = dialect.supportsArrayParameters ? sql<boolean>`task_id = any(${[...taskIds]}::text[])` : sql<boolean>`task_id in (select value from json_each(${JSON.stringify(taskIds)}))`;
+  const rows = await db
+    .selectFrom("task_instance")
+    .select(["state", (eb) => eb.fn.countAll<number>().as("n")])
+    .where("dag_id", "=", run.dag_id)
+    .where("run_id", "=", run.run_id)
+    .where(ids)
+    .groupBy("state")
+    .execute();
+  return rows.map((r) => ({ state: r.state, n: Number(r.n) }));
+}
+
 /** The set of states a run's task instances are in: one aggregate, not a row per task. */
 export async function distinctRunStates(db: Db, run: { dag_id: string; run_id: string }): Promise<(string | null)[]> {
   const rows = await db.selectFrom("task_instance").select("state").distinct().where("dag_id", "=", run.dag_id).where("run_id", "=", run.run_id).execute();

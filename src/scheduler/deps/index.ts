@@ -2,7 +2,7 @@
 // { dep, passed, reason }; the scheduler runs a task instance only when all pass.
 export type { DepStatus, TaskInstanceState } from "./types.ts";
 export { FINISHED_STATES, UNFINISHED_STATES, isFinished } from "./types.ts";
-export { evaluateTriggerRule, countUpstreamStates, TRIGGER_RULES } from "./trigger-rule.ts";
+export { evaluateTriggerRule, countUpstreamStates, upstreamStatesFromCounts, TRIGGER_RULES } from "./trigger-rule.ts";
 export type { TriggerRule, TriggerRuleInput, TriggerRuleStatus, UpstreamStates } from "./trigger-rule.ts";
 export { notPreviouslySkipped } from "./not-previously-skipped.ts";
 export type { BranchDecision, NotPreviouslySkippedInput, NotPreviouslySkippedStatus } from "./not-previously-skipped.ts";

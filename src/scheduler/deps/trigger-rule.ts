@@ -62,6 +62,22 @@ export function countUpstreamStates(states: readonly (TaskInstanceState | string
   return c;
 }
 
+/** The same counts from an aggregate (state → how many upstream task instances are in it), for a
+ *  task with many upstreams whose states are counted by the store rather than read one by one. */
+export function upstreamStatesFromCounts(counts: readonly { state: TaskInstanceState | string | null; n: number }[]): UpstreamStates {
+  const c: UpstreamStates = { total: 0, success: 0, skipped: 0, failed: 0, upstream_failed: 0, removed: 0, done: 0 };
+  for (const { state: s, n } of counts) {
+    c.total += n;
+    if (s === "success") c.success += n;
+    else if (s === "skipped") c.skipped += n;
+    else if (s === "failed") c.failed += n;
+    else if (s === "upstream_failed") c.upstream_failed += n;
+    else if (s === "removed") c.removed += n;
+    if (isFinished(s)) c.done += n;
+  }
+  return c;
+}
+
 /** The state Airflow sets before evaluating the rule (the `if dep_context.flag_upstream_failed` block). */
 function decideNewState(rule: string, u: UpstreamStates, mapIndex: number): "skipped" | "upstream_failed" | "removed" | undefined {
   const { success, skipped, failed, upstream_failed, removed, done, total } = u;
