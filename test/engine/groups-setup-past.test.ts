@@ -194,7 +194,8 @@ for (const dialect of dialects) {
       // wait_for_downstream: run 2's w waits for run 1's down, which failed.
       const wfd = await waitFor("run 2's w to wait on run 1's down", async () => {
         const r = await tiState("past_down", "2024-01-02", "w");
-        return r && /wait_for_downstream is True/.test(r.state_reason ?? "") ? r : undefined;
+        // The reason may first name down while it is still scheduled; it must come to say it failed.
+        return r && /wait_for_downstream is True.*"down" is failed/.test(r.state_reason ?? "") ? r : undefined;
       }, 120_000);
       assert.match(wfd.state_reason ?? "", /"down" is failed/);
       assert.equal(wfd.state, null);
