@@ -20,9 +20,8 @@ import { triggerDagRun } from "../../src/scheduler/run-creation.ts";
 import { createScheduler } from "../../src/scheduler/scheduler.ts";
 import type { SerializedDag } from "../../src/serialization/serialized-dag.ts";
 import { migrate, openStore, type Store } from "../../src/store/index.ts";
-import pg from "pg";
+import { withBenchHome } from "./_home.ts";
 
-const ADMIN = process.env.ORCH_TEST_DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";
 const IDLE_S = Number(process.env.ORCH_BENCH_IDLE_S ?? 30);
 
 const DAGS = `import { dag, task, chain } from "orch";
@@ -131,43 +130,6 @@ async function twoSchedulers(store: Store, home: string, url: string) {
   return { tis: ok.length, seconds, tiPerSecond: ok.length / seconds, cappedConcurrency: maxOverlap(capped), jobs: new Set(ok.map((t) => t.queued_by_job_id)).size };
 }
 
-async function withDialect(dialect: "sqlite" | "postgres", fn: (store: Store, home: string, url: string) => Promise<void>) {
-  const home = mkdtempSync(join(tmpdir(), "orch-bench-sched-"));
-  mkdirSync(join(home, "dags"));
-  writeFileSync(join(home, "dags", "bench.ts"), DAGS);
-  let url = `sqlite:///${join(home, "orch.db")}`;
-  let drop = async () => {};
-  if (dialect === "postgres") {
-    const name = `orch_bench_${process.pid}`;
-    const admin = new pg.Client({ connectionString: ADMIN });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${name}"`);
-    await admin.query(`CREATE DATABASE "${name}"`);
-    await admin.end();
-    const u = new URL(ADMIN);
-    u.pathname = `/${name}`;
-    url = u.toString();
-    drop = async () => {
-      const c = new pg.Client({ connectionString: ADMIN });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await c.end();
-    };
-  }
-  const store = await openStore(url);
-  try {
-    await migrate(store);
-    const processor = createDagProcessor({ store, dagsFolder: join(home, "dags"), home, importTimeoutSeconds: 60 });
-    await processor.processAll();
-    await processor.stop();
-    await fn(store, home, url);
-  } finally {
-    await store.close();
-    await drop();
-    rmSync(home, { recursive: true, force: true });
-  }
-}
-
 function processPerTaskBaseline(n: number): number {
   const t0 = performance.now();
   for (let i = 0; i < n; i++) spawnSync(process.execPath, ["-e", "0"]);
@@ -207,7 +169,7 @@ let twoSchedulerNote: string | undefined;
 const dialects = (process.env.ORCH_BENCH_DIALECTS ?? "sqlite,postgres").split(",") as ("sqlite" | "postgres")[];
 for (const dialect of dialects) {
   try {
-    await withDialect(dialect, async (store, home, url) => {
+    await withBenchHome(dialect, { name: "sched", dags: DAGS }, async (store, home, url) => {
       for (const [name, dagId, runs] of [
         ["chain of 1,000", "chain1000", 1],
         ["fan-out/fan-in of 1,000", "fan1000", 1],
