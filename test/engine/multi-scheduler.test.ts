@@ -66,7 +66,7 @@ export const r = dag({ dag_id: "capped_runs", schedule: null, start_date: "2024-
     assert.equal(maxOverlap(tis.map((t) => ({ start: Date.parse(t.start_date!), end: Date.parse(t.end_date!) }))), 1, "max_active_tasks: 1 was exceeded");
     const runs = rows.filter((r) => r.dag_id === "capped_runs");
     assert.equal(maxOverlap(runs.map((r) => ({ start: Date.parse(r.start_date!), end: Date.parse(r.end_date!) }))), 1, "max_active_runs: 1 was exceeded");
-    assert.ok(jobs.size >= 1);
+    assert.ok(jobs.size >= 1, "expected jobs.size >= 1");
   });
 
   it("a live scheduler's try is never touched by the other; a SIGKILLed one's is recovered by the other, which stays up", async () => {

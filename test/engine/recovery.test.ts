@@ -121,7 +121,7 @@ export default dag({ dag_id: "killed", schedule: null, start_date: "2024-01-01",
     }
     const history = await withStoreOf(h.home, (s) => s.db.selectFrom("task_instance_history").select(["state", "interrupted"]).where("dag_id", "=", "killed").execute());
     assert.ok(history.some((x) => x.interrupted === 1), "some try was interrupted");
-    assert.ok(history.every((x) => x.state !== "failed"));
+    assert.ok(history.every((x) => x.state !== "failed"), "expected history.every((x) => x.state !== \"failed\")");
   });
 
   it("after a scheduler SIGKILL, the previous try is dead before the recovered one runs (bash trapping SIGTERM, a TaskFlow busy loop)", async () => {

@@ -34,7 +34,7 @@ export const b = dag({ dag_id: "daily_latest", schedule: "@daily", start_date: "
     // CronTriggerTimetable: a run at each midnight tick from start_date (3 days ago) up to now.
     assert.equal(a.length, 4);
     assert.equal(b.length, 1);
-    assert.ok(a.every((r) => r.run_type === "scheduled"));
+    assert.ok(a.every((r) => r.run_type === "scheduled"), "expected a.every((r) => r.run_type === \"scheduled\")");
     assert.equal(b[0].logical_date, new Date(new Date().toISOString().slice(0, 10) + "T00:00:00Z").toISOString());
   });
 
@@ -76,7 +76,7 @@ export default dag({ dag_id: "pair", schedule: null, start_date: "2024-01-01", i
       await waitFor("pair parsed", () => withStoreOf(h.home, (s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", "pair").executeTakeFirst()));
       assert.equal((await runOrch(["dags", "trigger", "pair"], { home: h.home })).code, 0);
       const r = await waitFor("pair finished", async () => ((await latestRunStates(h.home, "pair")).runState === "success" ? true : undefined));
-      assert.ok(r);
+      assert.ok(r, "expected r");
       const tis = await withStoreOf(h.home, async (s) => {
         const run = await s.db.selectFrom("dag_run").select("run_id").where("dag_id", "=", "pair").orderBy("id", "desc").executeTakeFirstOrThrow();
         return s.db.selectFrom("task_instance").select(["start_date", "end_date"]).where("run_id", "=", run.run_id).execute();

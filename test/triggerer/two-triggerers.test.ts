@@ -77,7 +77,7 @@ for (const [id, n, secs] of [["many_a", 24, 3], ["many_b", 12, 8]] as const) {
     await store(async (s) => {
       assert.equal((await s.db.selectFrom("trigger").selectAll().where("triggerer_id", "=", jobOfA).execute()).length, 0);
       const tries = await s.db.selectFrom("task_instance").select("try_number").where("dag_id", "=", "many_b").execute();
-      assert.ok(tries.every((t) => t.try_number === 1));
+      assert.ok(tries.every((t) => t.try_number === 1), "expected tries.every((t) => t.try_number === 1)");
     });
   });
 });
