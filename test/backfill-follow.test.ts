@@ -61,6 +61,6 @@ describe("following a backfill", () => {
       "[1/2] 2021-01-01T00:00:00+00:00 backfill__2021-01-01T00:00:00+00:00: success",
       "[2/2] 2021-01-02T00:00:00+00:00 backfill__2021-01-02T00:00:00+00:00: success",
     ]);
-    assert.ok(!sink.text().includes("ETA"));
+    assert.ok(!sink.text().includes("ETA"), "expected !sink.text().includes(\"ETA\")");
   });
 });

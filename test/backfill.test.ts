@@ -101,7 +101,7 @@ for (const dialect of testDialects()) {
         assert.deepEqual(entries.map((e) => e.sort_ordinal), [1, 2, 3, 4, 5, 6, 7]);
         const runs = await s.store.db.selectFrom("dag_run").selectAll().where("backfill_id", "=", r.backfill.id).orderBy("logical_date").execute();
         assert.deepEqual(runs.map((x) => day(x.logical_date)), c.runs);
-        assert.ok(runs.every((x) => x.state === "queued" && x.run_type === "backfill" && x.triggered_by === "backfill" && x.dag_id === d.dag.dag_id));
+        assert.ok(runs.every((x) => x.state === "queued" && x.run_type === "backfill" && x.triggered_by === "backfill" && x.dag_id === d.dag.dag_id), "expected runs.every((x) => x.state === \"queued\" && x.run_type === \"backfill\" && x.triggered_by === \"backfill\" && x.dag_id === d.dag.dag_id)");
         // A re-queued run keeps its run id; its task instances are cleared with their retries renewed.
         for (const x of runs.filter((x) => x.run_id.startsWith("scheduled__"))) {
           const tis = await s.store.db.selectFrom("task_instance").selectAll().where("run_id", "=", x.run_id).where("dag_id", "=", d.dag.dag_id).execute();
@@ -121,10 +121,10 @@ for (const dialect of testDialects()) {
       const runs = await s.store.db.selectFrom("dag_run").selectAll().where("backfill_id", "=", r.backfill.id).orderBy("logical_date").execute();
       assert.deepEqual(runs.map((x) => day(x.logical_date)), ["2021-01-01", "2021-01-02", "2021-01-03", "2021-01-04", "2021-01-05"]);
       assert.equal(runs[0]!.run_id, "backfill__2021-01-01T00:00:00+00:00");
-      assert.ok(runs.every((x) => JSON.parse(x.conf!).param1 === "valABC"));
+      assert.ok(runs.every((x) => JSON.parse(x.conf!).param1 === "valABC"), "expected runs.every((x) => JSON.parse(x.conf!).param1 === \"valABC\")");
       const tis = await s.store.db.selectFrom("task_instance").select(["run_id", "task_id", "max_tries", "state"]).where("dag_id", "=", d.dag.dag_id).execute();
       assert.equal(tis.length, 10);
-      assert.ok(tis.every((t) => t.state === null));
+      assert.ok(tis.every((t) => t.state === null), "expected tis.every((t) => t.state === null)");
       const b = (await getBackfill(s.store.db, r.backfill.id))!;
       assert.deepEqual([b.max_active_runs, b.reprocess_behavior, JSON.parse(b.dag_run_conf).param1, b.completed_at], [10, "none", "valABC", null]);
     });
@@ -204,7 +204,7 @@ for (const dialect of testDialects()) {
       const c = await cancelBackfill(s.store, r.backfill.id);
       assert.equal(c.failedQueued, 3);
       assert.equal(c.backfill.is_paused, 1);
-      assert.ok(c.backfill.completed_at);
+      assert.ok(c.backfill.completed_at, "expected c.backfill.completed_at");
       const p = await backfillProgress(s.store.db, r.backfill.id);
       assert.deepEqual([p.failed, p.running, p.queued], [3, 1, 0]);
       await assert.rejects(cancelBackfill(s.store, r.backfill.id), /already completed/);
@@ -216,10 +216,10 @@ for (const dialect of testDialects()) {
       const r = await createBackfill(s.store, d, req("2021-01-01", "2021-01-02"));
       await s.store.db.updateTable("dag_run").set({ state: "success" }).where("backfill_id", "=", r.backfill.id).execute();
       await loadRunGate(s.store.db, []);
-      assert.ok((await getBackfill(s.store.db, r.backfill.id))!.completed_at);
+      assert.ok((await getBackfill(s.store.db, r.backfill.id))!.completed_at, "expected (await getBackfill(s.store.db, r.backfill.id))!.completed_at");
       const again = await createBackfill(s.store, d, req("2021-01-01", "2021-01-02"));
       assert.deepEqual([again.created, again.skipped], [0, 2]);
-      assert.ok(again.backfill.completed_at);
+      assert.ok(again.backfill.completed_at, "expected again.backfill.completed_at");
     });
 
     it("3,650 daily runs are created in one transaction", async () => {

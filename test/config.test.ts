@@ -57,7 +57,7 @@ describe("config", () => {
   it("a malformed orch.toml names the file and line", () => {
     writeFileSync(join(h.home, "orch.toml"), "[core]\nparallelism = 4\nexecutor = \n");
     assert.throws(() => loadConfig({ ORCH_HOME: h.home }), (e) => {
-      assert.ok(isOrchError(e, "ORCH_CONFIG_INVALID"));
+      assert.ok(isOrchError(e, "ORCH_CONFIG_INVALID"), "expected isOrchError(e, \"ORCH_CONFIG_INVALID\")");
       assert.match(e.message, new RegExp(`${join(h.home, "orch.toml").replaceAll("/", "\\/")}:3:`));
       return true;
     });
@@ -66,7 +66,7 @@ describe("config", () => {
   it("an unknown key in orch.toml is refused with the known keys listed", () => {
     writeFileSync(join(h.home, "orch.toml"), "[core]\nparalelism = 4\n");
     assert.throws(() => loadConfig({ ORCH_HOME: h.home }), (e) => {
-      assert.ok(isOrchError(e, "ORCH_CONFIG_UNKNOWN_KEY"));
+      assert.ok(isOrchError(e, "ORCH_CONFIG_UNKNOWN_KEY"), "expected isOrchError(e, \"ORCH_CONFIG_UNKNOWN_KEY\")");
       assert.match(e.message, /unknown key "paralelism" in \[core\]; known keys: .*parallelism/);
       return true;
     });

@@ -17,8 +17,8 @@ import {
   parseConnectionJson,
   parseConnectionUri,
 } from "../src/secrets/index.ts";
-import { insertConnectionRecord } from "../src/store/connections.ts";
-import { setVariableRecord } from "../src/store/variables.ts";
+import { insertConnection } from "../src/store/connections.ts";
+import { setVariable } from "../src/store/variables.ts";
 import { isOrchError } from "../src/errors.ts";
 import { dialectSkipReason, freshStore, testDialects, type TestStore } from "./helpers/store.ts";
 
@@ -106,9 +106,9 @@ for (const dialect of testDialects()) {
     const saved = { ...process.env };
     before(async () => {
       s = await freshStore(dialect, "secrets");
-      await setVariableRecord(s.store.db, { key: "bucket", val: "stored" });
-      await setVariableRecord(s.store.db, { key: "region", val: "eu" });
-      await insertConnectionRecord(s.store.db, { conn_id: "wh", conn_type: "postgres", host: "stored-host", schema: "d", login: "u", password: "stored-pw", port: 5432, extra: null, description: "the warehouse" });
+      await setVariable(s.store.db, { key: "bucket", val: "stored" });
+      await setVariable(s.store.db, { key: "region", val: "eu" });
+      await insertConnection(s.store.db, { conn_id: "wh", conn_type: "postgres", host: "stored-host", schema: "d", login: "u", password: "stored-pw", port: 5432, extra: null, description: "the warehouse" });
       process.env.AIRFLOW_VAR_BUCKET = "from-env";
       process.env.ORCH_VAR_ONLY_ENV = "e";
       process.env.AIRFLOW_CONN_ENV_DB = "postgres://envuser:envpw@envhost:6543/envdb";

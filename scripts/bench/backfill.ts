@@ -7,21 +7,15 @@
 //     createBackfill takes. Goal: <= 2 s.
 //
 //   npm run bench backfill            ORCH_BENCH_DIALECTS=sqlite for one store
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pg from "pg";
 import { loadConfig } from "../../src/config.ts";
-import { createDagProcessor } from "../../src/dag-processing/processor.ts";
 import { createLocalExecutor } from "../../src/executor/local-executor.ts";
 import { createBackfill } from "../../src/scheduler/backfill.ts";
 import { toSchedulable, type SchedulableDag } from "../../src/scheduler/dag-bag.ts";
 import { createScheduler } from "../../src/scheduler/scheduler.ts";
 import type { SerializedDag } from "../../src/serialization/serialized-dag.ts";
 import { getBackfill } from "../../src/store/backfills.ts";
-import { migrate, openStore, type Store } from "../../src/store/index.ts";
-
-const ADMIN = process.env.ORCH_TEST_DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";
+import type { Store } from "../../src/store/index.ts";
+import { withBenchHome } from "./_home.ts";
 
 const DAGS = `import { dag, task, chain } from "orch";
 const sleepy = (id: string) =>
@@ -37,43 +31,6 @@ export const daily1 = dag({ dag_id: "daily1", schedule: "@daily", start_date: "2
   task({ task_id: "t" }, async () => 1)();
 });
 `;
-
-async function withDialect<T>(dialect: "sqlite" | "postgres", fn: (store: Store, home: string) => Promise<T>): Promise<T> {
-  const home = mkdtempSync(join(tmpdir(), "orch-bench-backfill-"));
-  mkdirSync(join(home, "dags"));
-  writeFileSync(join(home, "dags", "bench.ts"), DAGS);
-  let url = `sqlite:///${join(home, "orch.db")}`;
-  let drop = async () => {};
-  if (dialect === "postgres") {
-    const name = `orch_bench_backfill_${process.pid}`;
-    const admin = new pg.Client({ connectionString: ADMIN });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${name}"`);
-    await admin.query(`CREATE DATABASE "${name}"`);
-    await admin.end();
-    const u = new URL(ADMIN);
-    u.pathname = `/${name}`;
-    url = u.toString();
-    drop = async () => {
-      const c = new pg.Client({ connectionString: ADMIN });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await c.end();
-    };
-  }
-  const store = await openStore(url);
-  try {
-    await migrate(store);
-    const processor = createDagProcessor({ store, dagsFolder: join(home, "dags"), home, importTimeoutSeconds: 60 });
-    await processor.processAll();
-    await processor.stop();
-    return await fn(store, home);
-  } finally {
-    await store.close();
-    await drop();
-    rmSync(home, { recursive: true, force: true });
-  }
-}
 
 async function schedulable(store: Store, dagId: string): Promise<SchedulableDag> {
   const row = await store.db.selectFrom("serialized_dag").selectAll().where("dag_id", "=", dagId).executeTakeFirstOrThrow();
@@ -129,7 +86,7 @@ async function create3650(store: Store) {
 const rows: string[][] = [];
 for (const dialect of (process.env.ORCH_BENCH_DIALECTS ?? "sqlite,postgres").split(",") as ("sqlite" | "postgres")[]) {
   try {
-    await withDialect(dialect, async (store, home) => {
+    await withBenchHome(dialect, { name: "backfill", dags: DAGS }, async (store, home) => {
       const m = await months36(store, home);
       const c = await create3650(store);
       const overhead = (m.wallMs / m.ownMs - 1) * 100;

@@ -1,6 +1,7 @@
-// Store rows as Airflow 3's response models (DAGResponse, DAGRunResponse, TaskInstanceResponse, …).
-// Fields orch has no counterpart for (bundles, DAG versions, executors) are null or empty, as
-// Airflow answers for a DAG that has none.
+// Store rows as Airflow 3's response models (DAGResponse, DAGRunResponse, TaskInstanceResponse, …),
+// in their field order. Fields orch has no counterpart for (bundles, DAG versions, executors) are
+// null or empty, as Airflow answers for a DAG that has none. The CLI's `-o json|yaml` listings print
+// the same shapes, so a script written against `GET /api/v2/dags/{id}/dagRuns` reads them too.
 import type { SerializedDag } from "../serialization/serialized-dag.ts";
 import type { TaskInstanceWithRun } from "../store/listings.ts";
 import type { DagRow, DagRunRow, ImportErrorRow } from "../store/schema.ts";
@@ -113,6 +114,7 @@ export function dagRunResponse(r: DagRunRow) {
   };
 }
 
+/** Airflow's TaskInstanceResponse, plus orch's `state_reason` (why the try waits or ended). */
 export function taskInstanceResponse(t: TaskInstanceWithRun) {
   return {
     id: String(t.id),
@@ -149,6 +151,7 @@ export function taskInstanceResponse(t: TaskInstanceWithRun) {
     trigger: null,
     triggerer_job: null,
     dag_version: null,
+    state_reason: t.state_reason,
   };
 }
 

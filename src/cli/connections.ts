@@ -17,7 +17,7 @@ import {
   parseConnectionUri,
   type ConnectionInfo,
 } from "../secrets/index.ts";
-import { deleteConnectionRecord, getConnectionRecord, insertConnectionRecord, listConnectionRecords, upsertConnectionRecord } from "../store/connections.ts";
+import { deleteConnection, getConnectionRecord, insertConnection, listConnectionRecords, upsertConnection } from "../store/connections.ts";
 import { withStore } from "./common.ts";
 import { outputOption, printRows, type OutputFormat } from "./output.ts";
 
@@ -118,7 +118,7 @@ const addCommand: CommandModule<object, AddArgs> = {
     withStore(async (store) => {
       checkId(args.conn_id, "conn_id");
       const c = connectionFromFlags(args);
-      const ok = await insertConnectionRecord(store.db, { ...c, description: args["conn-description"] ?? null });
+      const ok = await insertConnection(store.db, { ...c, description: args["conn-description"] ?? null });
       if (!ok) throw new OrchError("ORCH_ALREADY_EXISTS", `A connection with \`conn_id\`=${args.conn_id} already exists; \`orch connections delete ${args.conn_id}\` first`, { conn_id: args.conn_id });
       // The mask is quoted inside a URI ("%2A%2A%2A"); show it as the listings do.
       console.log(`Successfully added \`conn_id\`=${args.conn_id} : ${connectionToUri(displayConnection(c)).replaceAll("%2A%2A%2A", "***")}`);
@@ -169,7 +169,7 @@ const deleteCommand: CommandModule<object, { conn_id: string }> = {
   builder: (y: Argv) => y.positional("conn_id", { type: "string", demandOption: true }).example("$0 connections delete warehouse", "") as unknown as Argv<{ conn_id: string }>,
   handler: (args) =>
     withStore(async (store) => {
-      if (!(await deleteConnectionRecord(store.db, args.conn_id))) {
+      if (!(await deleteConnection(store.db, args.conn_id))) {
         throw new OrchError("ORCH_NOT_FOUND", `Did not find a connection with \`conn_id\`=${args.conn_id}`, { conn_id: args.conn_id });
       }
       console.log(`Successfully deleted connection with \`conn_id\`=${args.conn_id}`);
@@ -227,9 +227,9 @@ const importCommand: CommandModule<object, { file: string; overwrite: boolean }>
         for (const c of conns) {
           const rec = { ...c, description: null };
           if (args.overwrite) {
-            await upsertConnectionRecord(trx, rec);
+            await upsertConnection(trx, rec);
             console.log(`Imported connection ${c.conn_id}`);
-          } else if (await insertConnectionRecord(trx, rec)) console.log(`Imported connection ${c.conn_id}`);
+          } else if (await insertConnection(trx, rec)) console.log(`Imported connection ${c.conn_id}`);
           else console.log(`Could not import connection ${c.conn_id}: connection already exists.`);
         }
       });

@@ -5,7 +5,7 @@ import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import type { Argv, CommandModule } from "yargs";
 import { OrchError } from "../errors.ts";
 import { displayVariableValue, getVariable, listVariables } from "../secrets/index.ts";
-import { deleteVariableRecord, getVariableRecord, setVariableRecord } from "../store/variables.ts";
+import { deleteVariable, getVariableRow, setVariable } from "../store/variables.ts";
 import { withStore } from "./common.ts";
 import { outputOption, printRows, type OutputFormat } from "./output.ts";
 
@@ -70,7 +70,7 @@ const setCommand: CommandModule<object, SetArgs> = {
           throw new OrchError("ORCH_USAGE", `--json: the value is not valid JSON (${(e as Error).message})`, { flag: "--json" });
         }
       }
-      await setVariableRecord(store.db, { key: args.key, val, description: args.description });
+      await setVariable(store.db, { key: args.key, val, description: args.description });
       console.log(`Variable ${args.key} created`);
     }),
 };
@@ -81,7 +81,7 @@ const deleteCommand: CommandModule<object, { key: string }> = {
   builder: (y: Argv) => y.positional("key", { type: "string", demandOption: true }).example("$0 variables delete bucket", "") as unknown as Argv<{ key: string }>,
   handler: (args) =>
     withStore(async (store) => {
-      if (!(await deleteVariableRecord(store.db, args.key))) {
+      if (!(await deleteVariable(store.db, args.key))) {
         throw new OrchError("ORCH_NOT_FOUND", `Variable ${args.key} does not exist in the store`, { key: args.key });
       }
       console.log(`Variable ${args.key} deleted`);
@@ -138,14 +138,14 @@ const importCommand: CommandModule<object, ImportArgs> = {
       const skipped: string[] = [];
       await store.writeTransaction(async (trx) => {
         for (const e of entries) {
-          if (args["action-on-existing-key"] !== "overwrite" && (await getVariableRecord(trx, e.key))) {
+          if (args["action-on-existing-key"] !== "overwrite" && (await getVariableRow(trx, e.key))) {
             if (args["action-on-existing-key"] === "fail") {
               throw new OrchError("ORCH_ALREADY_EXISTS", `${args.file}: variable ${e.key} exists already (--action-on-existing-key fail); nothing was imported`, { key: e.key });
             }
             skipped.push(e.key);
             continue;
           }
-          await setVariableRecord(trx, e);
+          await setVariable(trx, e);
           done++;
         }
       });

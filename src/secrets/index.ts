@@ -13,7 +13,7 @@ import { MASK, shouldMaskKey } from "../logging/secrets-masker.ts";
 import type { ConnectionInfo } from "../sdk/context.ts";
 import { getConnectionRecord, listConnectionRecords } from "../store/connections.ts";
 import type { Store } from "../store/index.ts";
-import { getVariableRecord, listVariableRecords } from "../store/variables.ts";
+import { getVariableRow, listVariableRows } from "../store/variables.ts";
 import { parseConnectionJson, parseConnectionUri } from "./connection-uri.ts";
 
 export type { ConnectionInfo };
@@ -50,7 +50,8 @@ export function envConnection(connId: string, env: Env = process.env): Connectio
 export async function getVariable(store: Store, key: string): Promise<string | undefined> {
   const fromEnv = envVariable(key);
   if (fromEnv !== undefined) return fromEnv;
-  return (await getVariableRecord(store.db, key))?.val;
+  const stored = await getVariableRow(store.db, key);
+  return stored ? (stored.val ?? "") : undefined;
 }
 
 /** Airflow's Connection.get_connection_from_secrets: the environment, then the metastore. */
@@ -88,9 +89,9 @@ function envIds(prefixes: readonly string[], env: Env): Map<string, string> {
 /** Every variable a task can read; an env variable hides a stored one of the same key (any case). */
 export async function listVariables(store: Store, env: Env = process.env): Promise<ListedVariable[]> {
   const fromEnv = envIds(VAR_PREFIXES, env);
-  const out: ListedVariable[] = (await listVariableRecords(store.db))
+  const out: ListedVariable[] = (await listVariableRows(store.db))
     .filter((v) => !fromEnv.has(v.key.toLowerCase()))
-    .map((v) => ({ ...v, source: "metastore" as const }));
+    .map((v) => ({ key: v.key, val: v.val ?? "", description: v.description, source: "metastore" as const }));
   for (const [key, name] of fromEnv) out.push({ key, val: env[name]!, description: `from $${name}`, source: "env" });
   return out.sort((a, b) => a.key.localeCompare(b.key));
 }
@@ -109,9 +110,9 @@ export async function listConnections(store: Store, env: Env = process.env): Pro
 /** What a try is handed when it starts: every variable and connection by key, env ones under
  *  their lower-cased key and also under any stored key they hide. Two reads per try. */
 export async function loadSecretsSnapshot(store: Store, env: Env = process.env): Promise<{ variables: Record<string, string>; connections: Record<string, ConnectionInfo> }> {
-  const [vars, conns] = await Promise.all([listVariableRecords(store.db), listConnectionRecords(store.db)]);
+  const [vars, conns] = await Promise.all([listVariableRows(store.db), listConnectionRecords(store.db)]);
   const variables: Record<string, string> = {};
-  for (const v of vars) variables[v.key] = envVariable(v.key, env) ?? v.val;
+  for (const v of vars) variables[v.key] = envVariable(v.key, env) ?? v.val ?? "";
   for (const [key, name] of envIds(VAR_PREFIXES, env)) variables[key] = env[name]!;
   const connections: Record<string, ConnectionInfo> = {};
   const fromEnv = envIds(CONN_PREFIXES, env);

@@ -1,9 +1,7 @@
-// SQL for `connection` (Airflow's Connection model). Passwords are stored as given (see
+// SQL for `connection` (Airflow's Connection model), for the CLI, the secrets reader and the REST API alike. Passwords are stored as given (see
 // docs/connections.md for why orch does not encrypt them at rest).
 import type { ConnectionInfo } from "../sdk/context.ts";
 import type { Db } from "./open.ts";
-import type { Selectable } from "kysely";
-import type { ConnectionTable } from "./schema.ts";
 
 export interface ConnectionRecord extends ConnectionInfo {
   description: string | null;
@@ -37,71 +35,43 @@ export async function listConnectionRecords(db: Db): Promise<ConnectionRecord[]>
 }
 
 /** Inserts a new connection; returns false (and writes nothing) when the id is taken. */
-export async function insertConnectionRecord(db: Db, c: ConnectionRecord): Promise<boolean> {
-  const exists = await db.selectFrom("connection").select("id").where("conn_id", "=", c.conn_id).executeTakeFirst();
-  if (exists) return false;
-  await db
-    .insertInto("connection")
-    .values({ ...c, is_encrypted: 0, is_extra_encrypted: 0 })
-    .execute();
-  return true;
-}
-
-/** Replaces an existing connection's fields, or inserts it. */
-export async function upsertConnectionRecord(db: Db, c: ConnectionRecord): Promise<void> {
-  const { conn_id, ...fields } = c;
-  const r = await db.updateTable("connection").set({ ...fields, is_encrypted: 0, is_extra_encrypted: 0 }).where("conn_id", "=", conn_id).executeTakeFirst();
-  if (Number(r.numUpdatedRows) === 0) await db.insertInto("connection").values({ ...c, is_encrypted: 0, is_extra_encrypted: 0 }).execute();
-}
-
-export async function deleteConnectionRecord(db: Db, connId: string): Promise<boolean> {
-  const r = await db.deleteFrom("connection").where("conn_id", "=", connId).executeTakeFirst();
-  return Number(r.numDeletedRows) > 0;
-}
-
-// The REST API's paged listing and row-level edits (src/api/routes).
-export type ConnectionRow = Selectable<ConnectionTable>;
-
-export interface ConnectionFields {
-  conn_type: string;
-  description: string | null;
-  host: string | null;
-  schema: string | null;
-  login: string | null;
-  password: string | null;
-  port: number | null;
-  extra: string | null;
-}
-
-export async function listConnectionsPage(db: Db, f: { idPattern?: string }, page: { limit: number; offset: number }, order: { column: "conn_id" | "conn_type" | "host" | "id"; desc: boolean }[]) {
-  let q = db.selectFrom("connection").selectAll();
-  if (f.idPattern) q = q.where((eb) => eb(eb.fn("lower", ["conn_id"]), "like", f.idPattern!.toLowerCase()));
-  const n = await q.clearSelect().select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst();
-  for (const o of order) q = q.orderBy(o.column, o.desc ? "desc" : "asc");
-  const rows = await q.orderBy("id").limit(page.limit).offset(page.offset).execute();
-  return { rows, total: Number(n?.n ?? 0) };
-}
-
-export async function getConnectionRow(db: Db, connId: string): Promise<ConnectionRow | undefined> {
-  return db.selectFrom("connection").selectAll().where("conn_id", "=", connId).executeTakeFirst();
-}
-
-export async function insertConnection(db: Db, connId: string, f: ConnectionFields): Promise<boolean> {
+export async function insertConnection(db: Db, c: ConnectionRecord): Promise<boolean> {
   const r = await db
     .insertInto("connection")
-    .values({ conn_id: connId, ...f, is_encrypted: 0, is_extra_encrypted: 0 })
+    .values({ ...c, is_encrypted: 0, is_extra_encrypted: 0 })
     .onConflict((oc) => oc.column("conn_id").doNothing())
     .executeTakeFirst();
   return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
+/** Replaces an existing connection's fields, or inserts it. */
+export async function upsertConnection(db: Db, c: ConnectionRecord): Promise<void> {
+  const { conn_id, ...fields } = c;
+  const r = await db.updateTable("connection").set({ ...fields, is_encrypted: 0, is_extra_encrypted: 0 }).where("conn_id", "=", conn_id).executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 0) await db.insertInto("connection").values({ ...c, is_encrypted: 0, is_extra_encrypted: 0 }).execute();
+}
+
+/** Changes the given fields of an existing connection; false when there is none. */
 export async function updateConnection(db: Db, connId: string, set: Partial<ConnectionFields>): Promise<boolean> {
-  if (Object.keys(set).length === 0) return (await getConnectionRow(db, connId)) !== undefined;
+  if (Object.keys(set).length === 0) return (await getConnectionRecord(db, connId)) !== undefined;
   const r = await db.updateTable("connection").set(set).where("conn_id", "=", connId).executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
 
+/** Returns whether a row was deleted. */
 export async function deleteConnection(db: Db, connId: string): Promise<boolean> {
   const r = await db.deleteFrom("connection").where("conn_id", "=", connId).executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
+}
+
+export type ConnectionFields = Omit<ConnectionRecord, "conn_id">;
+
+/** One page of the REST listing: ids matching a LIKE pattern (any case), in the order asked, then by id. */
+export async function listConnectionsPage(db: Db, f: { idPattern?: string }, page: { limit: number; offset: number }, order: { column: "conn_id" | "conn_type" | "host" | "id"; desc: boolean }[]): Promise<{ rows: ConnectionRecord[]; total: number }> {
+  let q = db.selectFrom("connection").select(COLUMNS);
+  if (f.idPattern) q = q.where((eb) => eb(eb.fn("lower", ["conn_id"]), "like", f.idPattern!.toLowerCase()));
+  const n = await q.clearSelect().select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst();
+  for (const o of order) q = q.orderBy(o.column, o.desc ? "desc" : "asc");
+  const rows = await q.orderBy("id").limit(page.limit).offset(page.offset).execute();
+  return { rows: rows.map(toRecord), total: Number(n?.n ?? 0) };
 }

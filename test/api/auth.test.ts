@@ -19,7 +19,7 @@ describe("passwords", () => {
       const p = generatePassword();
       assert.equal(p.length, 20);
       assert.doesNotMatch(p, /[0Oo1lI]/);
-      for (const ch of p) assert.ok(PASSWORD_ALPHABET.includes(ch));
+      for (const ch of p) assert.ok(PASSWORD_ALPHABET.includes(ch), "expected PASSWORD_ALPHABET.includes(ch)");
       seen.add(p);
     }
     assert.equal(seen.size, 200);
@@ -28,7 +28,7 @@ describe("passwords", () => {
   test("scrypt hash: verifies the password, refuses another, holds no plain text, salted", async () => {
     const h = await hashPassword("correct horse");
     assert.match(h, /^scrypt\$16384\$8\$1\$/);
-    assert.ok(!h.includes("correct horse"));
+    assert.ok(!h.includes("correct horse"), "expected !h.includes(\"correct horse\")");
     assert.equal(await verifyPassword("correct horse", h), true);
     assert.equal(await verifyPassword("correct horsE", h), false);
     assert.notEqual(await hashPassword("correct horse"), h, "a new salt each time");
@@ -53,8 +53,8 @@ describe("login throttle", () => {
 
 describe("roles", () => {
   test("each role may what the ones below may", () => {
-    assert.ok(roleAtLeast("admin", "op") && roleAtLeast("op", "user") && roleAtLeast("user", "viewer"));
-    assert.ok(!roleAtLeast("viewer", "user") && !roleAtLeast("user", "op") && !roleAtLeast("op", "admin"));
+    assert.ok(roleAtLeast("admin", "op") && roleAtLeast("op", "user") && roleAtLeast("user", "viewer"), "expected roleAtLeast(\"admin\", \"op\") && roleAtLeast(\"op\", \"user\") && roleAtLeast(\"user\", \"viewer\")");
+    assert.ok(!roleAtLeast("viewer", "user") && !roleAtLeast("user", "op") && !roleAtLeast("op", "admin"), "expected !roleAtLeast(\"viewer\", \"user\") && !roleAtLeast(\"user\", \"op\") && !roleAtLeast(\"op\", \"admin\")");
   });
 });
 

@@ -128,7 +128,7 @@ describe("REST: backfills and assets", () => {
       const r = await call(base, "GET", `/api/v2/backfills/${b.id}`, { token: viewer, schema: "BackfillResponse" });
       return (r.body as Backfill).completed_at ? (r.body as Backfill) : undefined;
     }, 120_000);
-    assert.ok(done.completed_at);
+    assert.ok(done.completed_at, "expected done.completed_at");
     const runs = await call(base, "GET", "/api/v2/dags/bf_daily/dagRuns?run_type=backfill", { token: viewer, schema: "DAGRunCollectionResponse" });
     const states = (runs.body as { dag_runs: { state: string; conf: Record<string, unknown> }[] }).dag_runs;
     assert.ok(states.length >= 3, JSON.stringify(states));
@@ -140,7 +140,7 @@ describe("REST: backfills and assets", () => {
     assert.equal((await call(base, "PUT", "/api/v2/backfills/99999/cancel", { token: op })).status, 404);
 
     const listed = await call(base, "GET", "/api/v2/backfills?dag_id=bf_daily", { token: viewer, schema: "BackfillCollectionResponse" });
-    assert.ok((listed.body as { backfills: Backfill[] }).backfills.some((x) => x.id === b.id));
+    assert.ok((listed.body as { backfills: Backfill[] }).backfills.some((x) => x.id === b.id), "expected (listed.body as { backfills: Backfill[] }).backfills.some((x) => x.id === b.id)");
     const other = await call(base, "GET", "/api/v2/backfills?dag_id=consumer", { token: viewer, schema: "BackfillCollectionResponse" });
     assert.equal((other.body as { total_entries: number }).total_entries, 0);
   });

@@ -1,12 +1,10 @@
 // Assets through real runs: a producer's outlet triggers a consumer (with the extra it set), an AND
 // and an OR condition, an event created from the CLI, and a bad URI refused at parse time.
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { runOrch } from "../helpers/cli.ts";
-import { migrateHome, writeDag } from "../helpers/engine.ts";
-import { tempHome, type TempHome } from "../helpers/home.ts";
-import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
-import { exited, startScheduler, waitFor, withStoreOf, type SchedulerProcess } from "../helpers/scheduler-process.ts";
+import { schedulerSuite, writeDag } from "../helpers/engine.ts";
+import { waitFor, withStoreOf } from "../helpers/scheduler-process.ts";
 
 const DAGS = `import { dag, task, empty, Asset, AssetAny, type TaskContext } from "orch";
 const a = new Asset("s3://bucket/a.parquet");
@@ -41,27 +39,11 @@ async function runsOf(home: string, dagId: string): Promise<Run[]> {
 }
 
 describe("assets", () => {
-  let h: TempHome;
-  let child: SchedulerProcess | undefined;
-  before(async () => {
-    h = await tempHome();
-    await migrateHome(h.home);
-  });
-  afterEach(async () => {
-    if (child && child.exitCode === null) {
-      child.kill("SIGTERM");
-      await exited(child);
-    }
-    child = undefined;
-  });
-  after(async () => {
-    await assertNoLeakedProcesses(h.home);
-    await h.cleanup();
-  });
+  const h = schedulerSuite();
 
   it("a producer's outlet triggers the OR consumer at once; the AND consumer waits for the second asset, which an external event supplies", async () => {
     await writeDag(h.dags, "assets.ts", DAGS);
-    child = startScheduler(h.home);
+    const child = h.start();
     await waitFor("DAGs parsed and referenced", () =>
       withStoreOf(h.home, async (s) => (await s.db.selectFrom("dag_schedule_asset_reference").select("dag_id").execute()).length >= 4),
     );

@@ -109,7 +109,7 @@ describe("orch backfill", () => {
     assert.match(ok.stdout, /Created backfill 1 of bf_cli: 3 run\(s\) queued/);
     const perRun = ok.stdout.split("\n").filter((l) => /^\[\d\/3\] /.test(l));
     assert.equal(perRun.length, 3, ok.stdout);
-    assert.ok(perRun.every((l) => l.endsWith(": success")));
+    assert.ok(perRun.every((l) => l.endsWith(": success")), "expected perRun.every((l) => l.endsWith(\": success\"))");
     assert.match(ok.stdout, /Backfill 1 finished: 3 success, 0 failed/);
     // --max-active-runs 2: never more than two of its runs running at once, although the scheduler
     // would start all three (the DAG's own max_active_runs is 16).

@@ -109,7 +109,7 @@ describe("cli: dags test", () => {
     assert.match(summary, /TAILMARK/);
     assert.doesNotMatch(summary, /\.\.\.\n/);
     // The log lines come before the summary, not after it.
-    assert.ok(r.stdout.indexOf("extract says hello") < r.stdout.indexOf("task_id | state"));
+    assert.ok(r.stdout.indexOf("extract says hello") < r.stdout.indexOf("task_id | state"), "expected r.stdout.indexOf(\"extract says hello\") < r.stdout.indexOf(\"task_id | state\")");
   });
 
   it("a failed task's stack names the DAG's .ts file and line, without orch's frames", async () => {

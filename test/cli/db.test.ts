@@ -44,7 +44,7 @@ for (const dialect of testDialects()) {
       const first = await runOrch(["db", "migrate"], { home: db.home, env });
       assert.equal(first.code, 0, first.stderr);
       assert.match(first.stdout, /applied migration 001 initial/);
-      if (dialect === "sqlite") assert.ok(existsSync(join(db.home, "orch.db")));
+      if (dialect === "sqlite") assert.ok(existsSync(join(db.home, "orch.db")), "expected existsSync(join(db.home, \"orch.db\"))");
       const second = await runOrch(["db", "migrate"], { home: db.home, env });
       assert.equal(second.code, 0, second.stderr);
       assert.match(second.stdout, /nothing to apply/);

@@ -95,7 +95,7 @@ describe("nothing silent", () => {
       };
       try {
         await waitFor(/created the dags folder .*dags: put DAG files/);
-        assert.ok(existsSync(join(home, "dags")));
+        assert.ok(existsSync(join(home, "dags")), "expected existsSync(join(home, \"dags\"))");
         await waitFor(/\[orch\] home/);
         await writeFile(join(home, "dags", "flaky.ts"), `throw new Error("not today");\n`);
         await waitFor(/flaky\.ts fails to load: .*not today/);

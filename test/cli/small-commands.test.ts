@@ -53,7 +53,7 @@ describe("small commands", () => {
     const rows = JSON.parse(r.stdout) as { logical_date: string; data_interval_start: string; data_interval_end: string; run_after: string }[];
     assert.equal(rows.length, 2);
     assert.equal(Date.parse(rows[1].logical_date) - Date.parse(rows[0].logical_date), 24 * 3600 * 1000);
-    assert.ok(Date.parse(rows[0].run_after) >= Date.now() - 24 * 3600 * 1000);
+    assert.ok(Date.parse(rows[0].run_after) >= Date.now() - 24 * 3600 * 1000, "expected Date.parse(rows[0].run_after) >= Date.now() - 24 * 3600 * 1000");
     assert.match(r.stderr, /PAUSED/);
   });
 

@@ -36,7 +36,7 @@ describe("orch variables", () => {
     const rows = JSON.parse(list.stdout) as { key: string; val: string; source: string }[];
     assert.equal(rows.find((r) => r.key === "api_key")?.val, "***");
     assert.equal(rows.find((r) => r.key === "bucket")?.val, "s3://raw");
-    assert.ok(!list.stdout.includes("sk-live-123456"));
+    assert.ok(!list.stdout.includes("sk-live-123456"), "expected !list.stdout.includes(\"sk-live-123456\")");
     const shown = JSON.parse((await orch(["list", "-o", "json", "--show-secrets"])).stdout) as { key: string; val: string }[];
     assert.equal(shown.find((r) => r.key === "api_key")?.val, "sk-live-123456");
     assert.equal((await orch(["get", "api_key"])).stdout, "sk-live-123456\n");

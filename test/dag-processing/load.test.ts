@@ -42,7 +42,7 @@ describe("load: compileDagFile and importDags", () => {
     const b = run.tasks.get("b")!;
     assert.equal(b.kind, "task");
     if (b.kind !== "task") return;
-    assert.ok(sdk.isXComArg(b.args[0]));
+    assert.ok(sdk.isXComArg(b.args[0]), "expected sdk.isXComArg(b.args[0])");
     const args = sdk.resolveXComArgs(b.args, () => 40) as unknown[];
     assert.equal(await b.callable(...args, { ds: "!" }), "40!");
     assert.equal(typeof b.callbacks.on_failure_callback, "function");

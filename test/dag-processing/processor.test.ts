@@ -56,7 +56,7 @@ for (const dialect of testDialects()) {
       assert.deepEqual(r.changedDagIds, ["good"]);
       assert.deepEqual(changes.at(-1), ["good"]);
       const d = await getSerializedDag(s.store.db, "good");
-      assert.ok(d);
+      assert.ok(d, "expected d");
       assert.deepEqual(d.timetable, { type: "cron_trigger", expression: "0 0 * * *", timezone: "UTC" });
       assert.equal(d.start_date, "2024-01-01T00:00:00.000Z");
       assert.equal(d.relative_fileloc, "good.ts");
@@ -66,7 +66,7 @@ for (const dialect of testDialects()) {
       assert.deepEqual(byId.get("pair")!.upstream_task_ids, ["double", "extract"]);
       const pair = byId.get("pair") as SerializedCallableTask;
       assert.deepEqual(pair.op_args, [{ a: { __xcomarg: { task_id: "double", key: "return_value" } }, b: [{ __xcomarg: { task_id: "extract", key: "return_value" } }] }]);
-      assert.ok(isXComArgMarker((pair.op_args[0] as { a: unknown }).a));
+      assert.ok(isXComArgMarker((pair.op_args[0] as { a: unknown }).a), "expected isXComArgMarker((pair.op_args[0] as { a: unknown }).a)");
       assert.equal(byId.get("done")!.trigger_rule, "none_failed");
       const row = await getDag(s.store.db, "good");
       assert.equal(row?.timetable_summary, "@daily");
@@ -119,7 +119,7 @@ for (const dialect of testDialects()) {
         if (c.line !== undefined) assert.equal(errs[0].line, c.line, `${c.name}: line`);
       }
       // One broken file never hides the others.
-      assert.ok(await getDag(s.store.db, "good"));
+      assert.ok(await getDag(s.store.db, "good"), "expected await getDag(s.store.db, \"good\")");
     });
 
     it("refuses the same dag_id in a second file, naming the first", async () => {
@@ -155,7 +155,7 @@ for (const dialect of testDialects()) {
       assert.equal((await getDag(s.store.db, "after_slow"))?.is_stale, 1);
       assert.deepEqual(await errorsFor(s.store, file("slow.ts")), []);
       const live = (await listDags(s.store.db)).map((d) => d.dag_id);
-      assert.ok(!live.includes("after_slow"));
+      assert.ok(!live.includes("after_slow"), "expected !live.includes(\"after_slow\")");
     });
 
     it("a new processor on the same store skips files whose hash it already has", async () => {

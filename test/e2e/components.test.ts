@@ -60,7 +60,7 @@ describe("components alone", () => {
         const h = await health();
         return h.scheduler.status === "healthy" && h.dag_processor.status === "healthy" ? h : undefined;
       });
-      assert.ok(up.scheduler.latest_scheduler_heartbeat);
+      assert.ok(up.scheduler.latest_scheduler_heartbeat, "expected up.scheduler.latest_scheduler_heartbeat");
       const first = up.scheduler.latest_scheduler_heartbeat;
       await waitFor("heartbeat moves on", async () => ((await health()).scheduler.latest_scheduler_heartbeat !== first ? true : undefined));
 
@@ -80,9 +80,9 @@ describe("components alone", () => {
       const store = await openStore(`sqlite:///${join(home.home, "orch.db")}`);
       try {
         const jobs = await store.db.selectFrom("job").select(["job_type", "state"]).execute();
-        assert.ok(jobs.some((j) => j.job_type === "SchedulerJob" && j.state === "success"));
-        assert.ok(jobs.some((j) => j.job_type === "ApiServerJob" && j.state === "running"));
-        assert.ok(jobs.some((j) => j.job_type === "DagProcessorJob"));
+        assert.ok(jobs.some((j) => j.job_type === "SchedulerJob" && j.state === "success"), "expected jobs.some((j) => j.job_type === \"SchedulerJob\" && j.state === \"success\")");
+        assert.ok(jobs.some((j) => j.job_type === "ApiServerJob" && j.state === "running"), "expected jobs.some((j) => j.job_type === \"ApiServerJob\" && j.state === \"running\")");
+        assert.ok(jobs.some((j) => j.job_type === "DagProcessorJob"), "expected jobs.some((j) => j.job_type === \"DagProcessorJob\")");
       } finally {
         await store.close();
       }
@@ -98,7 +98,7 @@ describe("components alone", () => {
       const ok = await call(api.url, "GET", "/api/v2/dags", { token });
       // Issued and used within the same second on a loaded machine is not guaranteed: accept an
       // early expiry here, the point is what comes after.
-      assert.ok(ok.status === 200 || ok.status === 401);
+      assert.ok(ok.status === 200 || ok.status === 401, "expected ok.status === 200 || ok.status === 401");
       const expired = await waitFor("token expired", async () => {
         const r = await call(api.url, "GET", "/api/v2/dags", { token });
         return r.status === 401 ? r : undefined;
@@ -112,7 +112,7 @@ describe("components alone", () => {
   test("standalone on a home that has a user prints no password, only where it is kept", async () => {
     const s = await start(["standalone", "--port", "0"], home.home);
     try {
-      assert.ok(!s.stdout().includes(generatedPassword(home.home)));
+      assert.ok(!s.stdout().includes(generatedPassword(home.home)), "expected !s.stdout().includes(generatedPassword(home.home))");
       assert.doesNotMatch(s.stdout(), /╔/);
       assert.match(s.stdout(), /user admin; password in .*simple_auth_manager_passwords\.json\.generated/);
     } finally {

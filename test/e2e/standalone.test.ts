@@ -79,7 +79,7 @@ describe("orch standalone over HTTP", () => {
     try {
       const u = await store.db.selectFrom("user").selectAll().where("username", "=", "admin").executeTakeFirstOrThrow();
       assert.match(u.password_hash, /^scrypt\$/);
-      assert.ok(!u.password_hash.includes(password));
+      assert.ok(!u.password_hash.includes(password), "expected !u.password_hash.includes(password)");
     } finally {
       await store.close();
     }
@@ -109,7 +109,7 @@ describe("orch standalone over HTTP", () => {
       body: `username=admin&password=${encodeURIComponent(password)}`,
     });
     assert.equal(form.statusCode, 201);
-    assert.ok(((await form.body.json()) as { access_token: string }).access_token.split(".").length === 3);
+    assert.ok(((await form.body.json()) as { access_token: string }).access_token.split(".").length === 3, "expected ((await form.body.json()) as { access_token: string }).access_token.split(\".\").length === 3");
     const wrong = await call(base, "POST", "/auth/token", { body: { username: "admin", password: "wrong-password" } });
     assert.equal(wrong.status, 401);
     const nobody = await call(base, "POST", "/auth/token", { body: { username: "nobody", password: "x" } });
@@ -211,9 +211,9 @@ describe("orch standalone over HTTP", () => {
     const tries = await call(base, "GET", `/api/v2/dags/api_demo/dagRuns/${rid}/taskInstances/produce/tries`, { token: admin, schema: "TaskInstanceHistoryCollectionResponse" });
     assert.equal((tries.body as { total_entries: number }).total_entries, 1);
     const across = await call(base, "GET", "/api/v2/dags/~/dagRuns/~/taskInstances?state=success", { token: admin, schema: "TaskInstanceCollectionResponse" });
-    assert.ok((across.body as { total_entries: number }).total_entries >= 2);
+    assert.ok((across.body as { total_entries: number }).total_entries >= 2, "expected (across.body as { total_entries: number }).total_entries >= 2");
     const allRuns = await call(base, "GET", "/api/v2/dags/~/dagRuns?state=success", { token: admin, schema: "DAGRunCollectionResponse" });
-    assert.ok((allRuns.body as { dag_runs: { dag_id: string }[] }).dag_runs.some((r) => r.dag_id === "api_demo"));
+    assert.ok((allRuns.body as { dag_runs: { dag_id: string }[] }).dag_runs.some((r) => r.dag_id === "api_demo"), "expected (allRuns.body as { dag_runs: { dag_id: string }[] }).dag_runs.some((r) => r.dag_id === \"api_demo\")");
 
     const xs = await call(base, "GET", `/api/v2/dags/api_demo/dagRuns/${rid}/taskInstances/produce/xcomEntries`, { token: admin, schema: "XComCollectionResponse" });
     assert.deepEqual((xs.body as { xcom_entries: { key: string }[] }).xcom_entries.map((x) => x.key), ["return_value"]);
@@ -223,7 +223,7 @@ describe("orch standalone over HTTP", () => {
     assert.equal((text.body as { value: string }).value, '{"doubled":42}');
 
     const log = await call(base, "GET", `/api/v2/dags/api_demo/dagRuns/${rid}/taskInstances/report/logs/1`, { token: admin, schema: "TaskInstancesLogResponse" });
-    assert.ok((log.body as { content: { event: string }[] }).content.some((m) => m.event.includes("report 21")));
+    assert.ok((log.body as { content: { event: string }[] }).content.some((m) => m.event.includes("report 21")), "expected (log.body as { content: { event: string }[] }).content.some((m) => m.event.includes(\"report 21\"))");
     assert.equal((await call(base, "GET", `/api/v2/dags/api_demo/dagRuns/${rid}/taskInstances/report/logs/9`, { token: admin })).status, 404);
   });
 
@@ -319,7 +319,7 @@ describe("orch standalone over HTTP", () => {
     assert.equal((plain.body as { value: string }).value, '{"name":"eu"}');
     assert.equal((await call(base, "POST", "/api/v2/variables", { token: admin, body: { key: "region", value: "x" } })).status, 409);
     const list = await call(base, "GET", "/api/v2/variables", { token: admin, schema: "VariableCollectionResponse" });
-    assert.ok(!list.text.includes("s3cr3t-value"));
+    assert.ok(!list.text.includes("s3cr3t-value"), "expected !list.text.includes(\"s3cr3t-value\")");
     const patched = await call(base, "PATCH", "/api/v2/variables/region", { token: admin, body: { key: "region", value: "us" }, schema: "VariableResponse" });
     assert.equal((patched.body as { value: string }).value, "us");
     assert.equal((await call(base, "DELETE", "/api/v2/variables/region", { token: admin })).status, 204);
@@ -382,7 +382,7 @@ describe("orch standalone over HTTP", () => {
       const r = await call(base, "POST", "/auth/token", { body: { username: "uma", password: `guess-${i}` } });
       last = r.status;
       if (r.status === 429) {
-        assert.ok(Number(r.headers["retry-after"]) >= 1);
+        assert.ok(Number(r.headers["retry-after"]) >= 1, "expected Number(r.headers[\"retry-after\"]) >= 1");
         break;
       }
       assert.equal(r.status, 401);

@@ -35,7 +35,7 @@ describe("executor: a worker that cannot be spawned", () => {
       const outcome = await executor.execute({ ...request, tiId: i + 1 }, (l) => lines.push(l));
       assert.equal(outcome.state, "failed");
       assert.ok(outcome.state === "failed" && /cannot start a worker process: .*E2BIG/.test(outcome.error.message), JSON.stringify(outcome));
-      assert.ok(outcome.state === "failed" && outcome.error.retryable);
+      assert.ok(outcome.state === "failed" && outcome.error.retryable, "expected outcome.state === \"failed\" && outcome.error.retryable");
     }
     assert.equal(executor.freeSlots(), 1);
     await executor.stop(1000);

@@ -3,13 +3,11 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { runOrch } from "../helpers/cli.ts";
-import { latestRunStates, migrateHome, writeDag } from "../helpers/engine.ts";
-import { tempHome, type TempHome } from "../helpers/home.ts";
-import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
-import { freshPgDatabase, pgSkipReason, type FreshDatabase } from "../helpers/pg.ts";
-import { killHard, startScheduler, waitFor, withStoreOf, type SchedulerProcess } from "../helpers/scheduler-process.ts";
+import { latestRunStates, schedulerSuite, writeDag } from "../helpers/engine.ts";
+import { pgSkipReason } from "../helpers/pg.ts";
+import { killHard, waitFor, withStoreOf } from "../helpers/scheduler-process.ts";
 
 /** The most intervals open at one instant. */
 function maxOverlap(intervals: { start: number; end: number }[]): number {
@@ -26,28 +24,8 @@ function maxOverlap(intervals: { start: number; end: number }[]): number {
 }
 
 describe("postgres: two schedulers", { skip: await pgSkipReason() }, () => {
-  let h: TempHome;
-  let db: FreshDatabase;
-  let env: Record<string, string>;
-  let a: SchedulerProcess | undefined;
-  let b: SchedulerProcess | undefined;
-  before(async () => {
-    h = await tempHome();
-    db = await freshPgDatabase("two_schedulers");
-    env = { ORCH_DATABASE_URL: db.url, ORCH__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT: "3", ORCH__SCHEDULER__SCHEDULER_HEARTBEAT_SEC: "1" };
-    await migrateHome(h.home, env);
-  });
-  afterEach(async () => {
-    await killHard(a);
-    await killHard(b);
-    a = b = undefined;
-  });
-  after(async () => {
-    await assertNoLeakedProcesses(h.home);
-    await db.drop();
-    await h.cleanup();
-  });
-  const store = <T>(fn: Parameters<typeof withStoreOf<T>>[1]) => withStoreOf(h.home, fn, db.url);
+  const h = schedulerSuite({ stop: "SIGKILL", postgres: "two_schedulers", env: { ORCH__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT: "3", ORCH__SCHEDULER__SCHEDULER_HEARTBEAT_SEC: "1" } });
+  const store = <T>(fn: Parameters<typeof withStoreOf<T>>[1]) => withStoreOf(h.home, fn, h.db.url);
   const parsed = (dagId: string) => () => store((s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", dagId).executeTakeFirst());
 
   it("max_active_tasks: 1 and max_active_runs: 1 hold with two schedulers of three slots each", async () => {
@@ -64,12 +42,12 @@ export const r = dag({ dag_id: "capped_runs", schedule: null, start_date: "2024-
 });
 `,
     );
-    a = startScheduler(h.home, ["-p", "3"], env);
-    b = startScheduler(h.home, ["-p", "3"], env);
+    const a = h.start(["-p", "3"]);
+    const b = h.start(["-p", "3"]);
     await waitFor("capped parsed", parsed("capped_runs"));
-    assert.equal((await runOrch(["dags", "trigger", "capped_tasks"], { home: h.home, env })).code, 0);
+    assert.equal((await runOrch(["dags", "trigger", "capped_tasks"], { home: h.home, env: h.env })).code, 0);
     for (let i = 0; i < 4; i++) {
-      const t = await runOrch(["dags", "trigger", "capped_runs", "-r", `r${i}`], { home: h.home, env });
+      const t = await runOrch(["dags", "trigger", "capped_runs", "-r", `r${i}`], { home: h.home, env: h.env });
       assert.equal(t.code, 0, t.stderr);
     }
     const rows = await waitFor(
@@ -88,7 +66,7 @@ export const r = dag({ dag_id: "capped_runs", schedule: null, start_date: "2024-
     assert.equal(maxOverlap(tis.map((t) => ({ start: Date.parse(t.start_date!), end: Date.parse(t.end_date!) }))), 1, "max_active_tasks: 1 was exceeded");
     const runs = rows.filter((r) => r.dag_id === "capped_runs");
     assert.equal(maxOverlap(runs.map((r) => ({ start: Date.parse(r.start_date!), end: Date.parse(r.end_date!) }))), 1, "max_active_runs: 1 was exceeded");
-    assert.ok(jobs.size >= 1);
+    assert.ok(jobs.size >= 1, "expected jobs.size >= 1");
   });
 
   it("a live scheduler's try is never touched by the other; a SIGKILLed one's is recovered by the other, which stays up", async () => {
@@ -102,10 +80,10 @@ export default dag({ dag_id: "long", schedule: null, start_date: "2024-01-01", i
 });
 `,
     );
-    a = startScheduler(h.home, [], env);
-    b = startScheduler(h.home, [], env);
+    const a = h.start();
+    const b = h.start();
     await waitFor("long parsed", parsed("long"));
-    assert.equal((await runOrch(["dags", "trigger", "long"], { home: h.home, env })).code, 0);
+    assert.equal((await runOrch(["dags", "trigger", "long"], { home: h.home, env: h.env })).code, 0);
     await waitFor("work's command started", async () => existsSync(marker));
     const owner = await store(async (s) => {
       const ti = await s.db.selectFrom("task_instance").selectAll().where("dag_id", "=", "long").executeTakeFirstOrThrow();
@@ -122,13 +100,13 @@ export default dag({ dag_id: "long", schedule: null, start_date: "2024-01-01", i
         return fresh.length >= 2 ? fresh : undefined;
       }),
     );
-    const still = await latestRunStates(h.home, "long", db.url);
+    const still = await latestRunStates(h.home, "long", h.db.url);
     assert.equal(still.states.work, "running");
     assert.equal(still.tries.work, 1);
 
     await killHard(holder);
     const done = await waitFor("long finished", async () => {
-      const r = await latestRunStates(h.home, "long", db.url);
+      const r = await latestRunStates(h.home, "long", h.db.url);
       return r.runState === "success" || r.runState === "failed" ? r : undefined;
     }).catch((e: Error) => {
       throw new Error(`${e.message}\nsurvivor:\n${other.output()}`);

@@ -3,31 +3,16 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { runOrch } from "../helpers/cli.ts";
-import { latestRunStates, migrateHome, writeDag } from "../helpers/engine.ts";
-import { tempHome, type TempHome } from "../helpers/home.ts";
-import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
-import { killHard, startScheduler, waitFor, withStoreOf, type SchedulerProcess } from "../helpers/scheduler-process.ts";
+import { latestRunStates, schedulerSuite, writeDag } from "../helpers/engine.ts";
+import { killHard, waitFor, withStoreOf } from "../helpers/scheduler-process.ts";
 
 const parsed = (home: string, dagId: string) => () =>
   withStoreOf(home, (s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", dagId).executeTakeFirst());
 
 describe("recovery and faults (SQLite)", () => {
-  let h: TempHome;
-  let child: SchedulerProcess | undefined;
-  before(async () => {
-    h = await tempHome();
-    await migrateHome(h.home);
-  });
-  afterEach(async () => {
-    await killHard(child);
-    child = undefined;
-  });
-  after(async () => {
-    await assertNoLeakedProcesses(h.home);
-    await h.cleanup();
-  });
+  const h = schedulerSuite({ stop: "SIGKILL" });
 
   it("a manual run on the next logical date does not stop the timetable: the scheduler steps over it", async () => {
     const start = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10);
@@ -38,7 +23,7 @@ describe("recovery and faults (SQLite)", () => {
 export default dag({ dag_id: "taken", schedule: "@daily", start_date: "${start}", catchup: true }, () => { empty({ task_id: "t" }); });
 `,
     );
-    child = startScheduler(h.home);
+    const child = h.start();
     await waitFor("taken parsed", parsed(h.home, "taken"));
     const t = await runOrch(["dags", "trigger", "taken", "-l", start], { home: h.home });
     assert.equal(t.code, 0, t.stderr);
@@ -69,7 +54,7 @@ export default dag({ dag_id: "cleared", schedule: null, start_date: "2024-01-01"
 `,
     );
     // -p 2: a free slot, so a second copy could start if the first were not stopped.
-    child = startScheduler(h.home, ["-p", "2"], { ORCH__CORE__KILLED_TASK_CLEANUP_TIME: "2" });
+    const child = h.start(["-p", "2"], { ORCH__CORE__KILLED_TASK_CLEANUP_TIME: "2" });
     await waitFor("cleared parsed", parsed(h.home, "cleared"));
     assert.equal((await runOrch(["dags", "trigger", "cleared"], { home: h.home })).code, 0);
     await waitFor("the first try's command started", async () => existsSync(`${marks}.second`));
@@ -79,7 +64,7 @@ export default dag({ dag_id: "cleared", schedule: null, start_date: "2024-01-01"
       const r = await latestRunStates(h.home, "cleared");
       return r.runState === "success" || r.runState === "failed" ? r : undefined;
     }).catch((e: Error) => {
-      throw new Error(`${e.message}\n${child!.output()}`);
+      throw new Error(`${e.message}\n${child.output()}`);
     });
     assert.equal(done.runState, "success", `${JSON.stringify(done)}\n${child.output()}`);
     assert.equal(done.tries.work, 2);
@@ -109,7 +94,7 @@ export default dag({ dag_id: "killed", schedule: null, start_date: "2024-01-01",
 `,
     );
     const env = { ORCH__SCHEDULER__MAX_INTERRUPTED_TRIES: "50" };
-    child = startScheduler(h.home, [], env);
+    let child = h.start([], env);
     await waitFor("killed parsed", parsed(h.home, "killed"));
     assert.equal((await runOrch(["dags", "trigger", "killed"], { home: h.home })).code, 0);
     // Kill whenever a task is running, six times; a fresh scheduler each time.
@@ -121,7 +106,7 @@ export default dag({ dag_id: "killed", schedule: null, start_date: "2024-01-01",
       if (r.runState === "success") break;
       await new Promise((res) => setTimeout(res, 100 + ((kill * 137) % 500)));
       await killHard(child);
-      child = startScheduler(h.home, [], env);
+      child = h.start([], env);
     }
     const done = await waitFor("killed finished", async () => {
       const r = await latestRunStates(h.home, "killed");
@@ -136,7 +121,7 @@ export default dag({ dag_id: "killed", schedule: null, start_date: "2024-01-01",
     }
     const history = await withStoreOf(h.home, (s) => s.db.selectFrom("task_instance_history").select(["state", "interrupted"]).where("dag_id", "=", "killed").execute());
     assert.ok(history.some((x) => x.interrupted === 1), "some try was interrupted");
-    assert.ok(history.every((x) => x.state !== "failed"));
+    assert.ok(history.every((x) => x.state !== "failed"), "expected history.every((x) => x.state !== \"failed\")");
   });
 
   it("after a scheduler SIGKILL, the previous try is dead before the recovered one runs (bash trapping SIGTERM, a TaskFlow busy loop)", async () => {
@@ -166,23 +151,23 @@ export default dag({ dag_id: "beside", schedule: null, start_date: "2024-01-01",
 });
 `,
     );
-    child = startScheduler(h.home, ["-p", "2"]);
+    let child = h.start(["-p", "2"]);
     await waitFor("beside parsed", parsed(h.home, "beside")).catch(async (e: Error) => {
       const errors = await withStoreOf(h.home, (s) => s.db.selectFrom("import_error").selectAll().execute());
-      throw new Error(`${e.message}\n${child!.output()}\n${JSON.stringify(errors)}`);
+      throw new Error(`${e.message}\n${child.output()}\n${JSON.stringify(errors)}`);
     });
     assert.equal((await runOrch(["dags", "trigger", "beside"], { home: h.home })).code, 0);
     await waitFor("both first tries started", async () => existsSync(join(dir, "trapper.pid")) && existsSync(join(dir, "spinner.pid"))).catch(async (e: Error) => {
       throw new Error(`${e.message}: ${JSON.stringify(await latestRunStates(h.home, "beside"))}`);
     });
     await killHard(child);
-    child = startScheduler(h.home, ["-p", "2"]);
+    child = h.start(["-p", "2"]);
     const done = await waitFor("beside finished", async () => {
       const r = await latestRunStates(h.home, "beside");
       return r.runState === "success" || r.runState === "failed" ? r : undefined;
     }).catch((e: Error) => {
       throw new Error(`${e.message}
-${child!.output()}`);
+${child.output()}`);
     });
     assert.equal(done.runState, "success", child.output());
     assert.deepEqual(done.tries, { trapper: 2, spinner: 2 });
@@ -198,7 +183,7 @@ export const bad = dag({ dag_id: "badrun", schedule: null, start_date: "2024-01-
 export const good = dag({ dag_id: "goodrun", schedule: null, start_date: "2024-01-01", is_paused_upon_creation: false }, () => { empty({ task_id: "t" }); });
 `,
     );
-    child = startScheduler(h.home);
+    const child = h.start();
     await waitFor("goodrun parsed", parsed(h.home, "goodrun"));
     // A serialized DAG the evaluation chokes on (b's upstream list is not a list).
     await withStoreOf(h.home, async (s) => {
@@ -214,7 +199,7 @@ export const good = dag({ dag_id: "goodrun", schedule: null, start_date: "2024-0
       const g = await latestRunStates(h.home, "goodrun");
       return b.runState === "failed" && g.runState === "success" ? [b, g] : undefined;
     }).catch((e: Error) => {
-      throw new Error(`${e.message}\n${child!.output()}`);
+      throw new Error(`${e.message}\n${child.output()}`);
     });
     assert.equal(good.states.t, "success");
     assert.match(child.output(), new RegExp(`evaluating badrun ${bad.runId!.replace(/[+.]/g, "\\$&")} \\(dag_run\\.id \\d+\\) failed`));

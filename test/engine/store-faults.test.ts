@@ -4,14 +4,12 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { after, afterEach, before, describe, it } from "node:test";
+import { afterEach, describe, it } from "node:test";
 import pg from "pg";
 import { runOrch } from "../helpers/cli.ts";
-import { latestRunStates, migrateHome, writeDag } from "../helpers/engine.ts";
-import { tempHome, type TempHome } from "../helpers/home.ts";
-import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
-import { ADMIN_URL, freshPgDatabase, pgSkipReason, type FreshDatabase } from "../helpers/pg.ts";
-import { killHard, startScheduler, waitFor, withStoreOf, type SchedulerProcess } from "../helpers/scheduler-process.ts";
+import { latestRunStates, schedulerSuite, writeDag } from "../helpers/engine.ts";
+import { ADMIN_URL, pgSkipReason } from "../helpers/pg.ts";
+import { waitFor, withStoreOf } from "../helpers/scheduler-process.ts";
 
 async function admin(sqlText: string, params: unknown[] = []): Promise<void> {
   const c = new pg.Client({ connectionString: ADMIN_URL });
@@ -24,25 +22,9 @@ async function admin(sqlText: string, params: unknown[] = []): Promise<void> {
 }
 
 describe("postgres: a database that stops taking writes under a live scheduler", { skip: await pgSkipReason() }, () => {
-  let h: TempHome;
-  let db: FreshDatabase;
-  let env: Record<string, string>;
-  let child: SchedulerProcess | undefined;
-  before(async () => {
-    h = await tempHome();
-    db = await freshPgDatabase("store_faults");
-    env = { ORCH_DATABASE_URL: db.url };
-    await migrateHome(h.home, env);
-  });
+  const h = schedulerSuite({ stop: "SIGKILL", postgres: "store_faults" });
   afterEach(async () => {
-    await killHard(child);
-    child = undefined;
-    await admin(`ALTER DATABASE "${db.name}" SET default_transaction_read_only = off`);
-  });
-  after(async () => {
-    await assertNoLeakedProcesses(h.home);
-    await db.drop();
-    await h.cleanup();
+    await admin(`ALTER DATABASE "${h.db.name}" SET default_transaction_read_only = off`);
   });
 
   it("the try's outcome is recorded once writes work again; the scheduler never exits", async () => {
@@ -57,21 +39,21 @@ export default dag({ dag_id: "ro", schedule: null, start_date: "2024-01-01", is_
 });
 `,
     );
-    child = startScheduler(h.home, [], env);
-    await waitFor("ro parsed", () => withStoreOf(h.home, (s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", "ro").executeTakeFirst(), db.url));
-    assert.equal((await runOrch(["dags", "trigger", "ro"], { home: h.home, env })).code, 0);
+    const child = h.start();
+    await waitFor("ro parsed", () => withStoreOf(h.home, (s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", "ro").executeTakeFirst(), h.db.url));
+    assert.equal((await runOrch(["dags", "trigger", "ro"], { home: h.home, env: h.env })).code, 0);
     await waitFor("work started", async () => existsSync(started));
     // Read-only from now on, for every new session; the scheduler's sessions are cut so it gets new ones.
-    await admin(`ALTER DATABASE "${db.name}" SET default_transaction_read_only = on`);
-    await admin("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1", [db.name]);
+    await admin(`ALTER DATABASE "${h.db.name}" SET default_transaction_read_only = on`);
+    await admin("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1", [h.db.name]);
     const { writeFileSync } = await import("node:fs");
     writeFileSync(release, "");
     await waitFor("the scheduler says the outcome could not be written", async () => /recording the outcome of ro\.work .* failed/.test(child!.output()));
-    assert.equal((await latestRunStates(h.home, "ro", db.url)).states.work, "running");
-    await admin(`ALTER DATABASE "${db.name}" SET default_transaction_read_only = off`);
-    await admin("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1", [db.name]);
+    assert.equal((await latestRunStates(h.home, "ro", h.db.url)).states.work, "running");
+    await admin(`ALTER DATABASE "${h.db.name}" SET default_transaction_read_only = off`);
+    await admin("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1", [h.db.name]);
     const done = await waitFor("ro finished", async () => {
-      const r = await latestRunStates(h.home, "ro", db.url);
+      const r = await latestRunStates(h.home, "ro", h.db.url);
       return r.runState === "success" || r.runState === "failed" ? r : undefined;
     }).catch((e: Error) => {
       throw new Error(`${e.message}\n${child!.output()}`);

@@ -43,7 +43,7 @@ describe("taskLogPath", () => {
   it("encodes separators so an id cannot leave the folder", () => {
     const p = taskLogPath("/logs", { ...key, run_id: "manual__../../../etc/passwd", task_id: "a\\b%2F" });
     assert.equal(p, "/logs/dag_id=taxi/run_id=manual__..%2F..%2F..%2Fetc%2Fpasswd/task_id=a%5Cb%252F/attempt=1.log");
-    assert.ok(resolve(p).startsWith(`/logs${sep}`));
+    assert.ok(resolve(p).startsWith(`/logs${sep}`), "expected resolve(p).startsWith(`/logs${sep}`)");
   });
 
   it("rejects '.', '..', empty ids, NUL and bad numbers", () => {
@@ -110,8 +110,8 @@ describe("openTaskLog", () => {
     log.info("key: -----BEGIN KEY-----\nabc\n-----END KEY----- done");
     await log.close();
     const text = readFileSync(path, "utf8");
-    assert.ok(!text.includes("hunter2hunter2"));
-    assert.ok(!text.includes("abc"));
+    assert.ok(!text.includes("hunter2hunter2"), "expected !text.includes(\"hunter2hunter2\")");
+    assert.ok(!text.includes("abc"), "expected !text.includes(\"abc\")");
     assert.match(text, /\{stdout\} INFO - password is \*\*\*\n/);
     assert.match(text, /INFO - key: \*\*\* done\n/);
   });
@@ -205,6 +205,6 @@ describe("readTaskLog", () => {
     appendFileSync(path, "part");
     assert.equal((await readTaskLog(path)).content, "whole\npart");
     assert.deepEqual(await readTaskLog(path, { offset: 1000 }), { content: "", nextOffset: 10, exists: true });
-    assert.ok(existsSync(path));
+    assert.ok(existsSync(path), "expected existsSync(path)");
   });
 });

@@ -49,7 +49,7 @@ describe("dbtBuild", () => {
     assert.deepEqual(seen.args, ["build", "--project-dir", DBT_PROJECT, "--profiles-dir", DBT_PROJECT, "--vars", '{"month":"2024-01-01","taxi_type":"green"}']);
     assert.deepEqual(seen.env, { DBT_TARGET: "sqlite", ORCH_WAREHOUSE_PATH: join(dir, "w.db"), ORCH_WAREHOUSE_DIR: dir });
     assert.ok(lines.includes("Running with dbt=1.9.0 (stand-in)"), lines.join("\n"));
-    assert.ok(lines.includes("stand-in stderr line"));
+    assert.ok(lines.includes("stand-in stderr line"), "expected lines.includes(\"stand-in stderr line\")");
     assert.ok(lines[0]!.startsWith(`Running ${join(bin, "dbt")} build --project-dir`), lines[0]);
   });
 

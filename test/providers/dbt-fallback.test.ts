@@ -78,7 +78,7 @@ for (const d of dialects) {
       assert.equal(s.taxi_zone_lookup, "success");
       assert.equal(s.stg_trips, "success");
       assert.equal(s.fct_trips, "success");
-      assert.ok(s.relationships_fct_trips_pickup_zone_id__zone_id__ref_dim_zones === "pass");
+      assert.ok(s.relationships_fct_trips_pickup_zone_id__zone_id__ref_dim_zones === "pass", "expected s.relationships_fct_trips_pickup_zone_id__zone_id__ref_dim_zones === \"pass\"");
       assert.match(lines.at(-1)!, /PASS=17 WARN=0 ERROR=0 SKIP=0 TOTAL=17/);
       assert.equal(r.results.find((x) => x.name === "fct_trips")?.message, "created sql incremental model");
     });
@@ -130,7 +130,7 @@ for (const d of dialects) {
         await hook.run(`DELETE FROM raw_trips WHERE "PULocationID" = 999`);
       }
       const r = await runDbtFallback(hook, { projectDir: DBT_PROJECT, vars: { month: "2024-03-01", taxi_type: "yellow" } });
-      assert.ok(r.results.every((x) => x.status === "pass" || x.status === "success"));
+      assert.ok(r.results.every((x) => x.status === "pass" || x.status === "success"), "expected r.results.every((x) => x.status === \"pass\" || x.status === \"success\")");
       assert.deepEqual(await countsByMonth(hook, "fct_trips"), expected);
     });
 
@@ -140,7 +140,7 @@ for (const d of dialects) {
       assert.equal(r.build.runner, "fallback");
       assert.deepEqual(r.rowsByMonth, expected);
       assert.ok(lines.includes(`fct_trips 2024-01: ${expected["2024-01"]} rows`), lines.join("\n"));
-      assert.ok(lines.some((l) => /dbt is not on PATH/.test(l)));
+      assert.ok(lines.some((l) => /dbt is not on PATH/.test(l)), "expected lines.some((l) => /dbt is not on PATH/.test(l))");
     });
   });
 }

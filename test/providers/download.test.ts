@@ -34,7 +34,7 @@ describe("download", () => {
       assert.equal(r.sha256, sha(bytes));
       assert.equal(r.attempts, 1);
       assert.deepEqual(await readFile(dest), bytes);
-      assert.ok(seen.length >= 2);
+      assert.ok(seen.length >= 2, "expected seen.length >= 2");
       assert.deepEqual(seen.at(-1), { bytes: bytes.length, total: bytes.length });
     } finally {
       await s.close();

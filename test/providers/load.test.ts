@@ -98,7 +98,7 @@ for (const d of dialects) {
       const [first] = await hook.getRecords<{ t: string }>(`SELECT ${text} AS t FROM yellow_trips ORDER BY tpep_pickup_datetime DESC LIMIT 1`);
       assert.match(first.t, /^2024-01-31 \d\d:\d\d:\d\d$/);
       assert.equal(await count(`WHERE passenger_count IS NULL`), await count(`WHERE store_and_fwd_flag IS NULL`));
-      assert.ok((await count(`WHERE passenger_count IS NULL`)) > 0);
+      assert.ok((await count(`WHERE passenger_count IS NULL`)) > 0, "expected (await count(`WHERE passenger_count IS NULL`)) > 0");
     });
 
     it("re-loading the partition leaves the counts unchanged; another partition is untouched", async () => {

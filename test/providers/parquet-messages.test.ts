@@ -29,7 +29,7 @@ describe("parquet: messages that say what failed and where", () => {
     const p = join(dir, "x.parquet");
     await mkdir(p);
     await assert.rejects(inspectParquet(p), (e) => {
-      assert.ok(isOrchError(e, "ORCH_PARQUET_INVALID"));
+      assert.ok(isOrchError(e, "ORCH_PARQUET_INVALID"), "expected isOrchError(e, \"ORCH_PARQUET_INVALID\")");
       assert.equal(e.message, `${p}: is a directory, not a Parquet file (a folder named like a file?)`);
       return true;
     });

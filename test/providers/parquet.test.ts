@@ -19,7 +19,7 @@ async function decodeAll(path: string, batchRows: number) {
   let batches = 0;
   for await (const b of readParquetBatches(path, { info, batchRows })) {
     batches++;
-    assert.ok(b.numRows <= batchRows);
+    assert.ok(b.numRows <= batchRows, "expected b.numRows <= batchRows");
     b.columns.forEach((c, j) => {
       for (let i = 0; i < b.numRows; i++) cols[j].push(c[i]);
     });

@@ -5,12 +5,10 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { runOrch } from "../helpers/cli.ts";
-import { migrateHome, writeDag } from "../helpers/engine.ts";
-import { tempHome, type TempHome } from "../helpers/home.ts";
-import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
-import { exited, startScheduler, waitFor, withStoreOf, type SchedulerProcess } from "../helpers/scheduler-process.ts";
+import { schedulerSuite, writeDag } from "../helpers/engine.ts";
+import { waitFor, withStoreOf } from "../helpers/scheduler-process.ts";
 
 const FAST = { ORCH__TRIGGERER__JOB_HEARTBEAT_SEC: "0.5" };
 
@@ -32,23 +30,7 @@ async function runState(home: string, dagId: string): Promise<string | undefined
 }
 
 describe("sensors", () => {
-  let h: TempHome;
-  let child: SchedulerProcess | undefined;
-  before(async () => {
-    h = await tempHome();
-    await migrateHome(h.home);
-  });
-  afterEach(async () => {
-    if (child && child.exitCode === null) {
-      child.kill("SIGTERM");
-      await exited(child);
-    }
-    child = undefined;
-  });
-  after(async () => {
-    await assertNoLeakedProcesses(h.home);
-    await h.cleanup();
-  });
+  const h = schedulerSuite();
 
   for (const [mode, waitingState] of [
     ["reschedule", "up_for_reschedule"],
@@ -73,7 +55,7 @@ export const o = dag({ dag_id: "other_${mode}", schedule: null, start_date: "202
 });
 `,
       );
-      child = startScheduler(h.home, [], FAST);
+      const child = h.start([], FAST);
       await waitFor("parsed", () => withStoreOf(h.home, (s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", `other_${mode}`).executeTakeFirst()));
       assert.equal((await runOrch(["dags", "trigger", `sense_${mode}`], { home: h.home })).code, 0);
       await waitFor(`sensor ${waitingState}`, async () => (await tis(h.home, `sense_${mode}`)).wait?.state === waitingState);
@@ -99,7 +81,7 @@ export default dag({ dag_id: "timeouts", schedule: null, start_date: "2024-01-01
 });
 `,
     );
-    child = startScheduler(h.home, [], FAST);
+    const child = h.start([], FAST);
     await waitFor("parsed", () => withStoreOf(h.home, (s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", "timeouts").executeTakeFirst()));
     assert.equal((await runOrch(["dags", "trigger", "timeouts"], { home: h.home })).code, 0);
     await waitFor("timeouts finished", async () => (await runState(h.home, "timeouts")) === "failed");
@@ -127,7 +109,7 @@ export const guarded = dag({ dag_id: "guarded_dag", schedule: null, start_date: 
 });
 `,
     );
-    child = startScheduler(h.home, [], FAST);
+    const child = h.start([], FAST);
     await waitFor("parsed", () => withStoreOf(h.home, (s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", "guarded_dag").executeTakeFirst()));
     // The downstream run first: its sensors wait, as neither upstream run exists yet.
     assert.equal((await runOrch(["dags", "trigger", "downstream_dag", "-l", "2024-01-02"], { home: h.home })).code, 0);

@@ -122,7 +122,7 @@ for (const dialect of testDialects()) {
     it("jobs heartbeat; a job declared dead is dead once, and its claims are orphaned", async () => {
       const job = await startJob(t.store.db, { jobType: "SchedulerJob", hostname: "h", pid: 2 });
       assert.equal(await heartbeatJob(t.store.db, job), true);
-      assert.ok((await latestHeartbeats(t.store.db)).some((j) => j.id === job));
+      assert.ok((await latestHeartbeats(t.store.db)).some((j) => j.id === job), "expected (await latestHeartbeats(t.store.db)).some((j) => j.id === job)");
       const { run, tis } = await runningRun(t, "orphans", 1);
       await setState(t.store.db, [tis[0].id], "scheduled");
       await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, { limit: 1, jobId: job, defaultMaxActiveTasks: 16, onlyRunIds: [run.id] }));
@@ -130,10 +130,10 @@ for (const dialect of testDialects()) {
       assert.equal(await declareJobDead(t.store.db, job), true);
       assert.equal(await declareJobDead(t.store.db, job), false);
       assert.equal(await heartbeatJob(t.store.db, job), false, "a dead job learns it from its next heartbeat");
-      assert.ok((await listOrphanedClaims(t.store.db)).some((x) => x.id === tis[0].id));
+      assert.ok((await listOrphanedClaims(t.store.db)).some((x) => x.id === tis[0].id), "expected (await listOrphanedClaims(t.store.db)).some((x) => x.id === tis[0].id)");
       const ended = await startJob(t.store.db, { jobType: "SchedulerJob", hostname: "h", pid: 3 });
       await endJob(t.store.db, ended);
-      assert.ok(!(await latestHeartbeats(t.store.db)).some((j) => j.id === ended));
+      assert.ok(!(await latestHeartbeats(t.store.db)).some((j) => j.id === ended), "expected !(await latestHeartbeats(t.store.db)).some((j) => j.id === ended)");
     });
   });
 }

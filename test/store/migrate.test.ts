@@ -55,7 +55,7 @@ for (const dialect of testDialects()) {
         .values({ version: LATEST_SCHEMA_VERSION + 1, name: "from-the-future", orch_version: "9.9.9", applied_at: new Date().toISOString() })
         .execute();
       await assert.rejects(assertSchemaCurrent(t.store), (e) => {
-        assert.ok(isOrchError(e, "ORCH_DB_SCHEMA_TOO_NEW"));
+        assert.ok(isOrchError(e, "ORCH_DB_SCHEMA_TOO_NEW"), "expected isOrchError(e, \"ORCH_DB_SCHEMA_TOO_NEW\")");
         assert.match(e.message, new RegExp(`schema version ${LATEST_SCHEMA_VERSION + 1}`));
         assert.match(e.message, /orch 9\.9\.9/);
         assert.match(e.message, new RegExp(`orch ${ORCH_VERSION.replaceAll(".", "\\.")}`));

@@ -91,7 +91,7 @@ describe("timetables: no catchup across DST never proposes a future run (test_cr
   for (const [name, spec, now, want] of rows) {
     it(name, () => {
       const got = createTimetable(spec).nextDagRunInfo({ lastAutomatedDataInterval: null, restriction: r(null, false), now: d(now) });
-      assert.ok(got);
+      assert.ok(got, "expected got");
       assert.equal(interval(got.dataInterval), want);
       assert.ok(got.runAfter <= d(now), "run_after in the future");
     });
@@ -116,7 +116,7 @@ describe("timetables: Zurich's transitions step by step (TestCronIntervalDst)", 
       let last: DataInterval | null = null;
       for (let i = 0; i < want.length; i++) {
         const next = tt.nextDagRunInfo({ lastAutomatedDataInterval: last, restriction: r(earliest, true), now: d("2024-01-01T00:00Z") });
-        assert.ok(next);
+        assert.ok(next, "expected next");
         got.push(interval(next.dataInterval));
         last = next.dataInterval;
       }
@@ -157,7 +157,7 @@ describe("timetables: calendar deltas without catchup step from start_date", () 
   for (const [name, spec, last, earliest, now, want] of rows) {
     it(name, () => {
       const got = createTimetable(spec).nextDagRunInfo({ lastAutomatedDataInterval: last, restriction: r(earliest, false), now: d(now) });
-      assert.ok(got);
+      assert.ok(got, "expected got");
       assert.equal(interval(got.dataInterval), want);
     });
   }

@@ -5,12 +5,10 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { runOrch } from "../helpers/cli.ts";
-import { latestRunStates, migrateHome, writeDag } from "../helpers/engine.ts";
-import { tempHome, type TempHome } from "../helpers/home.ts";
-import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
-import { exited, killHard, startScheduler, waitFor, withStoreOf, type SchedulerProcess } from "../helpers/scheduler-process.ts";
+import { latestRunStates, schedulerSuite, writeDag } from "../helpers/engine.ts";
+import { killHard, waitFor, withStoreOf } from "../helpers/scheduler-process.ts";
 
 const FAST = { ORCH__TRIGGERER__JOB_HEARTBEAT_SEC: "0.5", ORCH__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD: "2" };
 
@@ -22,23 +20,7 @@ async function xcom(home: string, dagId: string, taskId: string): Promise<unknow
 }
 
 describe("deferral and the triggerer", () => {
-  let h: TempHome;
-  let child: SchedulerProcess | undefined;
-  before(async () => {
-    h = await tempHome();
-    await migrateHome(h.home);
-  });
-  afterEach(async () => {
-    if (child && child.exitCode === null) {
-      child.kill("SIGTERM");
-      await exited(child);
-    }
-    child = undefined;
-  });
-  after(async () => {
-    await assertNoLeakedProcesses(h.home);
-    await h.cleanup();
-  });
+  const h = schedulerSuite();
 
   it("a deferred task leaves the sequential executor free for another DAG, then resumes in its method with the event, in the same try", async () => {
     const flag = join(h.home, "ready.flag");
@@ -55,7 +37,7 @@ export const other = dag({ dag_id: "other", schedule: null, start_date: "2024-01
 });
 `,
     );
-    child = startScheduler(h.home, [], FAST);
+    const child = h.start([], FAST);
     await waitFor("DAGs parsed", () => withStoreOf(h.home, async (s) => (await s.db.selectFrom("dag").select("dag_id").execute()).length === 2));
     assert.equal((await runOrch(["dags", "trigger", "waits"], { home: h.home })).code, 0);
     await waitFor("wait_for_file deferred", async () => (await latestRunStates(h.home, "waits")).states.wait_for_file === "deferred");
@@ -92,7 +74,7 @@ export const bad = dag({ dag_id: "bad_trigger", schedule: null, start_date: "202
 });
 `,
     );
-    child = startScheduler(h.home, [], FAST);
+    const child = h.start([], FAST);
     await waitFor("bad_trigger parsed", () => withStoreOf(h.home, (s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", "bad_trigger").executeTakeFirst()));
     assert.equal((await runOrch(["dags", "trigger", "bad_trigger"], { home: h.home })).code, 0);
     const r = await waitFor("bad_trigger failed", async () => {
@@ -118,12 +100,12 @@ export default dag({ dag_id: "sleepy", schedule: null, start_date: "2024-01-01",
 });
 `,
     );
-    child = startScheduler(h.home, [], FAST);
+    let child = h.start([], FAST);
     await waitFor("sleepy parsed", () => withStoreOf(h.home, (s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", "sleepy").executeTakeFirst()));
     assert.equal((await runOrch(["dags", "trigger", "sleepy"], { home: h.home })).code, 0);
     await waitFor("all three deferred", async () => Object.values((await latestRunStates(h.home, "sleepy")).states).every((s) => s === "deferred"));
     await killHard(child);
-    child = startScheduler(h.home, [], FAST);
+    child = h.start([], FAST);
     const r = await waitFor("sleepy succeeded", async () => {
       const s = await latestRunStates(h.home, "sleepy");
       return s.runState === "success" ? s : undefined;

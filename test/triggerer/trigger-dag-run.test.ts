@@ -1,31 +1,13 @@
 // TriggerDagRun through real runs: the triggered run gets the rendered conf; waiting (deferred, and
 // poking) ends in success when the triggered run succeeds and fails the task when it fails.
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { runOrch } from "../helpers/cli.ts";
-import { latestRunStates, migrateHome, writeDag } from "../helpers/engine.ts";
-import { tempHome, type TempHome } from "../helpers/home.ts";
-import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
-import { exited, startScheduler, waitFor, withStoreOf, type SchedulerProcess } from "../helpers/scheduler-process.ts";
+import { latestRunStates, schedulerSuite, writeDag } from "../helpers/engine.ts";
+import { waitFor, withStoreOf } from "../helpers/scheduler-process.ts";
 
 describe("triggerDagRun", () => {
-  let h: TempHome;
-  let child: SchedulerProcess | undefined;
-  before(async () => {
-    h = await tempHome();
-    await migrateHome(h.home);
-  });
-  afterEach(async () => {
-    if (child && child.exitCode === null) {
-      child.kill("SIGTERM");
-      await exited(child);
-    }
-    child = undefined;
-  });
-  after(async () => {
-    await assertNoLeakedProcesses(h.home);
-    await h.cleanup();
-  });
+  const h = schedulerSuite();
 
   it("waits for the triggered run: success when it succeeds (deferred), failure when it fails (poking)", async () => {
     await writeDag(
@@ -46,7 +28,7 @@ export const bad = dag({ dag_id: "parent_bad", schedule: null, start_date: "2024
 });
 `,
     );
-    child = startScheduler(h.home, ["-p", "2"], { ORCH__TRIGGERER__JOB_HEARTBEAT_SEC: "0.5" });
+    const child = h.start(["-p", "2"], { ORCH__TRIGGERER__JOB_HEARTBEAT_SEC: "0.5" });
     await waitFor("parsed", () => withStoreOf(h.home, async (s) => (await s.db.selectFrom("dag").select("dag_id").execute()).length === 4));
     assert.equal((await runOrch(["dags", "trigger", "parent_ok", "-l", "2024-03-05"], { home: h.home })).code, 0);
     assert.equal((await runOrch(["dags", "trigger", "parent_bad"], { home: h.home })).code, 0);

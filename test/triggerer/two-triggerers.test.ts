@@ -3,13 +3,11 @@
 // takes over its triggers once its heartbeat stops.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { after, afterEach, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { ORCH_BIN, runOrch } from "../helpers/cli.ts";
-import { migrateHome, writeDag } from "../helpers/engine.ts";
-import { tempHome, type TempHome } from "../helpers/home.ts";
-import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
-import { freshPgDatabase, pgSkipReason, type FreshDatabase } from "../helpers/pg.ts";
-import { killHard, startScheduler, waitFor, withStoreOf, type SchedulerProcess } from "../helpers/scheduler-process.ts";
+import { schedulerSuite, writeDag } from "../helpers/engine.ts";
+import { pgSkipReason } from "../helpers/pg.ts";
+import { killHard, waitFor, withStoreOf, type SchedulerProcess } from "../helpers/scheduler-process.ts";
 
 function startTriggerer(home: string, env: Record<string, string>, capacity: number): SchedulerProcess {
   const child = spawn(process.execPath, [ORCH_BIN, "triggerer", "--capacity", String(capacity)], { env: { ...process.env, ORCH_HOME: home, ...env }, stdio: ["ignore", "pipe", "pipe"] });
@@ -23,25 +21,8 @@ function startTriggerer(home: string, env: Record<string, string>, capacity: num
 const fired = (out: string) => [...out.matchAll(/fired trigger\(s\) ([\d, ]+):/g)].flatMap((m) => m[1].split(", ").map(Number));
 
 describe("postgres: two triggerers", { skip: await pgSkipReason() }, () => {
-  let h: TempHome;
-  let db: FreshDatabase;
-  let env: Record<string, string>;
-  const procs: SchedulerProcess[] = [];
-  before(async () => {
-    h = await tempHome();
-    db = await freshPgDatabase("two_triggerers");
-    env = { ORCH_DATABASE_URL: db.url, ORCH__TRIGGERER__JOB_HEARTBEAT_SEC: "0.5", ORCH__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD: "2" };
-    await migrateHome(h.home, env);
-  });
-  afterEach(async () => {
-    for (const p of procs.splice(0)) await killHard(p);
-  });
-  after(async () => {
-    await assertNoLeakedProcesses(h.home);
-    await db.drop();
-    await h.cleanup();
-  });
-  const store = <T>(fn: Parameters<typeof withStoreOf<T>>[1]) => withStoreOf(h.home, fn, db.url);
+  const h = schedulerSuite({ stop: "SIGKILL", postgres: "two_triggerers", env: { ORCH__TRIGGERER__JOB_HEARTBEAT_SEC: "0.5", ORCH__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD: "2" } });
+  const store = <T>(fn: Parameters<typeof withStoreOf<T>>[1]) => withStoreOf(h.home, fn, h.db.url);
   const runState = (dagId: string) => store(async (s) => (await s.db.selectFrom("dag_run").select("state").where("dag_id", "=", dagId).executeTakeFirst())?.state);
 
   it("each trigger fires in exactly one triggerer; a killed triggerer's triggers are taken over", async () => {
@@ -58,14 +39,13 @@ for (const [id, n, secs] of [["many_a", 24, 3], ["many_b", 12, 8]] as const) {
 }
 `,
     );
-    const scheduler = startScheduler(h.home, ["--no-triggerer", "-p", "4"], env);
-    const a = startTriggerer(h.home, env, 15);
-    const b = startTriggerer(h.home, env, 15);
-    procs.push(scheduler, a, b);
+    h.start(["--no-triggerer", "-p", "4"]);
+    const a = h.track(startTriggerer(h.home, h.env, 15));
+    const b = h.track(startTriggerer(h.home, h.env, 15));
     await waitFor("DAGs parsed", () => store(async (s) => (await s.db.selectFrom("dag").select("dag_id").execute()).length === 2));
 
     // 24 triggers, 15 a triggerer: both must take a share.
-    assert.equal((await runOrch(["dags", "trigger", "many_a"], { home: h.home, env })).code, 0);
+    assert.equal((await runOrch(["dags", "trigger", "many_a"], { home: h.home, env: h.env })).code, 0);
     await waitFor("many_a succeeded", async () => (await runState("many_a")) === "success", 120_000);
     const fa = fired(a.output());
     const fb = fired(b.output());
@@ -74,7 +54,7 @@ for (const [id, n, secs] of [["many_a", 24, 3], ["many_b", 12, 8]] as const) {
     assert.ok(fa.length > 0 && fb.length > 0, `both triggerers take a share (${fa.length} / ${fb.length})`);
 
     // Kill one while it holds triggers: the other takes them over and every task resumes once.
-    assert.equal((await runOrch(["dags", "trigger", "many_b"], { home: h.home, env })).code, 0);
+    assert.equal((await runOrch(["dags", "trigger", "many_b"], { home: h.home, env: h.env })).code, 0);
     const jobOfA = await waitFor("a owns some of many_b's triggers", () =>
       store(async (s) => {
         const owners = await s.db
@@ -98,7 +78,7 @@ for (const [id, n, secs] of [["many_a", 24, 3], ["many_b", 12, 8]] as const) {
     await store(async (s) => {
       assert.equal((await s.db.selectFrom("trigger").selectAll().where("triggerer_id", "=", jobOfA).execute()).length, 0);
       const tries = await s.db.selectFrom("task_instance").select("try_number").where("dag_id", "=", "many_b").execute();
-      assert.ok(tries.every((t) => t.try_number === 1));
+      assert.ok(tries.every((t) => t.try_number === 1), "expected tries.every((t) => t.try_number === 1)");
     });
   });
 });

@@ -126,7 +126,7 @@ describe("status page in Chromium", () => {
     await page.click("#login-form button[type=submit]");
     await page.waitForURL(/\/dags$/);
     const cookie = (await context.cookies()).find((c) => c.name === "orch_session");
-    assert.ok(cookie);
+    assert.ok(cookie, "expected cookie");
     assert.equal(cookie.httpOnly, true);
     assert.equal(cookie.sameSite, "Strict");
     assert.equal(cookie.secure, false, "served over http");
@@ -248,7 +248,7 @@ describe("status page in Chromium", () => {
     assert.ok(((await page.textContent("#doc-md")) ?? "").includes(XSS_SCRIPT), "doc_md shows the markup as text");
     await noXss("DAG page");
     await page.goto(`${base}/dags/ui_xss/trigger`);
-    assert.ok(((await page.textContent('[data-param="p"] .desc')) ?? "").includes(XSS_IMG));
+    assert.ok(((await page.textContent('[data-param="p"] .desc')) ?? "").includes(XSS_IMG), "expected ((await page.textContent('[data-param=\"p\"] .desc')) ?? \"\").includes(XSS_IMG)");
     await noXss("trigger form");
     await page.click("#trigger-form button[type=submit]");
     await page.waitForURL(/\/dags\/ui_xss\/runs\//);

@@ -61,7 +61,7 @@ describe("status page (in-process)", () => {
     }
     const page = await get("/login", "");
     const css = /href="(\/static\/orch\.[\w-]+\.css)"/.exec(page.text)?.[1];
-    assert.ok(css);
+    assert.ok(css, "expected css");
     const sheet = await fx.app.request(css);
     assert.equal(sheet.status, 200);
     assert.match(sheet.headers.get("content-type") ?? "", /text\/css/);
@@ -75,7 +75,7 @@ describe("status page (in-process)", () => {
     const loginCsrf = /orch_login_csrf=([\w-]+)/.exec(setCookie)?.[1];
     assert.ok(loginCsrf, setCookie);
     const html = await page.text();
-    assert.ok(html.includes(`name="_csrf" value="${loginCsrf}"`));
+    assert.ok(html.includes(`name="_csrf" value="${loginCsrf}"`), "expected html.includes(`name=\"_csrf\" value=\"${loginCsrf}\"`)");
     const cookie = `orch_login_csrf=${loginCsrf}`;
     const noToken = await post("/login", { username: "alice", password: "alice-password" }, cookie);
     assert.equal(noToken.status, 403);
@@ -148,14 +148,14 @@ describe("status page (in-process)", () => {
     assert.equal((squares.match(/class="sq st-success"/g) ?? []).length, 10, "the last 10 runs");
 
     const byTag = await get("/dags?tag=finance");
-    assert.ok(byTag.text.includes('data-dag-id="etl"'));
-    assert.ok(!byTag.text.includes('data-dag-id="big"'));
+    assert.ok(byTag.text.includes('data-dag-id="etl"'), "expected byTag.text.includes('data-dag-id=\"etl\"')");
+    assert.ok(!byTag.text.includes('data-dag-id="big"'), "expected !byTag.text.includes('data-dag-id=\"big\"')");
     const byName = await get("/dags?name=OTH");
-    assert.ok(byName.text.includes('data-dag-id="other"'));
-    assert.ok(!byName.text.includes('data-dag-id="etl"'));
+    assert.ok(byName.text.includes('data-dag-id="other"'), "expected byName.text.includes('data-dag-id=\"other\"')");
+    assert.ok(!byName.text.includes('data-dag-id="etl"'), "expected !byName.text.includes('data-dag-id=\"etl\"')");
     const byState = await get("/dags?state=success");
-    assert.ok(byState.text.includes('data-dag-id="big"'));
-    assert.ok(!byState.text.includes('data-dag-id="etl"'));
+    assert.ok(byState.text.includes('data-dag-id="big"'), "expected byState.text.includes('data-dag-id=\"big\"')");
+    assert.ok(!byState.text.includes('data-dag-id="etl"'), "expected !byState.text.includes('data-dag-id=\"etl\"')");
     const none = await get("/dags?state=failed");
     assert.match(none.text, /No DAGs match these filters/);
   });
@@ -205,7 +205,7 @@ describe("status page (in-process)", () => {
     assert.match(r.text, /<h1>Notes<\/h1>/);
     assert.ok(!r.text.includes("<script>window"), "no raw script");
     assert.ok(!/<img[^>]*onerror/i.test(r.text), "no raw img onerror");
-    assert.ok(r.text.includes("&lt;script&gt;window.__xss = 1&lt;/script&gt;"));
+    assert.ok(r.text.includes("&lt;script&gt;window.__xss = 1&lt;/script&gt;"), "expected r.text.includes(\"&lt;script&gt;window.__xss = 1&lt;/script&gt;\")");
     assert.ok(!r.text.includes('href="javascript:'), "no javascript: link");
     assert.match(r.text, /from_the_form/);
     assert.match(r.text, /&quot;label&quot;:&quot;hello&quot;/);
@@ -254,15 +254,15 @@ describe("status page (in-process)", () => {
   test("try page: the log is shown as text (markup in it escaped); a finished try is not followed; an unknown task is a 404 page", async () => {
     const runId = "manual__2024-01-24T00:00:00+00:00";
     const ti = (await listTaskInstances(fx.store.db, "big", runId)).find((t) => t.task_id === "t3");
-    assert.ok(ti);
+    assert.ok(ti, "expected ti");
     await fx.store.db.updateTable("task_instance").set({ try_number: 1 }).where("id", "=", ti.id).execute();
     const path = taskLogPath(join(fx.home.home, "logs"), { dag_id: "big", run_id: runId, task_id: "t3", try_number: 1 });
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, "[2024-01-24T00:00:01.000+0000] {task} INFO - hello <script>window.__xss=4</script>\n");
     const r = await get(`/dags/big/runs/${encodeURIComponent(runId)}/tasks/t3`);
     assert.equal(r.status, 200);
-    assert.ok(r.text.includes("hello &lt;script&gt;window.__xss=4&lt;/script&gt;"));
-    assert.ok(!r.text.includes("<script>window"));
+    assert.ok(r.text.includes("hello &lt;script&gt;window.__xss=4&lt;/script&gt;"), "expected r.text.includes(\"hello &lt;script&gt;window.__xss=4&lt;/script&gt;\")");
+    assert.ok(!r.text.includes("<script>window"), "expected !r.text.includes(\"<script>window\")");
     assert.doesNotMatch(r.text, /data-stream=/, "a finished try is not followed");
     const missing = await get(`/dags/big/runs/${encodeURIComponent(runId)}/tasks/nope`);
     assert.equal(missing.status, 404);
@@ -317,7 +317,7 @@ describe("status page with [core] simple_auth_manager_all_admins", () => {
     const r = await open.app.request("/dags");
     assert.equal(r.status, 200);
     const cookie = /orch_session=[^;]+/.exec(r.headers.get("set-cookie") ?? "")?.[0];
-    assert.ok(cookie);
+    assert.ok(cookie, "expected cookie");
     const html = await r.text();
     assert.match(html, /admin \(admin\)/);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";

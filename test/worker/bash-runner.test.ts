@@ -52,7 +52,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("runBash: outcomes", () => {
   it("finds bash on PATH", () => {
-    assert.ok(findBash()?.endsWith("/bash"));
+    assert.ok(findBash()?.endsWith("/bash"), "expected findBash()?.endsWith(\"/bash\")");
     assert.equal(findBash(join(dir, "nowhere")), undefined);
   });
 
@@ -100,7 +100,7 @@ describe("runBash: outcomes", () => {
     assert.equal(r.outcome, "failed");
     assert.equal(r.outcome === "failed" && r.exitCode, 127);
     assert.match(r.outcome === "failed" ? r.message : "", /non-zero exit code 127\. The command was not found: .*no_such_command_orch_test.*not found/);
-    assert.ok(c.stderr().some((l) => l.includes("no_such_command_orch_test")));
+    assert.ok(c.stderr().some((l) => l.includes("no_such_command_orch_test")), "expected c.stderr().some((l) => l.includes(\"no_such_command_orch_test\"))");
   });
 
   it("reports death by signal with Python's negative return code", async () => {
@@ -203,7 +203,7 @@ describe("runBash: killing", () => {
       onLine: c.onLine,
     });
     assert.equal(r.outcome, "timeout");
-    assert.ok(isGone(echoedPid(c)));
+    assert.ok(isGone(echoedPid(c)), "expected isGone(echoedPid(c))");
   });
 
   it("on abort kills the whole process group", async () => {
@@ -218,7 +218,7 @@ describe("runBash: killing", () => {
       },
     });
     assert.equal(r.outcome, "aborted");
-    assert.ok(isGone(echoedPid(c)));
+    assert.ok(isGone(echoedPid(c)), "expected isGone(echoedPid(c))");
   });
 
   it("returns aborted without starting when the signal is already aborted", async () => {
@@ -230,12 +230,12 @@ describe("runBash: killing", () => {
     const c = capture();
     const r = await runBash({ command: "sleep 1000 >/dev/null 2>&1 & echo $!", onLine: c.onLine });
     assert.equal(r.outcome, "success");
-    assert.ok(isGone(echoedPid(c)));
+    assert.ok(isGone(echoedPid(c)), "expected isGone(echoedPid(c))");
     // A background child still holding stdout must not make the run hang either.
     const c2 = capture();
     const r2 = await runBash({ command: "sleep 1000 & echo $!", onLine: c2.onLine });
     assert.equal(r2.outcome, "success");
-    assert.ok(isGone(echoedPid(c2)));
+    assert.ok(isGone(echoedPid(c2)), "expected isGone(echoedPid(c2))");
   });
 
   it("stops the command and rethrows when onLine throws", async () => {
@@ -251,6 +251,6 @@ describe("runBash: killing", () => {
       }),
       /consumer broke/,
     );
-    assert.ok(isGone(echoedPid(c)));
+    assert.ok(isGone(echoedPid(c)), "expected isGone(echoedPid(c))");
   });
 });

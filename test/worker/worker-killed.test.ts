@@ -96,7 +96,7 @@ describe("worker: SIGKILLed while its bash command runs", () => {
   async function beating(tag: string): Promise<number> {
     await until("the command is beating", () => size(join(h.home, `heartbeat${tag}`)) > 0 && size(join(h.home, `pgid${tag}`)) > 0);
     const pgid = Number(readFileSync(join(h.home, `pgid${tag}`), "utf8").trim());
-    assert.ok(pgid > 1);
+    assert.ok(pgid > 1, "expected pgid > 1");
     pgids.push(pgid);
     return pgid;
   }
@@ -114,7 +114,7 @@ describe("worker: SIGKILLed while its bash command runs", () => {
   it("its process group is SIGKILLed before the try settles: the heartbeat stops, the group is gone", async () => {
     executor = createLocalExecutor({ parallelism: 1 });
     const workerPid = executor.reserve(1);
-    assert.ok(workerPid !== undefined);
+    assert.ok(workerPid !== undefined, "expected workerPid !== undefined");
     const outcome = executor.execute(request(1, "stubborn", null), () => {});
     const pgid = await beating("");
 

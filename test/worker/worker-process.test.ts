@@ -119,7 +119,7 @@ describe("worker: reads, environment, output, recycling", () => {
     assert.equal(r.outcome.state, "success", JSON.stringify(r.outcome));
     const value = r.outcome.state === "success" ? r.outcome.xcoms.find((x) => x.key === "return_value")?.value : undefined;
     assert.deepEqual(value, { v: "hello", j: { a: 1 }, missing: "fallback", host: "db.internal", region: "eu", up: 41, both: [41, null], viaCtx: "hello", viaCtxConn: "etl" });
-    assert.ok(!r.reads.some((x) => x.kind === "variable" && x.key === "unrelated"));
+    assert.ok(!r.reads.some((x) => x.kind === "variable" && x.key === "unrelated"), "expected !r.reads.some((x) => x.kind === \"variable\" && x.key === \"unrelated\")");
   });
 
   it("a password the task was handed is masked in its log and its error, JSON-escaped form included", async () => {
@@ -128,7 +128,7 @@ describe("worker: reads, environment, output, recycling", () => {
     assert.equal(r.outcome.state, "failed");
     const { maskOutcome } = await import("../../src/scheduler/worker-reads.ts");
     const masked = maskOutcome(r.outcome, r.masker);
-    assert.ok(masked.state === "failed");
+    assert.ok(masked.state === "failed", "expected masked.state === \"failed\"");
     assert.equal(masked.error.message, 'login failed for {"password":"***"}');
     assert.doesNotMatch(masked.error.stack ?? "", /ss\\/);
     assert.ok(r.lines.includes("connecting with ***"), r.lines.join("\n"));
@@ -137,7 +137,7 @@ describe("worker: reads, environment, output, recycling", () => {
   it("a missing connection fails the task naming it", async () => {
     executor = createLocalExecutor({ parallelism: 1 });
     const r = await run(executor, "no_conn");
-    assert.ok(r.outcome.state === "failed");
+    assert.ok(r.outcome.state === "failed", "expected r.outcome.state === \"failed\"");
     assert.match(r.outcome.error.message, /conn_id `nope` isn't defined/);
   });
 
@@ -147,7 +147,7 @@ describe("worker: reads, environment, output, recycling", () => {
       env: { ...process.env, ORCH_DATABASE_URL: "postgres://u:secret@h/db", ORCH__CORE__PARALLELISM: "4", AIRFLOW__CORE__LOAD_EXAMPLES: "False", ORCH_TEST_KEEP_ME: "yes" },
     });
     const r = await run(executor, "env");
-    assert.ok(r.outcome.state === "success");
+    assert.ok(r.outcome.state === "success", "expected r.outcome.state === \"success\"");
     assert.deepEqual(r.outcome.xcoms.find((x) => x.key === "return_value")?.value, { db: null, setting: null, airflow: null, kept: "yes" });
   });
 
@@ -165,7 +165,7 @@ describe("worker: reads, environment, output, recycling", () => {
   it("a template whose variable name is computed while rendering fails saying so", async () => {
     executor = createLocalExecutor({ parallelism: 1 });
     const r = await run(executor, "dynamic", { params: { which: "greeting" } });
-    assert.ok(r.outcome.state === "failed");
+    assert.ok(r.outcome.state === "failed", "expected r.outcome.state === \"failed\"");
     assert.match(r.outcome.error.message, /computed name.*var\.value\.KEY/);
     assert.deepEqual(r.reads, []);
   });
@@ -184,7 +184,7 @@ describe("worker: reads, environment, output, recycling", () => {
     const pids: unknown[] = [];
     for (let i = 0; i < 3; i++) {
       const r = await run(executor, "pid");
-      assert.ok(r.outcome.state === "success");
+      assert.ok(r.outcome.state === "success", "expected r.outcome.state === \"success\"");
       pids.push(r.outcome.xcoms[0]!.value);
     }
     assert.equal(pids[0], pids[1]);
@@ -197,7 +197,7 @@ describe("worker: reads, environment, output, recycling", () => {
     // next task used to be handed to that dying worker and fail with "exited with code 143".
     for (let i = 0; i < 3; i++) {
       const slow = await run(executor, "sleepy", { timeoutMs: 300 });
-      assert.ok(slow.outcome.state === "failed");
+      assert.ok(slow.outcome.state === "failed", "expected slow.outcome.state === \"failed\"");
       assert.match(slow.outcome.error.message, /timed out/);
       const next = await run(executor, "pid");
       assert.equal(next.outcome.state, "success", JSON.stringify(next.outcome));

@@ -2,7 +2,7 @@
 // are extra fields whose names look sensitive.
 import { Hono } from "hono";
 import { MASK, shouldMaskKey } from "../../logging/secrets-masker.ts";
-import { deleteConnection, getConnectionRow, insertConnection, listConnectionsPage, updateConnection, type ConnectionFields, type ConnectionRow } from "../../store/connections.ts";
+import { deleteConnection, getConnectionRecord, insertConnection, listConnectionsPage, updateConnection, type ConnectionFields, type ConnectionRecord } from "../../store/connections.ts";
 import { OPS_ACCESS } from "../auth/roles.ts";
 import { requireAccess, type ApiDeps, type ApiEnv } from "../context.ts";
 import { badRequest, conflict, notFound } from "../http-error.ts";
@@ -47,7 +47,7 @@ export function maskExtra(extra: string | null): string | null {
   return JSON.stringify(walk(doc));
 }
 
-function connectionResponse(c: ConnectionRow) {
+function connectionResponse(c: ConnectionRecord) {
   return {
     connection_id: c.conn_id,
     conn_type: c.conn_type,
@@ -86,17 +86,17 @@ export function connectionRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   r.get("/connections/:connection_id", async (c) => {
     const id = c.req.param("connection_id");
-    const row = await getConnectionRow(store.db, id);
+    const row = await getConnectionRecord(store.db, id);
     if (!row) throw notFound(`The Connection with connection_id: \`${id}\` was not found`);
     return c.json(connectionResponse(row));
   });
 
   r.post("/connections", async (c) => {
     const body = await readBody<ConnectionBody>(c, CONNECTION_BODY);
-    if (!(await insertConnection(store.db, body.connection_id, fieldsOf(body) as ConnectionFields))) {
+    if (!(await insertConnection(store.db, { conn_id: body.connection_id, ...(fieldsOf(body) as ConnectionFields) }))) {
       throw conflict(`The connection with connection_id: \`${body.connection_id}\` already exists.`);
     }
-    return c.json(connectionResponse((await getConnectionRow(store.db, body.connection_id)) as ConnectionRow), 201);
+    return c.json(connectionResponse((await getConnectionRecord(store.db, body.connection_id)) as ConnectionRecord), 201);
   });
 
   r.patch("/connections/:connection_id", async (c) => {
@@ -106,7 +106,7 @@ export function connectionRoutes(deps: ApiDeps): Hono<ApiEnv> {
     const mask = listParam(c, "update_mask");
     for (const m of mask) if (!(FIELDS as readonly string[]).includes(m)) throw badRequest(`Invalid field \`${m}\` in update mask; fields: ${FIELDS.join(", ")}`);
     if (!(await updateConnection(store.db, id, fieldsOf(body, mask)))) throw notFound(`The Connection with connection_id: \`${id}\` was not found`);
-    return c.json(connectionResponse((await getConnectionRow(store.db, id)) as ConnectionRow));
+    return c.json(connectionResponse((await getConnectionRecord(store.db, id)) as ConnectionRecord));
   });
 
   r.delete("/connections/:connection_id", async (c) => {

@@ -1,5 +1,6 @@
 // orch dags trigger | list-runs | state | pause | unpause
 import type { Argv, CommandModule } from "yargs";
+import { dagRunResponse } from "../../api/shapes.ts";
 import { OrchError } from "../../errors.ts";
 import { triggerDagRun } from "../../scheduler/run-creation.ts";
 import { getDagRun, getDagRunByLogicalDate, listDagRuns } from "../../store/dag-runs.ts";
@@ -9,7 +10,6 @@ import type { DagRunRow } from "../../store/schema.ts";
 import type { Store } from "../../store/index.ts";
 import { parseConfArg, parseDateArg, requireDag, withStore } from "../common.ts";
 import { outputOption, printRows, type OutputFormat } from "../output.ts";
-import { dagRunResponse } from "../rest-shapes.ts";
 
 /** Table rows keep the short column set; json and yaml carry Airflow's whole DAGRunResponse. */
 function printRuns(runs: readonly DagRunRow[], output: OutputFormat, columns: string[]): void {

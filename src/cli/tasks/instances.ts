@@ -1,5 +1,6 @@
 // orch tasks states-for-dag-run | state | clear
 import type { Argv, CommandModule } from "yargs";
+import { taskInstanceResponse } from "../../api/shapes.ts";
 import { OrchError } from "../../errors.ts";
 import { applyClear, clearTargets, selectTaskIds } from "../../operations/clear.ts";
 import { listDagRuns } from "../../store/dag-runs.ts";
@@ -8,7 +9,6 @@ import { confirmOrRefuse } from "../confirm.ts";
 import { parseDateArg, requireDag, withStore } from "../common.ts";
 import { findRun } from "../dags/runs.ts";
 import { outputOption, printRows, type OutputFormat } from "../output.ts";
-import { taskInstanceResponse } from "../rest-shapes.ts";
 
 export const statesForDagRunCommand: CommandModule<object, { dag_id: string; run_id: string; output: OutputFormat }> = {
   command: "states-for-dag-run <dag_id> <run_id>",
@@ -30,7 +30,7 @@ export const statesForDagRunCommand: CommandModule<object, { dag_id: string; run
       const tis = await listTaskInstances(store.db, run.dag_id, run.run_id);
       // Scripts get Airflow's whole TaskInstanceResponse; people the short column set.
       printRows(
-        tis.map((t) => taskInstanceResponse(t, run)),
+        tis.map((t) => taskInstanceResponse({ ...t, logical_date: run.logical_date, run_after: run.run_after })),
         args.output,
         args.output === "table" || args.output === "plain" ? ["dag_id", "logical_date", "task_id", "map_index", "state", "start_date", "end_date", "try_number"] : undefined,
       );

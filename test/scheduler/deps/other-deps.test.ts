@@ -32,7 +32,7 @@ describe("nextRetryAt (TaskInstance.next_retry_datetime)", () => {
     const a = nextRetryAt({ tryNumber: 2, retryDelaySeconds: 60, retryExponentialBackoff: true, endDate: end, taskKey: "k" });
     const b = nextRetryAt({ tryNumber: 2, retryDelaySeconds: 60, retryExponentialBackoff: true, endDate: end, taskKey: "k" });
     assert.equal(a.getTime(), b.getTime());
-    assert.ok(a.getTime() - end.getTime() >= 120_000 && a.getTime() - end.getTime() < 240_000);
+    assert.ok(a.getTime() - end.getTime() >= 120_000 && a.getTime() - end.getTime() < 240_000, "expected a.getTime() - end.getTime() >= 120_000 && a.getTime() - end.getTime() < 240_000");
   });
 });
 
