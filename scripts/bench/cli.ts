@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const runs = Number(process.env.ORCH_BENCH_RUNS ?? 15);
 const home = mkdtempSync(join(tmpdir(), "orch-bench-cli-"));
-const env = { ...process.env, ORCH_HOME: home };
+const env: NodeJS.ProcessEnv = { ...process.env, ORCH_HOME: home };
 delete env.ORCH_DATABASE_URL;
 
 function run(args: string[]): number {
