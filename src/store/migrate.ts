@@ -9,6 +9,7 @@ import * as m001 from "./migrations/001-initial.ts";
 import * as m002 from "./migrations/002-job-claims.ts";
 import * as m003 from "./migrations/003-import-error-file-hash.ts";
 import * as m004 from "./migrations/004-assets-triggers.ts";
+import * as m008 from "./migrations/008-task-instance-note.ts";
 import type { Store } from "./open.ts";
 import { nowIso } from "./schema.ts";
 
@@ -24,6 +25,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: "job-claims", up: m002.up },
   { version: 3, name: "import-error-file-hash", up: m003.up },
   { version: 4, name: "assets-triggers", up: m004.up },
+  { version: 8, name: "task-instance-note", up: m008.up },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
