@@ -145,7 +145,7 @@ export function taskInstanceResponse(t: TaskInstanceWithRun) {
     pid: t.pid,
     executor: null,
     executor_config: "{}",
-    note: null,
+    note: t.note ?? null,
     rendered_map_index: t.rendered_map_index ?? null,
     rendered_fields: jsonOr<Record<string, unknown>>(t.rendered_fields, {}),
     trigger: null,

@@ -31,6 +31,8 @@ export interface TriggerRequest {
   runType?: RunType;
   triggeredBy?: string;
   now?: Date;
+  /** The run's data interval as given (REST's data_interval_start/end); else the timetable's inferred one. */
+  dataInterval?: { start: Date; end: Date };
 }
 
 /** Airflow's trigger_dag: a manual run, queued for the scheduler. */
@@ -40,7 +42,7 @@ export async function triggerDagRun(store: Store, d: SchedulableDag, req: Trigge
   const now = req.now ?? new Date();
   const logical = req.logicalDate === undefined ? now : req.logicalDate;
   const timetable = createTimetable(d.dag.timetable);
-  const interval = timetable.inferManualDataInterval(logical ?? now);
+  const interval = req.dataInterval ?? timetable.inferManualDataInterval(logical ?? now);
   const runType = req.runType ?? "manual";
   const logicalIso = logical ? logical.toISOString() : null;
   const runAfter = (logical ?? now).toISOString();

@@ -208,7 +208,7 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
       const triggeringAssetEvents = run.run_type === "asset_triggered" ? await triggeringEvents(store, run.id) : undefined;
       const request = buildRequest({ ti, run, d, config, params, triggeringAssetEvents });
       try {
-        outcome = maskOutcome(await executor.execute(request, (line, level) => taskLog.log(level, line), answerTaskReads(store, run.id, masker)), masker);
+        outcome = maskOutcome(await executor.execute(request, (line, level) => taskLog.log(level, line), answerTaskReads(store, run.id, masker, ti.id)), masker);
       } catch (e) {
         throw new StepError("the executor failed", e);
       }

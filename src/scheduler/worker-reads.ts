@@ -10,6 +10,7 @@ import type { ReadAnswerer } from "../executor/local-executor.ts";
 import type { SecretValue, SecretsMasker } from "../logging/index.ts";
 import { getConnection, getVariable } from "../secrets/index.ts";
 import type { Store } from "../store/index.ts";
+import { setRenderedFields } from "../store/task-instances.ts";
 import { pullXcoms } from "../store/xcom.ts";
 import type { ConnectionInfo, TaskOutcome, TaskReadResult } from "../worker/protocol.ts";
 
@@ -26,9 +27,34 @@ export function maskConnection(masker: SecretsMasker, c: ConnectionInfo): void {
   }
 }
 
+/** Airflow's [core] max_templated_field_length default: a longer rendered field is stored cut. */
+export const MAX_TEMPLATED_FIELD_LENGTH = 4096;
+const TRUNCATED = "Truncated. You can change this behaviour in [core]max_templated_field_length. ";
+
+/** Rendered fields as they may be stored and shown: values under sensitive-looking keys (an env's
+ *  DB_PASSWORD) become "***", every secret the try was handed is masked in strings (Airflow's
+ *  redact), and a field longer than MAX_TEMPLATED_FIELD_LENGTH as JSON is cut, saying so. */
+export function redactRenderedFields(fields: Record<string, unknown>, masker: SecretsMasker): Record<string, unknown> {
+  const walk = (v: unknown, name?: string): unknown => {
+    if (name !== undefined && masker.shouldMaskKey(name) && v !== null && v !== "") return "***";
+    if (typeof v === "string") return masker.mask(v);
+    if (Array.isArray(v)) return v.map((x) => walk(x));
+    if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
+    return v;
+  };
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    const safe = walk(v);
+    const text = typeof safe === "string" ? safe : JSON.stringify(safe) ?? "null";
+    out[k] = text.length > MAX_TEMPLATED_FIELD_LENGTH ? TRUNCATED + text.slice(0, MAX_TEMPLATED_FIELD_LENGTH - TRUNCATED.length) : safe;
+  }
+  return out;
+}
+
 /** Answers reads for one try of a task in the run `dagRunId` (null: a run that is not stored, as
- *  `tasks test` on a new date, which has no XComs). */
-export function answerTaskReads(store: Store, dagRunId: number | null, masker: SecretsMasker): ReadAnswerer {
+ *  `tasks test` on a new date, which has no XComs). `tiId` is the task instance whose rendered
+ *  fields are stored (none for a try that has no row). */
+export function answerTaskReads(store: Store, dagRunId: number | null, masker: SecretsMasker, tiId?: number): ReadAnswerer {
   return (reads) =>
     Promise.all(
       reads.map(async (r): Promise<TaskReadResult> => {
@@ -49,6 +75,9 @@ export function answerTaskReads(store: Store, dagRunId: number | null, masker: S
             return { kind: "trigger_dag_run", ...(await triggerFromTask(store, r)) };
           case "dag_run_state":
             return { kind: "dag_run_state", state: (await getDagRun(store.db, r.dagId, r.runId))?.state ?? null };
+          case "rendered_fields":
+            if (tiId !== undefined) await setRenderedFields(store.db, tiId, redactRenderedFields(r.fields, masker));
+            return { kind: "rendered_fields" };
           case "external_states":
             return { kind: "external_states", states: await externalStates(store.db, r.dagId, r.taskIds, r.logicalDates) };
           default: {

@@ -1,6 +1,7 @@
 // Deleting a DAG run or a whole DAG's records: `orch dags test` replacing the run at its logical
 // date (as Airflow's dag.test() does), and `orch dags delete` (Airflow's delete_dag).
 import type { Db } from "./open.ts";
+import { deleteTaskInstanceNotes } from "./task-instance-notes.ts";
 import { finishTry } from "./task-instances.ts";
 
 /** Deletes one run with its task instances, their tries and XComs. Returns whether it existed. */
@@ -10,6 +11,7 @@ export async function deleteDagRun(db: Db, dagRunId: number): Promise<boolean> {
   await db.deleteFrom("xcom").where("dag_run_id", "=", dagRunId).execute();
   await db.deleteFrom("task_instance_history").where("dag_id", "=", run.dag_id).where("run_id", "=", run.run_id).execute();
   await db.deleteFrom("task_instance").where("dag_id", "=", run.dag_id).where("run_id", "=", run.run_id).execute();
+  await deleteTaskInstanceNotes(db, run.dag_id, run.run_id);
   await db.updateTable("backfill_dag_run").set({ dag_run_id: null }).where("dag_run_id", "=", dagRunId).execute();
   await db.deleteFrom("dag_run").where("id", "=", dagRunId).execute();
   return true;
@@ -33,6 +35,7 @@ export async function deleteDagRecords(db: Db, dagId: string): Promise<DeletedCo
   await db.deleteFrom("xcom").where("dag_id", "=", dagId).execute();
   await db.deleteFrom("task_instance_history").where("dag_id", "=", dagId).execute();
   await db.deleteFrom("task_instance").where("dag_id", "=", dagId).execute();
+  await deleteTaskInstanceNotes(db, dagId);
   if (runs.length) await db.updateTable("backfill_dag_run").set({ dag_run_id: null }).where("dag_run_id", "in", runs.map((r) => r.id)).execute();
   await db.deleteFrom("dag_run").where("dag_id", "=", dagId).execute();
   await db.deleteFrom("dag_schedule_asset_reference").where("dag_id", "=", dagId).execute();

@@ -54,8 +54,9 @@ export interface DagFilter {
   dagIds?: string[];
 }
 
-export async function listDagsPage(db: Db, f: DagFilter, page: Page, order: Order<DagOrderColumn>[]): Promise<{ rows: DagRow[]; total: number }> {
-  let q = db.selectFrom("dag").selectAll();
+/** The dag rows a filter selects (no columns chosen yet): the listing and the bulk pause share it. */
+function filteredDags(db: Db, f: DagFilter) {
+  let q = db.selectFrom("dag");
   if (f.excludeStale !== false) q = q.where("is_stale", "=", 0);
   if (f.dagIdPattern) q = q.where(ilike("dag_id", f.dagIdPattern));
   if (f.paused !== undefined) q = q.where("is_paused", "=", f.paused ? 1 : 0);
@@ -63,10 +64,25 @@ export async function listDagsPage(db: Db, f: DagFilter, page: Page, order: Orde
   // Tags are a JSON array in one column: match the quoted name, which JSON.stringify always writes.
   if (f.tags?.length) q = q.where((eb) => eb.or(f.tags!.map((t) => eb("tags", "like", `%${JSON.stringify(t).replace(/[%_]/g, "")}%`))));
   if (f.owners?.length) q = q.where((eb) => eb.or(f.owners!.map((o) => eb("owners", "like", `%${o.replace(/[%_]/g, "")}%`))));
+  return q;
+}
+
+export async function listDagsPage(db: Db, f: DagFilter, page: Page, order: Order<DagOrderColumn>[]): Promise<{ rows: DagRow[]; total: number }> {
+  let q = filteredDags(db, f).selectAll();
   const total = await count(q as never);
   for (const o of order) q = q.orderBy(o.column, o.desc ? "desc" : "asc");
   const rows = await q.orderBy("dag_id").limit(page.limit).offset(page.offset).execute();
   return { rows, total };
+}
+
+/** Airflow's bulk PATCH /dags: pauses or unpauses every DAG the filter selects (not only one page). */
+export async function setDagsPausedMatching(db: Db, f: DagFilter, paused: boolean): Promise<number> {
+  const r = await db
+    .updateTable("dag")
+    .set({ is_paused: paused ? 1 : 0 })
+    .where("dag_id", "in", filteredDags(db, f).select("dag_id"))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
 }
 
 export type DagRunOrderColumn = "id" | "run_id" | "dag_id" | "state" | "logical_date" | "run_after" | "start_date" | "end_date" | "queued_at" | "data_interval_start" | "data_interval_end";
@@ -99,7 +115,7 @@ export async function listDagRunsPage(db: Db, f: DagRunFilter, page: Page, order
 }
 
 /** A task instance with the run fields its response carries. */
-export type TaskInstanceWithRun = TaskInstanceRow & { logical_date: string | null; run_after: string };
+export type TaskInstanceWithRun = TaskInstanceRow & { logical_date: string | null; run_after: string; note?: string | null };
 
 export type TaskInstanceOrderColumn = "ti.id" | "ti.task_id" | "ti.state" | "ti.start_date" | "ti.end_date" | "ti.duration" | "ti.try_number" | "ti.map_index" | "ti.priority_weight" | "ti.run_id" | "dr.logical_date" | "dr.run_after";
 
@@ -122,8 +138,11 @@ export async function listTaskInstancesPage(db: Db, f: TaskInstanceFilter, page:
   let q = db
     .selectFrom("task_instance as ti")
     .innerJoin("dag_run as dr", (j) => j.onRef("dr.dag_id", "=", "ti.dag_id").onRef("dr.run_id", "=", "ti.run_id"))
+    .leftJoin("task_instance_note as tin", (j) =>
+      j.onRef("tin.dag_id", "=", "ti.dag_id").onRef("tin.run_id", "=", "ti.run_id").onRef("tin.task_id", "=", "ti.task_id").onRef("tin.map_index", "=", "ti.map_index"),
+    )
     .selectAll("ti")
-    .select(["dr.logical_date", "dr.run_after"]);
+    .select(["dr.logical_date", "dr.run_after", "tin.content as note"]);
   if (f.dagId) q = q.where("ti.dag_id", "=", f.dagId);
   if (f.runId) q = q.where("ti.run_id", "=", f.runId);
   if (f.taskId) q = q.where("ti.task_id", "=", f.taskId);
@@ -150,8 +169,11 @@ export async function getTaskInstanceWithRun(db: Db, dagId: string, runId: strin
   const r = await db
     .selectFrom("task_instance as ti")
     .innerJoin("dag_run as dr", (j) => j.onRef("dr.dag_id", "=", "ti.dag_id").onRef("dr.run_id", "=", "ti.run_id"))
+    .leftJoin("task_instance_note as tin", (j) =>
+      j.onRef("tin.dag_id", "=", "ti.dag_id").onRef("tin.run_id", "=", "ti.run_id").onRef("tin.task_id", "=", "ti.task_id").onRef("tin.map_index", "=", "ti.map_index"),
+    )
     .selectAll("ti")
-    .select(["dr.logical_date", "dr.run_after"])
+    .select(["dr.logical_date", "dr.run_after", "tin.content as note"])
     .where("ti.dag_id", "=", dagId)
     .where("ti.run_id", "=", runId)
     .where("ti.task_id", "=", taskId)

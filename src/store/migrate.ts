@@ -10,6 +10,7 @@ import * as m002 from "./migrations/002-job-claims.ts";
 import * as m003 from "./migrations/003-import-error-file-hash.ts";
 import * as m004 from "./migrations/004-assets-triggers.ts";
 import * as m005 from "./migrations/005-rendered-map-index.ts";
+import * as m006 from "./migrations/006-task-instance-note.ts";
 import type { Store } from "./open.ts";
 import { nowIso } from "./schema.ts";
 
@@ -26,6 +27,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: "import-error-file-hash", up: m003.up },
   { version: 4, name: "assets-triggers", up: m004.up },
   { version: 5, name: "rendered-map-index", up: m005.up },
+  { version: 6, name: "task-instance-note", up: m006.up },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -2,6 +2,7 @@
 // pausing a DAG, a run's note and forced state, deleting a run or a DAG with all it owns.
 import type { Db } from "./open.ts";
 import { nowIso } from "./schema.ts";
+import { deleteTaskInstanceNotes } from "./task-instance-notes.ts";
 
 export async function setDagPaused(db: Db, dagId: string, paused: boolean): Promise<boolean> {
   const r = await db.updateTable("dag").set({ is_paused: paused ? 1 : 0 }).where("dag_id", "=", dagId).executeTakeFirst();
@@ -32,6 +33,7 @@ export async function deleteDagRun(db: Db, run: { id: number; dag_id: string; ru
   await db.deleteFrom("xcom").where("dag_run_id", "=", run.id).execute();
   await db.deleteFrom("task_instance_history").where("dag_id", "=", run.dag_id).where("run_id", "=", run.run_id).execute();
   await db.deleteFrom("task_instance").where("dag_id", "=", run.dag_id).where("run_id", "=", run.run_id).execute();
+  await deleteTaskInstanceNotes(db, run.dag_id, run.run_id);
   await db.deleteFrom("dag_run").where("id", "=", run.id).execute();
 }
 
@@ -41,6 +43,7 @@ export async function deleteDagMetadata(db: Db, dagId: string): Promise<number> 
   await db.deleteFrom("xcom").where("dag_id", "=", dagId).execute();
   await db.deleteFrom("task_instance_history").where("dag_id", "=", dagId).execute();
   await db.deleteFrom("task_instance").where("dag_id", "=", dagId).execute();
+  await deleteTaskInstanceNotes(db, dagId);
   await db.deleteFrom("dag_run").where("dag_id", "=", dagId).execute();
   await db.deleteFrom("serialized_dag").where("dag_id", "=", dagId).execute();
   const r = await db.deleteFrom("dag").where("dag_id", "=", dagId).executeTakeFirst();

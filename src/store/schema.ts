@@ -247,6 +247,18 @@ export interface TriggerTable {
   triggerer_id: number | null;
 }
 
+/** A person's note on a task instance (Airflow's TaskInstanceNote), by the instance's natural key. */
+export interface TaskInstanceNoteTable {
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  content: string;
+  user_id: string | null;
+  created_at: Ts;
+  updated_at: Ts;
+}
+
 export interface LogTable {
   id: Generated<number>;
   dttm: Ts;
@@ -288,6 +300,7 @@ export interface Database {
   dag_run: DagRunTable;
   task_instance: TaskInstanceTable;
   task_instance_history: TaskInstanceHistoryTable;
+  task_instance_note: TaskInstanceNoteTable;
   xcom: XcomTable;
   variable: VariableTable;
   connection: ConnectionTable;

@@ -501,3 +501,9 @@ export async function markTaskInstancesByUser(db: Db, ids: readonly number[], st
     .executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
+
+/** Stores a try's templated fields as rendered (already masked; Airflow's rendered_task_instance_fields,
+ *  kept here on the task instance: the latest try's values, as Airflow keeps one row per instance). */
+export async function setRenderedFields(db: Db, tiId: number, fields: Record<string, unknown>): Promise<void> {
+  await db.updateTable("task_instance").set({ rendered_fields: JSON.stringify(fields) }).where("id", "=", tiId).execute();
+}

@@ -34,6 +34,8 @@ export interface TaskContextParts {
   outletEvents(): OutletEventExtra[];
   /** The XComs behind a task's arguments (XComArgs), fetched in one request. */
   pullXcoms(refs: readonly { taskId: string; key: string }[]): Promise<XcomValue[]>;
+  /** Records the task's templated fields as rendered (shown in the API and on the try page). */
+  recordRenderedFields(fields: Record<string, unknown>): Promise<void>;
 }
 
 export function buildTaskContext(
@@ -226,6 +228,9 @@ export function buildTaskContext(
       }
       const results = await read([...byKey].map(([key, ids]): TaskRead => ({ kind: "xcom", taskIds: [...ids], key })));
       return results.flatMap((res) => (res.kind === "xcom" ? res.entries : []));
+    },
+    async recordRenderedFields(fields) {
+      await read([{ kind: "rendered_fields", fields }]);
     },
   };
   return parts;

@@ -110,7 +110,10 @@ export type TaskRead =
   /** TriggerDagRun: create (or, with resetDagRun, clear and re-queue) a run of another DAG. The
    *  one request that writes; the scheduler validates it as `orch dags trigger` does. */
   | { kind: "trigger_dag_run"; dagId: string; conf: Record<string, unknown>; logicalDate: string | null; runId: string | null; resetDagRun: boolean }
-  | { kind: "dag_run_state"; dagId: string; runId: string };
+  | { kind: "dag_run_state"; dagId: string; runId: string }
+  /** The task's templated fields as rendered, before it runs (Airflow's RTIF, which its task runner
+   *  sends to the API server): the scheduler masks them and stores them on the task instance. */
+  | { kind: "rendered_fields"; fields: Record<string, unknown> };
 
 /** The answer to one TaskRead, in the same order; null: no such variable or connection. */
 export type TaskReadResult =
@@ -119,7 +122,8 @@ export type TaskReadResult =
   | { kind: "connection"; value: ConnectionInfo | null }
   | { kind: "external_states"; states: string[] }
   | { kind: "trigger_dag_run"; runId: string; logicalDate: string | null }
-  | { kind: "dag_run_state"; state: string | null };
+  | { kind: "dag_run_state"; state: string | null }
+  | { kind: "rendered_fields" };
 
 export type ToWorker =
   | { type: "run-task"; request: RunTaskRequest }

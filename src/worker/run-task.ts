@@ -20,7 +20,7 @@ export interface RunTaskDeps {
   /** What TaskFlow functions receive as their last argument. */
   ctx: TaskContext;
   /** Template contexts and XCom reads (worker/context.ts). */
-  parts: Pick<TaskContextParts, "templateContextFor" | "pullXcoms">;
+  parts: Pick<TaskContextParts, "templateContextFor" | "pullXcoms" | "recordRenderedFields">;
   /** XComs pushed by ti.xcom_push during the try. */
   pushed: { key: string; value: unknown }[];
   signal: AbortSignal;
@@ -130,13 +130,16 @@ async function runBashTask(declared: BashTask, d: RunTaskDeps): Promise<TaskOutc
     throw new Error(`bash task ${task.task_id}: the command is empty after rendering`);
   }
   const env = task.env ? (renderFields(task.env, templateContext) as Record<string, string>) : undefined;
+  const cwd = task.cwd ? (renderTemplate(task.cwd, templateContext) as string) : undefined;
+  // BashOperator's template_fields, recorded before the command runs (Airflow's RTIF).
+  await d.parts.recordRenderedFields({ bash_command: command, env: env ?? null, cwd: cwd ?? null });
   const ctxEnv = airflowCtxEnv(d.request);
   d.log(`Running command: ${command}`);
   const r = await runBash({
     command,
     env: env ? { ...env, ...ctxEnv } : { ...(process.env as Record<string, string>), ...ctxEnv },
     appendEnv: task.append_env,
-    cwd: task.cwd ? (renderTemplate(task.cwd, templateContext) as string) : undefined,
+    cwd,
     skipOnExitCode: task.skip_on_exit_code,
     killGraceMs: d.request.killGraceMs,
     signal: d.signal,

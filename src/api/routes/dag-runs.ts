@@ -10,7 +10,7 @@ import { deleteDagRun, setDagRunNote } from "../../store/run-edits.ts";
 import { listTaskInstances } from "../../store/task-instances.ts";
 import { DAG_ACCESS } from "../auth/roles.ts";
 import { requireAccess, type ApiDeps, type ApiEnv } from "../context.ts";
-import { badRequest, conflict } from "../http-error.ts";
+import { badRequest, conflict, validationError } from "../http-error.ts";
 import { dateRange, enumListParam, listParam, orderBy, paging, strParam } from "../query.ts";
 import { dagRunResponse, taskInstanceResponse } from "../shapes.ts";
 import { parseIsoField, readBody } from "../validate.ts";
@@ -71,6 +71,23 @@ interface TriggerBody {
   note?: string | null;
 }
 
+/** Airflow's check_data_intervals: both or neither (422, as its body validator); orch also refuses
+ *  an interval that ends before it starts (400), which Airflow would store as given. */
+function requestedDataInterval(body: TriggerBody): { start: Date; end: Date } | undefined {
+  const { data_interval_start: startRaw, data_interval_end: endRaw } = body;
+  if ((startRaw == null) !== (endRaw == null)) {
+    const missing = startRaw == null ? "data_interval_start" : "data_interval_end";
+    throw validationError([
+      { loc: ["body", missing], msg: "Value error, Either both data_interval_start and data_interval_end must be provided or both must be None", type: "value_error" },
+    ]);
+  }
+  if (startRaw == null || endRaw == null) return undefined;
+  const start = new Date(parseIsoField(startRaw, ["body", "data_interval_start"]));
+  const end = new Date(parseIsoField(endRaw, ["body", "data_interval_end"]));
+  if (start.getTime() > end.getTime()) throw badRequest(`data_interval_start (${start.toISOString()}) must not be after data_interval_end (${end.toISOString()})`);
+  return { start, end };
+}
+
 export function dagRunRoutes(deps: ApiDeps): Hono<ApiEnv> {
   const r = new Hono<ApiEnv>();
   const { store } = deps;
@@ -102,12 +119,7 @@ export function dagRunRoutes(deps: ApiDeps): Hono<ApiEnv> {
     const dagId = c.req.param("dag_id");
     const body = await readBody<TriggerBody>(c, TRIGGER_BODY);
     const d = await requireSchedulable(store, dagId);
-    if ((body.data_interval_start == null) !== (body.data_interval_end == null)) {
-      throw badRequest("data_interval_start and data_interval_end must be given together");
-    }
-    if (body.data_interval_start != null) {
-      throw badRequest("data_interval_start/data_interval_end: orch infers a manual run's data interval from the DAG's timetable; leave them out");
-    }
+    const dataInterval = requestedDataInterval(body);
     const logical = body.logical_date === null ? null : new Date(parseIsoField(body.logical_date, ["body", "logical_date"]));
     const runAfter = body.run_after ? new Date(parseIsoField(body.run_after, ["body", "run_after"])) : undefined;
     const run = await triggerDagRun(store, d, {
@@ -116,6 +128,7 @@ export function dagRunRoutes(deps: ApiDeps): Hono<ApiEnv> {
       runId: body.dag_run_id ?? undefined,
       triggeredBy: "rest_api",
       now: runAfter,
+      dataInterval,
     });
     if (body.note) await setDagRunNote(store.db, run.id, body.note);
     await deps.changed();

@@ -1,4 +1,5 @@
-// /api/v2/dags: list (filters, paging, order), get, details, patch is_paused, delete.
+// /api/v2/dags: list (filters, paging, order), get, details, patch is_paused (one DAG, or all that
+// match dag_id_pattern), delete.
 import { Hono } from "hono";
 import { DAG_ACCESS } from "../auth/roles.ts";
 import { requireAccess, type ApiDeps, type ApiEnv } from "../context.ts";
@@ -7,7 +8,7 @@ import { boolParam, listParam, orderBy, paging, strParam } from "../query.ts";
 import { dagDetailsResponse, dagResponse } from "../shapes.ts";
 import { readBody } from "../validate.ts";
 import { getSerializedDag } from "../../store/dags.ts";
-import { listDagsPage, type DagOrderColumn } from "../../store/listings.ts";
+import { listDagsPage, setDagsPausedMatching, type DagOrderColumn } from "../../store/listings.ts";
 import { countRunningTaskInstances, deleteDagMetadata, setDagPaused } from "../../store/run-edits.ts";
 import { requireDagRow } from "./common.ts";
 
@@ -52,6 +53,34 @@ export function dagRoutes(deps: ApiDeps): Hono<ApiEnv> {
       order,
     );
     return c.json({ dags: rows.map((d) => dagResponse(d, defaults)), total_entries: total });
+  });
+
+  // Airflow's patch_dags: the filters of the listing select the DAGs; without dag_id_pattern none
+  // is selected (`~` or `%` selects all). Every selected DAG is updated; the answer is one page of
+  // them, as updated.
+  r.patch("/dags", async (c) => {
+    const mask = listParam(c, "update_mask");
+    if (mask.length && (mask.length !== 1 || mask[0] !== "is_paused")) throw badRequest("Only `is_paused` field can be updated through the REST API");
+    const body = await readBody<{ is_paused: boolean }>(c, DAG_PATCH_BODY);
+    const page = paging(c);
+    const pattern = strParam(c, "dag_id_pattern");
+    if (pattern === undefined) return c.json({ dags: [], total_entries: 0 });
+    const filter = {
+      dagIdPattern: pattern === "~" ? undefined : pattern,
+      tags: listParam(c, "tags"),
+      owners: listParam(c, "owners"),
+      paused: boolParam(c, "paused"),
+      excludeStale: boolParam(c, "exclude_stale", true),
+    };
+    const { rows, total } = await listDagsPage(store.db, filter, page, []);
+    // One statement for every match (its subquery sees the rows before the update, so a `paused`
+    // filter still selects them); the page is read again by id to answer with the new values.
+    if (total > 0) {
+      await setDagsPausedMatching(store.db, filter, body.is_paused);
+      await deps.changed();
+    }
+    const after = rows.length ? await listDagsPage(store.db, { dagIds: rows.map((d) => d.dag_id), excludeStale: false }, { limit: rows.length, offset: 0 }, []) : { rows: [] };
+    return c.json({ dags: after.rows.map((d) => dagResponse(d, defaults)), total_entries: total });
   });
 
   r.get("/dags/:dag_id", async (c) => c.json(dagResponse(await requireDagRow(store, c.req.param("dag_id")), defaults)));

@@ -4,10 +4,11 @@ import { Hono, type Context } from "hono";
 import { applyClear, clearTargets, markTaskInstances, selectTaskIds, SETTABLE_TI_STATES, type SettableTiState } from "../../operations/clear.ts";
 import { listDagRuns } from "../../store/dag-runs.ts";
 import { getTaskInstanceWithRun, listTaskInstancesPage, listTaskInstanceTries, type TaskInstanceOrderColumn } from "../../store/listings.ts";
+import { setTaskInstanceNote } from "../../store/task-instance-notes.ts";
 import { listTaskInstances } from "../../store/task-instances.ts";
 import { DAG_ACCESS } from "../auth/roles.ts";
 import { requireAccess, type ApiDeps, type ApiEnv } from "../context.ts";
-import { notFound, validationError } from "../http-error.ts";
+import { badRequest, notFound, validationError } from "../http-error.ts";
 import { dateRange, intParam, listParam, orderBy, paging, strParam } from "../query.ts";
 import { taskInstanceHistoryResponse, taskInstanceResponse } from "../shapes.ts";
 import { parseIsoField, readBody } from "../validate.ts";
@@ -46,6 +47,8 @@ export const PATCH_TI_BODY = {
   },
   additionalProperties: false,
 } as const;
+
+const PATCH_TI_MASK = ["new_state", "note", "include_upstream", "include_downstream", "include_future", "include_past"];
 
 export const CLEAR_TI_BODY = {
   type: "object",
@@ -168,13 +171,21 @@ export function taskInstanceRoutes(deps: ApiDeps): Hono<ApiEnv> {
     return c.json(taskInstanceHistoryResponse(h, ti));
   });
 
+  // Airflow's patch_task_instance: `update_mask` names the fields to apply (then a null note clears
+  // it); without one, the fields the body gives. The note is applied before the state.
   r.patch(`${base}/:task_id`, async (c) => {
+    const mask = listParam(c, "update_mask");
+    for (const m of mask) if (!PATCH_TI_MASK.includes(m)) throw badRequest(`Invalid field \`${m.slice(0, 80)}\` in update mask; ${PATCH_TI_MASK.join(", ")} can be updated`);
     const body = await readBody<{ new_state?: string | null; note?: string | null; include_upstream?: boolean; include_downstream?: boolean }>(c, PATCH_TI_BODY);
     const ti = await requireTi(store, c);
-    if (body.note != null) throw validationError([{ loc: ["body", "note"], msg: "orch does not keep task instance notes yet; leave note out", type: "value_error" }]);
-    if (body.new_state == null) return c.json({ task_instances: [taskInstanceResponse(ti)], total_entries: 1 });
-    if (!(SETTABLE_TI_STATES as readonly string[]).includes(body.new_state)) {
+    const want = (k: "new_state" | "note") => (mask.length ? mask.includes(k) : body[k] !== undefined);
+    if (want("new_state") && body.new_state != null && !(SETTABLE_TI_STATES as readonly string[]).includes(body.new_state)) {
       throw validationError([{ loc: ["body", "new_state"], msg: `'new_state' should be one of ${SETTABLE_TI_STATES.join(", ")}`, type: "value_error" }]);
+    }
+    if (want("note") && (mask.length > 0 || body.note != null)) await setTaskInstanceNote(store.db, ti, body.note ?? null, c.get("user").username);
+    if (!want("new_state") || body.new_state == null) {
+      const now = await requireTi(store, c);
+      return c.json({ task_instances: [taskInstanceResponse(now)], total_entries: 1 });
     }
     const d = await requireSchedulable(store, ti.dag_id);
     const ids = selectTaskIds(d, { taskIds: new Set([ti.task_id]), includeDownstream: body.include_downstream, includeUpstream: body.include_upstream });

@@ -312,7 +312,7 @@ export function uiRoutes(deps: ApiDeps): Hono<UiEnv> {
       rendered = {};
     }
     const operator = sched.tasks.get(taskId)?.operator ?? null;
-    return sendPage(c, TryPage({ d: { run, ti: ti as TaskInstanceRow, tries, shown, log, streamUrl, xcoms, rendered, operator }, ...pageOf(c) }));
+    return sendPage(c, TryPage({ d: { run, ti: ti as TaskInstanceRow, tries, shown, log, streamUrl, xcoms, rendered, operator, note: ti.note ?? null }, ...pageOf(c) }));
   });
 
   r.get("/dags/:dag_id/runs/:run_id/tasks/:task_id/tries/:try_number/stream", read, async (c) => {

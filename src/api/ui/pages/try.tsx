@@ -28,6 +28,8 @@ export interface TryPageData {
   xcoms: { key: string; value: string }[];
   rendered: Record<string, unknown>;
   operator: string | null;
+  /** A person's note on the task instance (set through the REST API). */
+  note: string | null;
 }
 
 export const TryPage: FC<{ d: TryPageData; user: AuthUser; csrf: string }> = ({ d, user, csrf }) => {
@@ -58,6 +60,12 @@ export const TryPage: FC<{ d: TryPageData; user: AuthUser; csrf: string }> = ({ 
               #{shown.try_number}: <StateLabel state={shown.state} />, started <span class="mono">{fmtDate(shown.start_date)}</span>, {fmtDuration(shown.duration ?? (shown.start_date ? runDuration(shown) : null))}
               {shown.hostname ? ` on ${shown.hostname}` : ""}
             </dd>
+          </>
+        ) : null}
+        {d.note ? (
+          <>
+            <dt>Note</dt>
+            <dd id="ti-note">{d.note}</dd>
           </>
         ) : null}
       </dl>
