@@ -131,8 +131,13 @@ async function runBashTask(declared: BashTask, d: RunTaskDeps): Promise<TaskOutc
   }
   const env = task.env ? (renderFields(task.env, templateContext) as Record<string, string>) : undefined;
   const cwd = task.cwd ? (renderTemplate(task.cwd, templateContext) as string) : undefined;
-  // BashOperator's template_fields, recorded before the command runs (Airflow's RTIF).
-  await d.parts.recordRenderedFields({ bash_command: command, env: env ?? null, cwd: cwd ?? null });
+  // BashOperator's template_fields, recorded before the command runs (Airflow's RTIF). They are
+  // for people looking at the try: a parent that cannot record them does not stop the command.
+  try {
+    await d.parts.recordRenderedFields({ bash_command: command, env: env ?? null, cwd: cwd ?? null });
+  } catch (e) {
+    d.log(`the rendered fields were not recorded: ${(e as Error)?.message ?? String(e)}`, "WARNING");
+  }
   const ctxEnv = airflowCtxEnv(d.request);
   d.log(`Running command: ${command}`);
   const r = await runBash({

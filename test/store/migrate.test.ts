@@ -8,7 +8,7 @@ import { dialectSkipReason, freshStore, testDialects, type TestStore } from "../
 const TABLES = [
   "asset", "asset_dag_run_queue", "asset_event", "backfill", "backfill_dag_run", "connection", "dag", "dag_run",
   "dag_schedule_asset_reference", "dagrun_asset_event", "import_error", "job", "log", "orch_version", "serialized_dag", "task_instance",
-  "task_instance_history", "trigger", "user", "variable", "xcom",
+  "task_instance_history", "task_instance_note", "trigger", "user", "variable", "xcom",
 ];
 
 for (const dialect of testDialects()) {

@@ -158,7 +158,8 @@ describe("worker: reads, environment, output, recycling", () => {
     assert.ok(r.lines.some((l) => l === 'hello 41 db.internal {"a":1}'), r.lines.join("\n"));
     assert.deepEqual(
       r.reads.map((x) => (x.kind === "variable" ? `var:${x.key}` : x.kind === "connection" ? `conn:${x.connId}` : x.kind !== "xcom" ? x.kind : `xcom:${x.taskIds?.join(",")}:${x.key}`)).sort(),
-      ["conn:wh", "var:cfg", "var:greeting", "xcom:up:return_value"],
+      // rendered_fields: the bash task records what it rendered (the one write among the reads).
+      ["conn:wh", "rendered_fields", "var:cfg", "var:greeting", "xcom:up:return_value"],
     );
   });
 
