@@ -97,34 +97,9 @@ export async function createDagRun(trx: Kysely<Database>, run: NewRun, tasks: re
     await trx
       .insertInto("task_instance")
       .values(
-        tasks.slice(i, i + 50).map((t) => ({
-          dag_id: run.dag_id,
-          run_id: run.run_id,
-          task_id: t.task_id,
-          map_index: -1,
-          try_number: 0,
-          max_tries: t.retries,
-          state: null,
-          start_date: null,
-          end_date: null,
-          duration: null,
-          hostname: null,
-          pid: null,
-          queue: "default",
-          pool: "default_pool",
-          priority_weight: t.priority_weight,
-          operator: t.operator,
-          scheduled_dttm: null,
-          queued_dttm: null,
-          next_retry_at: null,
-          next_method: null,
-          next_kwargs: null,
-          trigger_id: null,
-          trigger_timeout: null,
-          state_reason: null,
-          rendered_fields: null,
-          updated_at: now,
-        })),
+        tasks.slice(i, i + 50).map((t) =>
+          newTaskInstanceRow({ dag_id: run.dag_id, run_id: run.run_id, task_id: t.task_id, map_index: -1, retries: t.retries, priority_weight: t.priority_weight, operator: t.operator, state: null, scheduled_dttm: null, now }),
+        ),
       )
       .execute();
   }
@@ -262,4 +237,47 @@ export async function startDagRunWithinLimit(trx: Kysely<Database>, dialect: Dia
     .where("state", "=", "queued")
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
+}
+
+/** The row of a task instance not yet tried: the one place its many columns start out. */
+export function newTaskInstanceRow(o: {
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  retries: number;
+  priority_weight: number;
+  operator: string;
+  state: "scheduled" | null;
+  scheduled_dttm: string | null;
+  now: string;
+}) {
+  return {
+    dag_id: o.dag_id,
+    run_id: o.run_id,
+    task_id: o.task_id,
+    map_index: o.map_index,
+    try_number: 0,
+    max_tries: o.retries,
+    state: o.state,
+    start_date: null,
+    end_date: null,
+    duration: null,
+    hostname: null,
+    pid: null,
+    queue: "default",
+    pool: "default_pool",
+    priority_weight: o.priority_weight,
+    operator: o.operator,
+    scheduled_dttm: o.scheduled_dttm,
+    queued_dttm: null,
+    next_retry_at: null,
+    next_method: null,
+    next_kwargs: null,
+    trigger_id: null,
+    trigger_timeout: null,
+    state_reason: null,
+    rendered_fields: null,
+    updated_at: o.now,
+  };
 }

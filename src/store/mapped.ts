@@ -2,6 +2,7 @@
 // (map_index -1) becomes map_index 0 and gains siblings 1..n-1 when the task expands; a shorter
 // re-expansion marks the surplus `removed`. Also the XCom reads that give the lengths.
 import type { Db } from "./open.ts";
+import { newTaskInstanceRow } from "./dag-runs.ts";
 import { nowIso } from "./schema.ts";
 
 export interface MappedInstance {
@@ -101,34 +102,9 @@ export async function expandTaskInstances(db: Db, seed: MapSeed, existing: reado
     const rows = await db
       .insertInto("task_instance")
       .values(
-        missing.slice(i, i + 40).map((mapIndex) => ({
-          dag_id: seed.dag_id,
-          run_id: seed.run_id,
-          task_id: seed.task_id,
-          map_index: mapIndex,
-          try_number: 0,
-          max_tries: seed.retries,
-          state: "scheduled",
-          start_date: null,
-          end_date: null,
-          duration: null,
-          hostname: null,
-          pid: null,
-          queue: "default",
-          pool: "default_pool",
-          priority_weight: seed.priority_weight,
-          operator: seed.operator,
-          scheduled_dttm: now,
-          queued_dttm: null,
-          next_retry_at: null,
-          next_method: null,
-          next_kwargs: null,
-          trigger_id: null,
-          trigger_timeout: null,
-          state_reason: null,
-          rendered_fields: null,
-          updated_at: now,
-        })),
+        missing.slice(i, i + 40).map((mapIndex) =>
+          newTaskInstanceRow({ dag_id: seed.dag_id, run_id: seed.run_id, task_id: seed.task_id, map_index: mapIndex, retries: seed.retries, priority_weight: seed.priority_weight, operator: seed.operator, state: "scheduled", scheduled_dttm: now, now }),
+        ),
       )
       .returning(["id", "map_index"])
       .execute();
