@@ -25,10 +25,9 @@ import { triggerDagRun } from "../../src/scheduler/run-creation.ts";
 import { createScheduler } from "../../src/scheduler/scheduler.ts";
 import type { SerializedDag } from "../../src/serialization/serialized-dag.ts";
 import { migrate, openStore, type Store } from "../../src/store/index.ts";
-import pg from "pg";
+import { withBenchHome, type BenchDialect } from "./_home.ts";
 import { Logger as GraphileLogger, run as runGraphileWorker, type Task as GraphileTask } from "graphile-worker";
 
-const ADMIN = process.env.ORCH_TEST_DATABASE_URL ?? "postgres://postgres:postgres@127.0.0.1:5432/postgres";
 const IDLE_S = Number(process.env.ORCH_BENCH_IDLE_S ?? 30);
 
 // Each task appends "start end" (epoch ms, sub-ms precision) to $BENCH_MARKS: the hand-off as the
@@ -156,41 +155,8 @@ async function twoSchedulers(store: Store, home: string, url: string) {
   return { tis: ok.length, seconds, tiPerSecond: ok.length / seconds, cappedConcurrency: maxOverlap(capped), jobs: new Set(ok.map((t) => t.queued_by_job_id)).size };
 }
 
-async function withDialect(dialect: "sqlite" | "postgres", fn: (store: Store, home: string, url: string) => Promise<void>) {
-  const home = mkdtempSync(join(tmpdir(), "orch-bench-sched-"));
-  mkdirSync(join(home, "dags"));
-  writeFileSync(join(home, "dags", "bench.ts"), DAGS);
-  let url = `sqlite:///${join(home, "orch.db")}`;
-  let drop = async () => {};
-  if (dialect === "postgres") {
-    const name = `orch_bench_${process.pid}`;
-    const admin = new pg.Client({ connectionString: ADMIN });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${name}"`);
-    await admin.query(`CREATE DATABASE "${name}"`);
-    await admin.end();
-    const u = new URL(ADMIN);
-    u.pathname = `/${name}`;
-    url = u.toString();
-    drop = async () => {
-      const c = new pg.Client({ connectionString: ADMIN });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await c.end();
-    };
-  }
-  const store = await openStore(url);
-  try {
-    await migrate(store);
-    const processor = createDagProcessor({ store, dagsFolder: join(home, "dags"), home, importTimeoutSeconds: 60 });
-    await processor.processAll();
-    await processor.stop();
-    await fn(store, home, url);
-  } finally {
-    await store.close();
-    await drop();
-    rmSync(home, { recursive: true, force: true });
-  }
+function withDialect(dialect: BenchDialect, fn: (store: Store, home: string, url: string) => Promise<void>) {
+  return withBenchHome(dialect, { name: "sched", dags: DAGS }, fn);
 }
 
 /** The PostgreSQL baseline: graphile-worker (a PostgreSQL job queue) on the same server and
