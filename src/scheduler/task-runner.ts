@@ -5,8 +5,7 @@ import { recordRenderedMapIndex } from "../store/mapped.ts";
 import { hostname } from "node:os";
 import type { Config } from "../config.ts";
 import type { Executor } from "../executor/local-executor.ts";
-import { createSecretsMasker, openTaskLog, taskLogPath, type SecretsMasker, type SecretValue, type TaskLog } from "../logging/index.ts";
-import { loadSecretsSnapshot } from "../secrets/index.ts";
+import { createSecretsMasker, openTaskLog, taskLogPath, type TaskLog } from "../logging/index.ts";
 import { listTriggeringAssetEvents, recordAssetEvent } from "../store/assets.ts";
 import { getDagRun } from "../store/dag-runs.ts";
 import type { Store } from "../store/index.ts";
@@ -15,7 +14,7 @@ import { finishRestartedTry, finishTry, releaseClaim, skipTaskInstancesOfRun, st
 import { notifyTriggerer } from "../store/notify.ts";
 import { deferTry, rescheduleTry } from "../store/triggers.ts";
 import { clearTaskXcoms, setXcoms, SKIPMIXIN_KEY } from "../store/xcom.ts";
-import type { ConnectionInfo, RunTaskRequest, TaskOutcome } from "../worker/protocol.ts";
+import type { RunTaskRequest, TaskOutcome } from "../worker/protocol.ts";
 import { allDownstream, type SchedulableDag } from "./dag-bag.ts";
 import { nextRetryAt } from "./deps/index.ts";
 import { resolveParams } from "./run-creation.ts";
@@ -25,34 +24,6 @@ export interface TaskRunnerDeps {
   store: Store;
   config: Config;
   executor: Executor;
-}
-
-/** Every variable and connection a try may read (for maskers that must know them all, as
- *  `orch dags test`'s output), through the secrets search path (environment,
- *  then metastore), so env-provided ones reach tasks and their masker. */
-export async function loadVariablesAndConnections(store: Store): Promise<{
-  variables: Record<string, string>;
-  connections: Record<string, ConnectionInfo>;
-}> {
-  return loadSecretsSnapshot(store);
-}
-
-/** A masker for one try's log: connection passwords, and variables and connection extras whose
- *  names look sensitive (the masker's own rule, Airflow's sensitive_var_conn_names). */
-export function maskerFor(v: { variables: Record<string, string>; connections: Record<string, ConnectionInfo> }): SecretsMasker {
-  const masker = createSecretsMasker();
-  for (const [k, val] of Object.entries(v.variables)) masker.addSecret(val, k);
-  for (const c of Object.values(v.connections)) {
-    if (c.password) masker.addSecret(c.password);
-    if (c.extra) {
-      try {
-        masker.addSecret(JSON.parse(c.extra) as SecretValue);
-      } catch {
-        // An extra that is not JSON holds no named fields to mask.
-      }
-    }
-  }
-  return masker;
 }
 
 export function buildRequest(args: {

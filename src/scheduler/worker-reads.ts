@@ -7,25 +7,13 @@ import { triggerFromTask } from "./trigger-from-task.ts";
 import { getDagRun } from "../store/dag-runs.ts";
 import { externalStates } from "../store/triggers.ts";
 import type { ReadAnswerer } from "../executor/local-executor.ts";
-import type { SecretValue, SecretsMasker } from "../logging/index.ts";
+import type { SecretsMasker } from "../logging/index.ts";
 import { getConnection, getVariable } from "../secrets/index.ts";
+import { maskConnection, redactValue } from "../secrets/masking.ts";
 import type { Store } from "../store/index.ts";
 import { setRenderedFields } from "../store/task-instances.ts";
 import { pullXcoms } from "../store/xcom.ts";
-import type { ConnectionInfo, TaskOutcome, TaskReadResult } from "../worker/protocol.ts";
-
-/** Registers what of a connection must never be shown: its password, and extra fields whose
- *  names look sensitive (the masker's own rule, Airflow's sensitive_var_conn_names). */
-export function maskConnection(masker: SecretsMasker, c: ConnectionInfo): void {
-  if (c.password) masker.addSecret(c.password);
-  if (c.extra) {
-    try {
-      masker.addSecret(JSON.parse(c.extra) as SecretValue);
-    } catch {
-      // An extra that is not JSON holds no named fields to mask.
-    }
-  }
-}
+import type { TaskOutcome, TaskReadResult } from "../worker/protocol.ts";
 
 /** Airflow's [core] max_templated_field_length default: a longer rendered field is stored cut. */
 export const MAX_TEMPLATED_FIELD_LENGTH = 4096;
@@ -35,16 +23,9 @@ const TRUNCATED = "Truncated. You can change this behaviour in [core]max_templat
  *  DB_PASSWORD) become "***", every secret the try was handed is masked in strings (Airflow's
  *  redact), and a field longer than MAX_TEMPLATED_FIELD_LENGTH as JSON is cut, saying so. */
 export function redactRenderedFields(fields: Record<string, unknown>, masker: SecretsMasker): Record<string, unknown> {
-  const walk = (v: unknown, name?: string): unknown => {
-    if (name !== undefined && masker.shouldMaskKey(name) && v !== null && v !== "") return "***";
-    if (typeof v === "string") return masker.mask(v);
-    if (Array.isArray(v)) return v.map((x) => walk(x));
-    if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
-    return v;
-  };
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fields)) {
-    const safe = walk(v);
+    const safe = redactValue(v, masker);
     const text = typeof safe === "string" ? safe : JSON.stringify(safe) ?? "null";
     out[k] = text.length > MAX_TEMPLATED_FIELD_LENGTH ? TRUNCATED + text.slice(0, MAX_TEMPLATED_FIELD_LENGTH - TRUNCATED.length) : safe;
   }

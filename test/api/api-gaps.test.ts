@@ -1,8 +1,8 @@
 // Over real HTTP against `orch standalone`: a task instance's note (PATCH with and without
 // update_mask), a manual run with its own data interval, bulk PATCH /api/v2/dags by dag_id_pattern,
 // and the rendered fields a bash task records (the secret it read masked), shown on the try page
-// beside its log (masked too). The task's last line, its XCom, leaves the secret out on purpose:
-// an XCom that holds a secret is shown as it is (a known gap, see docs/api.md).
+// beside its log (masked too), and its XCom (its last line, which repeats the secret) masked in
+// the REST API and on the try page.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { runOrch } from "../helpers/cli.ts";
@@ -13,7 +13,7 @@ import { call, generatedPassword, login, startOrch, waitFor, type OrchProcess } 
 
 const DAGS = `import { dag, bash } from "orch";
 export const rendered = dag({ dag_id: "gaps_rendered", schedule: null, start_date: "2024-01-01" }, () => {
-  bash({ task_id: "echo", command: "echo day={{ ds }} token=$API_TOKEN; echo done", env: { API_TOKEN: "{{ var.value.api_token }}" } });
+  bash({ task_id: "echo", command: "echo day={{ ds }}; echo token=$API_TOKEN", env: { API_TOKEN: "{{ var.value.api_token }}" } });
 });
 export const a = dag({ dag_id: "gaps_a", schedule: "@daily", start_date: "2024-01-01", catchup: false }, () => {
   bash({ task_id: "t", command: "true" });
@@ -113,6 +113,12 @@ describe("REST: task instance notes, trigger data intervals, bulk dag patch, ren
     assert.match(page.text, /day=2024-03-01/, "the try page shows the rendered command");
     const at = page.text.indexOf(SECRET);
     assert.ok(at < 0, `the try page does not show the secret: …${page.text.slice(Math.max(0, at - 300), at + 50)}…`);
+    assert.match(page.text, /token=\*\*\*/, "the try page shows the XCom with the secret masked");
+    for (const stringify of ["true", "false"]) {
+      const x = await call(base, "GET", `${path}/xcomEntries/return_value?stringify=${stringify}`, { token });
+      assert.equal(x.status, 200, x.text);
+      assert.equal((x.body as { value: unknown }).value, "token=***", `the XCom's value is masked (stringify=${stringify}): ${x.text}`);
+    }
   });
 
   test("a task instance's note: set, returned, cleared with update_mask; too long or a bad mask is refused", async () => {

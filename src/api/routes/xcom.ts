@@ -1,7 +1,10 @@
 // /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries (~ for any):
 // list (without values, as Airflow), and one entry with its value (stringify=true, the default,
-// gives the JSON text; stringify=false the value itself).
+// gives the JSON text; stringify=false the value itself). A value is shown with every secret the
+// secrets path can hand out masked (a task that returns a password it read shows "***"); the store
+// keeps it as returned, so downstream tasks still receive it.
 import { Hono } from "hono";
+import { maskerForAllSecrets, redactValue } from "../../secrets/masking.ts";
 import { listXcomsPage } from "../../store/listings.ts";
 import { DAG_ACCESS } from "../auth/roles.ts";
 import { requireAccess, type ApiDeps, type ApiEnv } from "../context.ts";
@@ -58,7 +61,7 @@ export function xcomRoutes(deps: ApiDeps): Hono<ApiEnv> {
     const { rows } = await listXcomsPage(store.db, { dagId, runId, taskId, key, mapIndex }, { limit: 1, offset: 0 });
     const x = rows[0];
     if (!x) throw notFound(`XCom entry with key: \`${key}\` not found`);
-    const value = JSON.parse(x.value) as unknown;
+    const value = redactValue(JSON.parse(x.value) as unknown, await maskerForAllSecrets(store));
     return c.json({ ...xcomResponse(x), value: stringify ? (typeof value === "string" ? value : JSON.stringify(value)) : value });
   });
   return r;

@@ -23,6 +23,7 @@ import { applyClear, clearTargets, markTaskInstances, selectTaskIds } from "../.
 import { markDagRun, plannedRunMarks } from "../../operations/dag-run-state.ts";
 import { syncAllDagAssets } from "../../scheduler/asset-runs.ts";
 import { cancelBackfill, createBackfill, planBackfill, type BackfillRequest } from "../../scheduler/backfill.ts";
+import { maskerForAllSecrets, redactValue } from "../../secrets/masking.ts";
 import { listAssetConsumers, listAssetEvents, listAssets } from "../../store/assets.ts";
 import { backfillProgress, getBackfill, listBackfillDagRuns, listBackfills, REPROCESS_BEHAVIORS, setBackfillPaused, type ReprocessBehavior } from "../../store/backfills.ts";
 import { listDags } from "../../store/dags.ts";
@@ -296,6 +297,7 @@ export function uiRoutes(deps: ApiDeps): Hono<UiEnv> {
       if (await tryIsLive(store, target)) streamUrl = `${tiUrl(run.dag_id, run.run_id, taskId)}/tries/${shown.try_number}/stream?offset=${chunk.nextOffset}`;
     }
     const { rows } = await listXcomsPage(store.db, { dagId: run.dag_id, runId: run.run_id, taskId, mapIndex: -1 }, { limit: 100, offset: 0 });
+    const masker = rows.length ? await maskerForAllSecrets(store) : undefined;
     const xcoms = rows.map((x) => {
       let v: unknown = x.value;
       try {
@@ -303,7 +305,7 @@ export function uiRoutes(deps: ApiDeps): Hono<UiEnv> {
       } catch {
         // shown as stored
       }
-      return { key: x.key, value: showJson(v) };
+      return { key: x.key, value: showJson(redactValue(v, masker!)) };
     });
     let rendered: Record<string, unknown> = {};
     try {

@@ -10,7 +10,7 @@ import { createLocalExecutor } from "../../executor/local-executor.ts";
 import { triggerDagRun } from "../../scheduler/run-creation.ts";
 import { createScheduler } from "../../scheduler/scheduler.ts";
 import { createTriggerer, resumedRuns, type Triggerer } from "../../triggerer/triggerer.ts";
-import { loadVariablesAndConnections, maskerFor } from "../../scheduler/task-runner.ts";
+import { maskerForAllSecrets } from "../../secrets/masking.ts";
 import { listTaskInstances } from "../../store/task-instances.ts";
 import { getDagRunById } from "../../store/dag-runs.ts";
 import { deleteDagRun, failDagRunAndTasks, findDagRunAtLogicalDate } from "../../store/deletions.ts";
@@ -53,7 +53,7 @@ export const testCommand: CommandModule<object, DagsTestArgs> = {
         }
       }
       const run = await triggerDagRun(store, d, { conf, logicalDate, triggeredBy: "test" });
-      const masker = maskerFor(await loadVariablesAndConnections(store));
+      const masker = await maskerForAllSecrets(store);
       const inner = createLocalExecutor({ parallelism: 1 });
       const executor = args.quiet ? inner : streamingExecutor(inner, masker, (s) => process.stdout.write(s));
       let onFinish: () => void = () => {};
