@@ -1,5 +1,7 @@
 // Deleting a DAG run or a whole DAG's records: `orch dags test` replacing the run at its logical
-// date (as Airflow's dag.test() does), and `orch dags delete` (Airflow's delete_dag).
+// date (as Airflow's dag.test() does), `orch dags delete` and `DELETE /api/v2/dags/{dag_id}`
+// (Airflow's delete_dag), `DELETE /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}`. A backfill keeps
+// its record of a deleted run's date, with the run unlinked.
 import type { Db } from "./open.ts";
 import { deleteTaskInstanceNotes } from "./task-instance-notes.ts";
 import { finishTry } from "./task-instances.ts";

@@ -1,8 +1,8 @@
 // SQL for the edits a person makes through the API or CLI (not the scheduler's transitions):
-// pausing a DAG, a run's note and forced state, deleting a run or a DAG with all it owns.
+// pausing a DAG, a run's note and forced state. Deleting a run or a DAG with all it owns is
+// deletions.ts (one set of deletes for the CLI and the API).
 import type { Db } from "./open.ts";
 import { nowIso } from "./schema.ts";
-import { deleteTaskInstanceNotes } from "./task-instance-notes.ts";
 
 export async function setDagPaused(db: Db, dagId: string, paused: boolean): Promise<boolean> {
   const r = await db.updateTable("dag").set({ is_paused: paused ? 1 : 0 }).where("dag_id", "=", dagId).executeTakeFirst();
@@ -26,28 +26,6 @@ export async function setDagRunState(db: Db, id: number, state: "queued" | "succ
     .set(state === "queued" ? { state, start_date: null, end_date: null, queued_at: now } : { state, end_date: now, last_scheduling_decision: now })
     .where("id", "=", id)
     .execute();
-}
-
-/** Deletes one run, its task instances, their tries and XComs. */
-export async function deleteDagRun(db: Db, run: { id: number; dag_id: string; run_id: string }): Promise<void> {
-  await db.deleteFrom("xcom").where("dag_run_id", "=", run.id).execute();
-  await db.deleteFrom("task_instance_history").where("dag_id", "=", run.dag_id).where("run_id", "=", run.run_id).execute();
-  await db.deleteFrom("task_instance").where("dag_id", "=", run.dag_id).where("run_id", "=", run.run_id).execute();
-  await deleteTaskInstanceNotes(db, run.dag_id, run.run_id);
-  await db.deleteFrom("dag_run").where("id", "=", run.id).execute();
-}
-
-/** Deletes a DAG's metadata: runs, task instances, tries, XComs, the serialized DAG and the dag row.
- *  The file stays; the DAG processor adds the DAG again when it next parses it (as Airflow). */
-export async function deleteDagMetadata(db: Db, dagId: string): Promise<number> {
-  await db.deleteFrom("xcom").where("dag_id", "=", dagId).execute();
-  await db.deleteFrom("task_instance_history").where("dag_id", "=", dagId).execute();
-  await db.deleteFrom("task_instance").where("dag_id", "=", dagId).execute();
-  await deleteTaskInstanceNotes(db, dagId);
-  await db.deleteFrom("dag_run").where("dag_id", "=", dagId).execute();
-  await db.deleteFrom("serialized_dag").where("dag_id", "=", dagId).execute();
-  const r = await db.deleteFrom("dag").where("dag_id", "=", dagId).executeTakeFirst();
-  return Number(r.numDeletedRows);
 }
 
 export async function countRunningTaskInstances(db: Db, dagId: string): Promise<number> {

@@ -4,7 +4,9 @@
 // beside its log (masked too), and its XCom (its last line, which repeats the secret) masked in
 // the REST API and on the try page.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { openStore } from "../../src/store/index.ts";
 import { runOrch } from "../helpers/cli.ts";
 import { writeDag } from "../helpers/engine.ts";
 import { tempHome, type TempHome } from "../helpers/home.ts";
@@ -141,5 +143,39 @@ describe("REST: task instance notes, trigger data intervals, bulk dag patch, ren
     assert.equal(cleared.status, 200, cleared.text);
     assert.equal((cleared.body as { task_instances: Ti[] }).task_instances[0].note, null, "note cleared");
     assert.equal(((await call(base, "GET", path, { token, schema: "TaskInstanceResponse" })).body as Ti).note, null, "cleared in the store");
+  });
+
+  test("DELETE of a backfill's run and of its DAG: everything they own goes, the backfill keeps its dates with the runs unlinked", async () => {
+    const made = await call(base, "POST", "/api/v2/backfills", { token, body: { dag_id: "gaps_b", from_date: "2024-01-01T00:00:00Z", to_date: "2024-01-02T00:00:00Z" } });
+    assert.equal(made.status, 200, made.text);
+    const backfillId = (made.body as { id: number }).id;
+    const runsPath = "/api/v2/dags/gaps_b/dagRuns";
+    type Runs = { dag_runs: { dag_run_id: string; state: string }[] };
+    const runs = await waitFor("the backfill's two runs to finish", async () => {
+      const r = (await call(base, "GET", runsPath, { token })).body as Runs;
+      return r.dag_runs.length === 2 && r.dag_runs.every((x) => x.state === "success" || x.state === "failed") ? r.dag_runs : undefined;
+    }, 120_000);
+    const links = async () => {
+      const store = await openStore(`sqlite:///${join(home.home, "orch.db")}`);
+      try {
+        const rows = await store.db.selectFrom("backfill_dag_run").select(["dag_run_id", "logical_date"]).where("backfill_id", "=", backfillId).execute();
+        const tis = await store.db.selectFrom("task_instance").select("run_id").where("dag_id", "=", "gaps_b").execute();
+        const runIds = (await store.db.selectFrom("dag_run").select("id").execute()).map((r) => r.id);
+        return { linked: rows.filter((r) => r.dag_run_id !== null).length, dangling: rows.filter((r) => r.dag_run_id !== null && !runIds.includes(r.dag_run_id)).length, dates: rows.length, tiRuns: new Set(tis.map((t) => t.run_id)) };
+      } finally {
+        await store.close();
+      }
+    };
+    assert.deepEqual((await links()).linked, 2, "both runs linked to the backfill");
+    const gone = runs[0].dag_run_id;
+    const del = await call(base, "DELETE", `${runsPath}/${encodeURIComponent(gone)}`, { token });
+    assert.equal(del.status, 204, del.text);
+    const afterRun = await links();
+    assert.deepEqual([afterRun.dates, afterRun.linked, afterRun.dangling], [2, 1, 0], "the deleted run is unlinked from the backfill, not left dangling");
+    assert.ok(!afterRun.tiRuns.has(gone), "the deleted run's task instances are gone");
+    const delDag = await call(base, "DELETE", "/api/v2/dags/gaps_b", { token });
+    assert.equal(delDag.status, 204, delDag.text);
+    const afterDag = await links();
+    assert.deepEqual([afterDag.dates, afterDag.linked, afterDag.dangling, afterDag.tiRuns.size], [2, 0, 0, 0], "the DAG's runs and task instances are gone, the backfill's dates unlinked");
   });
 });

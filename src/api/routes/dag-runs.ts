@@ -6,7 +6,8 @@ import { applyClear, clearTargets, selectTaskIds } from "../../operations/clear.
 import { triggerDagRun } from "../../scheduler/run-creation.ts";
 import { DAG_RUN_STATES, getDagRun } from "../../store/dag-runs.ts";
 import { listDagRunsPage, type DagRunOrderColumn } from "../../store/listings.ts";
-import { deleteDagRun, setDagRunNote } from "../../store/run-edits.ts";
+import { deleteDagRun } from "../../store/deletions.ts";
+import { setDagRunNote } from "../../store/run-edits.ts";
 import { listTaskInstances } from "../../store/task-instances.ts";
 import { DAG_ACCESS } from "../auth/roles.ts";
 import { requireAccess, type ApiDeps, type ApiEnv } from "../context.ts";
@@ -168,7 +169,7 @@ export function dagRunRoutes(deps: ApiDeps): Hono<ApiEnv> {
     if (tis.some((t) => t.state === "running" || t.state === "queued")) {
       throw conflict(`DagRun ${run.run_id} of ${run.dag_id} has running task instances; mark it failed first`);
     }
-    await store.writeTransaction((trx) => deleteDagRun(trx, run));
+    await store.writeTransaction((trx) => deleteDagRun(trx, run.id));
     return c.body(null, 204);
   });
   return r;

@@ -9,7 +9,8 @@ import { dagDetailsResponse, dagResponse } from "../shapes.ts";
 import { readBody } from "../validate.ts";
 import { getSerializedDag } from "../../store/dags.ts";
 import { listDagsPage, setDagsPausedMatching, type DagOrderColumn } from "../../store/listings.ts";
-import { countRunningTaskInstances, deleteDagMetadata, setDagPaused } from "../../store/run-edits.ts";
+import { deleteDagRecords } from "../../store/deletions.ts";
+import { countRunningTaskInstances, setDagPaused } from "../../store/run-edits.ts";
 import { requireDagRow } from "./common.ts";
 
 const ORDER: Record<string, DagOrderColumn> = {
@@ -105,7 +106,7 @@ export function dagRoutes(deps: ApiDeps): Hono<ApiEnv> {
     const dagId = c.req.param("dag_id");
     await requireDagRow(store, dagId);
     if ((await countRunningTaskInstances(store.db, dagId)) > 0) throw conflict(`Task instances of dag with id: '${dagId}' are still running`);
-    await store.writeTransaction((trx) => deleteDagMetadata(trx, dagId));
+    await store.writeTransaction((trx) => deleteDagRecords(trx, dagId));
     return c.body(null, 204);
   });
   return r;
