@@ -2,7 +2,6 @@
 // (Airflow's `airflow assets list|details` plus creating an event, which Airflow offers over REST).
 import type { Argv, CommandModule } from "yargs";
 import { OrchError } from "../errors.ts";
-import { syncAllDagAssets } from "../scheduler/asset-runs.ts";
 import { assetUriProblem } from "../sdk/schedule.ts";
 import { getAsset, listAssetConsumers, listAssetEvents, listAssets, recordAssetEvent, type AssetRow } from "../store/assets.ts";
 import type { Store } from "../store/index.ts";
@@ -49,7 +48,6 @@ const listCommand: CommandModule<object, OutArgs> = {
   builder: (y: Argv) => y.options(outputOption).example("$0 assets list -o json", "every asset with its group") as unknown as Argv<OutArgs>,
   handler: (args) =>
     withStore(async (store) => {
-      await syncAllDagAssets(store);
       const rows = (await listAssets(store.db)).map((a) => ({ name: a.name, uri: a.uri, group: a.group, extra: a.extra, created_at: a.created_at }));
       printRows(rows, args.output, args.output === "table" ? ["name", "uri", "group", "created_at"] : undefined);
     }),
@@ -61,7 +59,6 @@ const detailsCommand: CommandModule<object, UriArgs> = {
   builder: (y: Argv) => uriPositional(y).options(outputOption).example("$0 assets details s3://bucket/trips.parquet", "") as unknown as Argv<UriArgs>,
   handler: (args) =>
     withStore(async (store) => {
-      await syncAllDagAssets(store);
       const a = await requireAsset(store, args.uri);
       const [latest] = await listAssetEvents(store.db, a.id, { limit: 1 });
       const row = {
@@ -91,7 +88,6 @@ const eventsCommand: CommandModule<object, UriArgs & { limit: number }> = {
       .example("$0 assets events warehouse://raw_trips --limit 5", "the five latest events") as unknown as Argv<UriArgs & { limit: number }>,
   handler: (args) =>
     withStore(async (store) => {
-      await syncAllDagAssets(store);
       const a = await requireAsset(store, args.uri);
       const rows = (await listAssetEvents(store.db, a.id, { limit: args.limit })).map((e) => ({
         id: e.id,
@@ -118,7 +114,6 @@ const eventCreateCommand: CommandModule<object, CreateArgs> = {
       const extra = parseExtra(args.extra);
       const problem = assetUriProblem(args.uri, false);
       if (problem) throw new OrchError("ORCH_USAGE", `invalid asset URI "${args.uri}": ${problem}`, { uri: args.uri });
-      await syncAllDagAssets(store);
       const a = await requireAsset(store, args.uri);
       const r = await store.writeTransaction((trx) => recordAssetEvent(trx, a, { extra }));
       await notifyScheduler(store);

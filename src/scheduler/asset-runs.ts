@@ -3,23 +3,13 @@
 // satisfies the condition; the run consumes the queue and sees the events in
 // ctx.triggering_asset_events.
 import type { AssetCondition, AssetRef } from "../sdk/timetable-spec.ts";
-import type { SerializedDag } from "../serialization/serialized-dag.ts";
-import { consumeAssetQueue, ensureAsset, listQueuedAssets, setDagScheduleAssetReferences } from "../store/assets.ts";
+import { assetKey, conditionAssets, consumeAssetQueue, listQueuedAssets, setDagScheduleAssetReferences } from "../store/assets.ts";
 import { createDagRun, generateRunId } from "../store/dag-runs.ts";
 import type { Store } from "../store/index.ts";
 import { lockDags } from "../store/locks.ts";
 import type { DagRunRow } from "../store/schema.ts";
-import { toSchedulable, type SchedulableDag } from "./dag-bag.ts";
+import type { SchedulableDag } from "./dag-bag.ts";
 import { taskSeeds } from "./run-creation.ts";
-
-const assetKey = (a: { name: string; uri: string }) => `${a.name}\u0000${a.uri}`;
-
-/** Every asset a condition names, once each. */
-export function conditionAssets(c: AssetCondition, out = new Map<string, AssetRef>()): AssetRef[] {
-  if (c.type === "asset") out.set(assetKey(c.asset), c.asset);
-  else for (const i of c.items) conditionAssets(i, out);
-  return [...out.values()];
-}
 
 /** Whether the assets with new events satisfy the condition (Airflow's BaseAsset.evaluate). */
 export function conditionHolds(c: AssetCondition, fresh: ReadonlySet<string>): boolean {
@@ -86,15 +76,3 @@ export async function createAssetTriggeredRun(store: Store, d: SchedulableDag, n
   });
 }
 
-/** Every DAG's assets into the store: outlets as known assets, schedules as references (what the
- *  scheduler does as it meets each DAG), so `orch assets` sees them without a scheduler running. */
-export async function syncAllDagAssets(store: Store): Promise<void> {
-  const rows = await store.db.selectFrom("serialized_dag").select(["dag_id", "data", "dag_hash", "fileloc"]).execute();
-  for (const row of rows) {
-    const d = toSchedulable(JSON.parse(row.data) as SerializedDag, row.dag_hash, row.fileloc);
-    await store.writeTransaction(async (trx) => {
-      for (const t of d.dag.tasks) for (const a of t.outlets) await ensureAsset(trx, a);
-    });
-    await syncScheduleReferences(store, d);
-  }
-}

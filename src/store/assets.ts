@@ -3,6 +3,8 @@
 // asset_dag_run_queue and dagrun_asset_event). Deciding when a queue makes a run is the
 // scheduler's job (scheduler/asset-runs.ts).
 import type { Kysely } from "kysely";
+import type { AssetCondition, AssetRef } from "../sdk/timetable-spec.ts";
+import type { SerializedDag } from "../serialization/serialized-dag.ts";
 import type { Db } from "./open.ts";
 import type { Database } from "./schema.ts";
 import { nowIso } from "./schema.ts";
@@ -64,6 +66,24 @@ export async function ensureAsset(db: Kysely<Database>, a: AssetKey): Promise<nu
     .execute();
   const row = await db.selectFrom("asset").select("id").where("name", "=", a.name).where("uri", "=", a.uri).executeTakeFirstOrThrow();
   return row.id;
+}
+
+/** One asset's identity as a map key (an asset is known by name and URI). */
+export const assetKey = (a: { name: string; uri: string }): string => `${a.name}\u0000${a.uri}`;
+
+/** Every asset a condition names, once each. */
+export function conditionAssets(c: AssetCondition, out = new Map<string, AssetRef>()): AssetRef[] {
+  if (c.type === "asset") out.set(assetKey(c.asset), c.asset);
+  else for (const i of c.items) conditionAssets(i, out);
+  return [...out.values()];
+}
+
+/** A parsed DAG's assets, as the DAG processor writes them with a new DAG version (Airflow's
+ *  bulk_write_to_db): its tasks' outlets become known assets, and the assets it is scheduled on
+ *  its schedule references (so their events queue for it), stale references dropped. */
+export async function recordDagAssets(trx: Kysely<Database>, d: SerializedDag): Promise<void> {
+  for (const t of d.tasks) for (const a of t.outlets) await ensureAsset(trx, a);
+  await setDagScheduleAssetReferences(trx, d.dag_id, d.timetable.type === "asset" ? conditionAssets(d.timetable.condition) : []);
 }
 
 /** Records that the DAG is scheduled on exactly these assets (stale references are dropped). */

@@ -1,6 +1,7 @@
 // All SQL for the dag, serialized_dag and import_error tables.
 import { createHash } from "node:crypto";
 import type { SerializedDag } from "../serialization/serialized-dag.ts";
+import { recordDagAssets } from "./assets.ts";
 import type { Db, Store } from "./open.ts";
 import { nowIso, type DagRow, type ImportErrorRow, type SerializedDagRow } from "./schema.ts";
 
@@ -60,7 +61,10 @@ export async function recordFileResult(store: Store, r: FileResult, previousDagI
   const changed: string[] = [];
   await store.writeTransaction(async (trx) => {
     for (const d of r.dags) {
-      if (await upsertSerializedDag(trx, d, r.fileHash, now)) changed.push(d.dag_id);
+      if (await upsertSerializedDag(trx, d, r.fileHash, now)) {
+        changed.push(d.dag_id);
+        await recordDagAssets(trx, d);
+      }
       await upsertDag(trx, d, {
         now,
         pausedByDefault: r.pausedByDefault,

@@ -41,6 +41,35 @@ async function runsOf(home: string, dagId: string): Promise<Run[]> {
 describe("assets", () => {
   const h = schedulerSuite();
 
+  it("parsing alone records the assets (outlets and schedules) and the references; a changed schedule replaces them", async () => {
+    await writeDag(h.dags, "assets.ts", DAGS);
+    const r = await runOrch(["dags", "reserialize"], { home: h.home });
+    assert.equal(r.code, 0, r.stderr);
+    const refs = () =>
+      withStoreOf(h.home, async (s) =>
+        (await s.db.selectFrom("dag_schedule_asset_reference").innerJoin("asset", "asset.id", "dag_schedule_asset_reference.asset_id").select(["dag_id", "uri"]).execute())
+          .map((x) => `${x.dag_id} ${x.uri}`)
+          .sort(),
+      );
+    assert.deepEqual(await refs(), [
+      "needs_both s3://bucket/a.parquet",
+      "needs_both warehouse://b",
+      "needs_either s3://bucket/a.parquet",
+      "needs_either warehouse://b",
+      "nested file:///never/happens",
+      "nested s3://bucket/a.parquet",
+      "nested warehouse://b",
+    ]);
+    const list = await runOrch(["assets", "list", "-o", "json"], { home: h.home });
+    assert.deepEqual((JSON.parse(list.stdout) as { uri: string }[]).map((x) => x.uri), ["file:///never/happens", "s3://bucket/a.parquet", "warehouse://b"]);
+    // needs_either now waits on b alone, and nested is gone from the file: its references go with
+    // the new version of needs_either; nested's stay until it is deleted (it is stale).
+    await writeDag(h.dags, "assets.ts", DAGS.replace('schedule: a.or(b)', 'schedule: [b]').replace(/export const nested[\s\S]*$/, ""));
+    assert.equal((await runOrch(["dags", "reserialize"], { home: h.home })).code, 0);
+    const after = await refs();
+    assert.deepEqual(after.filter((x) => x.startsWith("needs_either")), ["needs_either warehouse://b"]);
+  });
+
   it("a producer's outlet triggers the OR consumer at once; the AND consumer waits for the second asset, which an external event supplies", async () => {
     await writeDag(h.dags, "assets.ts", DAGS);
     const child = h.start();

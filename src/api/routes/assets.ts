@@ -2,7 +2,6 @@
 // core_api/routes/public/assets.py). The same store functions `orch assets` calls; creating an
 // event queues it for the DAGs scheduled on the asset, as a producer task's outlet event does.
 import { Hono } from "hono";
-import { syncAllDagAssets } from "../../scheduler/asset-runs.ts";
 import { getAssetById, latestAssetEvents, listAssetConsumers, listAssetEventsPage, listAssets, recordAssetEvent, type AssetEvent, type AssetRow } from "../../store/assets.ts";
 import { ASSET_ACCESS } from "../auth/roles.ts";
 import { requireAccess, type ApiDeps, type ApiEnv } from "../context.ts";
@@ -79,7 +78,6 @@ export function assetRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   r.get("/assets", async (c) => {
     const page = paging(c);
-    await syncAllDagAssets(store);
     const uriPattern = strParam(c, "uri_pattern");
     const namePattern = strParam(c, "name_pattern");
     const all = (await listAssets(store.db)).filter((a) => (!uriPattern || likeFilterText(a.uri, uriPattern)) && (!namePattern || likeFilterText(a.name, namePattern)));
@@ -108,7 +106,6 @@ export function assetRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   r.post("/assets/events", async (c) => {
     const body = await readBody<AssetEventBody>(c, ASSET_EVENT_BODY);
-    await syncAllDagAssets(store);
     const a = await getAssetById(store.db, body.asset_id);
     if (!a) throw notFound(`Asset with ID: \`${body.asset_id}\` was not found`);
     const made = await store.writeTransaction((trx) => recordAssetEvent(trx, a, { extra: body.extra ?? {} }));
@@ -120,7 +117,6 @@ export function assetRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   r.get("/assets/:asset_id", async (c) => {
     const id = assetIdParam(c.req.param("asset_id"));
-    await syncAllDagAssets(store);
     const a = await getAssetById(store.db, id);
     if (!a) throw notFound(`The Asset with ID: \`${id}\` was not found`);
     return c.json(assetResponse(a, await listAssetConsumers(store.db, a.id), (await latestAssetEvents(store.db)).get(a.id)));

@@ -21,7 +21,6 @@ import { taskLogPath } from "../../logging/log-path.ts";
 import { readTaskLog } from "../../logging/read-log.ts";
 import { applyClear, clearTargets, markTaskInstances, selectTaskIds } from "../../operations/clear.ts";
 import { markDagRun, plannedRunMarks } from "../../operations/dag-run-state.ts";
-import { syncAllDagAssets } from "../../scheduler/asset-runs.ts";
 import { cancelBackfill, createBackfill, planBackfill, type BackfillRequest } from "../../scheduler/backfill.ts";
 import { maskerForAllSecrets, redactValue } from "../../secrets/masking.ts";
 import { listAssetConsumers, listAssetEvents, listAssets } from "../../store/assets.ts";
@@ -404,7 +403,6 @@ export function uiRoutes(deps: ApiDeps): Hono<UiEnv> {
   });
 
   r.get("/assets", read, async (c) => {
-    await syncAllDagAssets(store);
     const assets = [];
     for (const a of await listAssets(store.db)) {
       assets.push({ a, consumers: await listAssetConsumers(store.db, a.id), events: await listAssetEvents(store.db, a.id, { limit: ASSET_EVENTS_SHOWN }) });
