@@ -3,7 +3,7 @@
 // satisfies the condition; the run consumes the queue and sees the events in
 // ctx.triggering_asset_events.
 import type { AssetCondition, AssetRef } from "../sdk/timetable-spec.ts";
-import { assetKey, conditionAssets, consumeAssetQueue, listQueuedAssets, setDagScheduleAssetReferences } from "../store/assets.ts";
+import { assetKey, consumeAssetQueue, listQueuedAssets } from "../store/assets.ts";
 import { createDagRun, generateRunId } from "../store/dag-runs.ts";
 import type { Store } from "../store/index.ts";
 import { lockDags } from "../store/locks.ts";
@@ -27,17 +27,6 @@ export function conditionHolds(c: AssetCondition, fresh: ReadonlySet<string>): b
 export function assetCondition(d: SchedulableDag): AssetCondition | null {
   const t = d.dag.timetable;
   return t.type === "asset" ? t.condition : null;
-}
-
-// dag_hash whose references were written by this process, so an unchanged DAG costs no write.
-const synced = new Map<string, string>();
-
-/** Records which assets the DAG is scheduled on (so events queue for it), once per DAG version. */
-export async function syncScheduleReferences(store: Store, d: SchedulableDag): Promise<void> {
-  const cond = assetCondition(d);
-  if (synced.get(d.dag.dag_id) === d.dagHash) return;
-  await store.writeTransaction((trx) => setDagScheduleAssetReferences(trx, d.dag.dag_id, cond ? conditionAssets(cond) : []));
-  synced.set(d.dag.dag_id, d.dagHash);
 }
 
 /**

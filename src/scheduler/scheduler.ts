@@ -15,7 +15,7 @@ import { endJob, heartbeatJob, startJob } from "../store/jobs.ts";
 import { listenForNotifications, type NotificationListener } from "../store/notify.ts";
 import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
 import { claimScheduledTaskInstances, listRestarting } from "../store/task-instances.ts";
-import { assetCondition, createAssetTriggeredRun, syncScheduleReferences } from "./asset-runs.ts";
+import { assetCondition, createAssetTriggeredRun } from "./asset-runs.ts";
 import { createDagBag, type DagBag } from "./dag-bag.ts";
 import { loadRunGate, type RunGate } from "./backfill.ts";
 import { evaluateDagRun, type RunEvaluation } from "./evaluate-run.ts";
@@ -177,7 +177,6 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         const d = await bag.get(store.db, dag_id);
         if (!d) continue;
         if (assetCondition(d)) {
-          await syncScheduleReferences(store, d);
           const run = await createAssetTriggeredRun(store, d, now);
           if (run) log(`created ${run.run_id} of ${dag_id} (asset-triggered)`);
           continue;
