@@ -1,6 +1,7 @@
 // The auth pieces on their own: generated passwords, scrypt hashes, the login throttle, tokens,
 // the passwords file; and that the contract schemas do reject wrong shapes (they are not vacuous).
 import assert from "node:assert/strict";
+import { scryptSync } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -33,6 +34,9 @@ describe("passwords", () => {
     assert.equal(await verifyPassword("correct horsE", h), false);
     assert.notEqual(await hashPassword("correct horse"), h, "a new salt each time");
     assert.equal(await verifyPassword("x", "not-a-hash"), false);
+    // The hash (computed in a child process) is scrypt's own: recomputed here in-process.
+    const [, , , , salt, key] = h.split("$");
+    assert.equal(scryptSync("correct horse", Buffer.from(salt, "base64"), 32, { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }).toString("base64"), key);
   });
 });
 
