@@ -55,8 +55,10 @@ export interface Expansion {
   settled: boolean;
 }
 
-/** Expands `task` in `run` (its trigger rule has passed). */
-export async function expandMappedTask(trx: Kysely<Database>, run: DagRunRow, d: SchedulableDag, task: SerializedTask, maxMapLength: number): Promise<Expansion> {
+/** Expands `task` in `run` (its trigger rule has passed). `initial` null: the instances are made
+ *  but not scheduled (a task in a mapped task group with an upstream inside the group: instance i
+ *  waits for that upstream's instance i). */
+export async function expandMappedTask(trx: Kysely<Database>, run: DagRunRow, d: SchedulableDag, task: SerializedTask, maxMapLength: number, initial: "scheduled" | null = "scheduled"): Promise<Expansion> {
   const existing = await listMappedInstances(trx, run, task.task_id);
   const len = await mappedLength(trx, run, d, task);
   const settle = async (state: "failed" | "skipped", reason: string): Promise<Expansion> => {
@@ -71,7 +73,7 @@ export async function expandMappedTask(trx: Kysely<Database>, run: DagRunRow, d:
   if (len.length > maxMapLength) {
     return settle("failed", `task ${task.task_id} would expand to ${len.length} task instances, more than [core] max_map_length (${maxMapLength})`);
   }
-  const scheduled = await expandTaskInstances(trx, seedOf(run, task), existing, len.length);
+  const scheduled = await expandTaskInstances(trx, seedOf(run, task), existing, len.length, initial);
   return { instances: await listMappedInstances(trx, run, task.task_id), scheduled: scheduled.size, settled: false };
 }
 
