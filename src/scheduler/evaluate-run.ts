@@ -192,8 +192,9 @@ export async function evaluateDagRun(
         else if (stepwise) {
           // The placeholder is instance 0 now; the other instances join the candidates.
           ti.map_index = 0;
+          const known = new Set(candidates.map((c) => c.id));
           for (const inst of x.instances) {
-            if (inst.map_index > 0 && !candidates.some((c) => c.id === inst.id)) {
+            if (inst.map_index > 0 && !known.has(inst.id)) {
               candidates.push({ id: inst.id, task_id: ti.task_id, map_index: inst.map_index, state: inst.state, next_retry_at: null, state_reason: null });
             }
           }

@@ -187,17 +187,26 @@ function airflowCtxEnv(r: RunTaskRequest): Record<string, string> {
   };
 }
 
+/** A task in a mapped task group: the group's arguments at this instance's map index. */
+async function groupArguments(task: Task, d: RunTaskDeps): Promise<Record<string, unknown>> {
+  const m = task.mapped_task_group!.mapping!;
+  const refs = mappingRefs(m);
+  const entries = refs.length ? await d.parts.pullXcoms(refs) : [];
+  return expandedArguments(`task group ${task.mapped_task_group!.group_id}`, m, d.request.mapIndex, (taskId, key) => xcomArgValue(d.dag, entries, taskId, key));
+}
+
 export async function runTask(task: Task, d: RunTaskDeps): Promise<TaskOutcome> {
   const outcome = await runTaskOnce(task, d);
-  if (!task.mapping || !task.map_index_template || d.request.mapIndex < 0) return outcome;
+  if (!(task.mapping || task.mapped_task_group?.mapping) || !task.map_index_template || d.request.mapIndex < 0) return outcome;
   return { ...outcome, rendered_map_index: await renderMapIndex(task, task.map_index_template, d) };
 }
 
 /** Airflow's _render_map_index: the template sees the context and this instance's arguments as
- *  `task` (`"{{ task.x }}"`). A template that fails to render leaves a message, not a failed try. */
+ *  `task` (`"{{ task.x }}"`; in a mapped task group, the group's arguments). A template that fails
+ *  to render leaves a message, not a failed try. */
 async function renderMapIndex(task: Task, template: string, d: RunTaskDeps): Promise<string> {
   try {
-    const [args] = await resolveArgs(task, d);
+    const [args] = task.mapping ? await resolveArgs(task, d) : [await groupArguments(task, d)];
     const context = await d.parts.templateContextFor([template]);
     return renderTemplate(template, { ...context, task: args });
   } catch (e) {

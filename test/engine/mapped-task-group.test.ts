@@ -17,7 +17,8 @@ import { killHard, startScheduler, waitFor, withStoreOf, type SchedulerProcess }
 
 const DAGS = `import { dag, task, empty, taskGroup, AirflowSkipException, type GroupArgs } from "orch";
 
-const size = task({ task_id: "size" }, async (path: string) => path.length);
+// Named by the group's arguments at its index (map_index_template).
+const size = task({ task_id: "size", map_index_template: "file {{ task.path }}" }, async (path: string) => path.length);
 const label = task({ task_id: "label" }, async (n: number, path: string, mode: string) => \`\${mode}:\${path}=\${n}\`);
 const collect = task({ task_id: "collect" }, async (xs: unknown[]) => xs);
 
@@ -104,7 +105,7 @@ export default dag({ dag_id: "mtg_release", schedule: "@once", start_date: "2024
 });
 `;
 
-type Row = { task_id: string; map_index: number; state: string | null; start_date: string | null; end_date: string | null; try_number: number };
+type Row = { task_id: string; map_index: number; state: string | null; start_date: string | null; end_date: string | null; try_number: number; rendered_map_index: string | null };
 
 const dialects: { name: string; skip: string | undefined }[] = [
   { name: "sqlite", skip: undefined },
@@ -124,7 +125,7 @@ for (const dialect of dialects) {
         if (!run) return undefined;
         const tis: Row[] = await s.db
           .selectFrom("task_instance")
-          .select(["task_id", "map_index", "state", "start_date", "end_date", "try_number"])
+          .select(["task_id", "map_index", "state", "start_date", "end_date", "try_number", "rendered_map_index"])
           .where("dag_id", "=", dagId)
           .where("run_id", "=", run.run_id)
           .orderBy("task_id")
@@ -171,6 +172,7 @@ for (const dialect of dialects) {
         "per_file.size": { 0: "success", 1: "success", 2: "success" },
       });
       assert.deepEqual([0, 1, 2].map((i) => run.value("per_file.size", i)), [1, 2, 3]);
+      assert.deepEqual(run.tis.filter((t) => t.task_id === "per_file.size").map((t) => t.rendered_map_index), ["file a", "file bb", "file ccc"]);
       assert.deepEqual([0, 1, 2].map((i) => run.value("per_file.label", i)), ["m:a=1", "m:bb=2", "m:ccc=3"]);
       assert.deepEqual(run.value("collect"), ["m:a=1", "m:bb=2", "m:ccc=3"]);
       // A task downstream of the group waits for every instance of it.
