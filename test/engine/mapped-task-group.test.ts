@@ -42,6 +42,11 @@ export const shapes = dag({ dag_id: "mtg_shapes", schedule: null, start_date: "2
     size(path).then(empty({ task_id: "after_size", trigger_rule: "all_done" }));
   });
   g.expand({ path: none }).then([empty({ task_id: "joined" }), empty({ task_id: "done_anyway", trigger_rule: "all_done" })]);
+  // Over a mapped task's output; inside, that mapped task's output (from outside the group) is its
+  // whole list.
+  const doubled = task({ task_id: "dbl" }, async ({ v }: { v: number }) => v * 2).expand({ v: [1, 2] });
+  const combine = task({ task_id: "combine" }, async (n: number, all: number[]) => \`\${n}/\${all.join(",")}\`);
+  taskGroup({ group_id: "over_mapped" }, ({ n }: GroupArgs<{ n: number }>) => combine(n, doubled)).expand({ n: doubled });
 });
 
 // Trigger rules inside the group count only the upstream instance at the same index.
@@ -192,7 +197,7 @@ for (const dialect of dialects) {
       assert.match(one.stdout, /XCom return_value: "m:bb=2"/);
     });
 
-    it("expand_kwargs over a literal list; a group mapped over an empty list skips its instances", async () => {
+    it("expand_kwargs over a literal list; a group mapped over an empty list skips its instances; a group over a mapped task's output", async () => {
       const r = await dagsTest(h.home, "mtg_shapes", ["2024-03-01"], env);
       assert.equal(r.runState, "success", r.cli.stdout + r.cli.stderr);
       const run = (await readRun("mtg_shapes"))!;
@@ -204,6 +209,7 @@ for (const dialect of dialects) {
       assert.deepEqual(run.states["nothing.after_size"], { [-1]: "skipped" });
       assert.deepEqual(run.states.joined, { [-1]: "skipped" });
       assert.deepEqual(run.states.done_anyway, { [-1]: "success" });
+      assert.deepEqual([0, 1].map((i) => run.value("over_mapped.combine", i)), ["2/2,4", "4/2,4"]);
     });
 
     it("trigger rules inside the group count only the upstream instance at the same map index", async () => {
