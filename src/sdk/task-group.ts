@@ -15,11 +15,12 @@
 //   mapped group - `groupFn.expand({ x: [...] })` (Airflow's MappedTaskGroup): every task inside has
 //               one instance per element; the body gets a GroupArg per expanded key, which a task
 //               inside resolves to its instance's element.
-import { GROUPARG_BRAND, TASKGROUP_BRAND, hasBrand } from "./brand.ts";
+import { TASKGROUP_BRAND, hasBrand } from "./brand.ts";
 import { currentDag, type DagUnderConstruction } from "./current.ts";
 import { DagDefinitionError } from "./errors.ts";
-import { checkExpandArgs, checkKwargsSource, connect, expandSources, findXComArgs, isPlainObject, mappedGroupOf } from "./tasks.ts";
-import type { DefaultArgs, Dependable, GroupArg, Task, TaskGroup, TaskGroupFn, TaskGroupOptions, TaskMapping } from "./types.ts";
+import { isPlainObject, makeGroupArg, mappedGroupOf } from "./group-args.ts";
+import { checkExpandArgs, checkKwargsSource, connect, expandSources, findXComArgs } from "./tasks.ts";
+import type { DefaultArgs, Dependable, Task, TaskGroup, TaskGroupFn, TaskGroupOptions, TaskMapping } from "./types.ts";
 
 export const DEFAULT_ARG_KEYS = new Set([
   "owner", "retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay", "execution_timeout", "trigger_rule",
@@ -239,10 +240,6 @@ export function taskGroup<R>(opts: TaskGroupOptions, body: (...args: never[]) =>
   }
   g.result = result;
   return g as TaskGroup<R>;
-}
-
-function makeGroupArg(group_id: string, key: string): GroupArg<unknown> {
-  return { [GROUPARG_BRAND]: true, group_id, key };
 }
 
 function groupFunction<R>(opts: TaskGroupOptions, body: (args: Record<string, unknown>) => R): TaskGroupFn<object, R> {

@@ -1,5 +1,6 @@
 // Task kinds (TaskFlow task, branch, short_circuit, bash, empty), XComArgs and edges.
-import { GROUPARG_BRAND, TASKFN_BRAND, TASKGROUP_BRAND, TASK_BRAND, XCOMARG_BRAND, hasBrand } from "./brand.ts";
+import { TASKFN_BRAND, TASKGROUP_BRAND, TASK_BRAND, XCOMARG_BRAND, hasBrand } from "./brand.ts";
+import { checkInMappedGroup, isGroupArg, isPlainObject, mappedGroupOf } from "./group-args.ts";
 import type { TaskContext } from "./context.ts";
 import { currentDag, type DagUnderConstruction } from "./current.ts";
 import { DagDefinitionError } from "./errors.ts";
@@ -17,7 +18,6 @@ import type {
   EmptyOptions,
   EmptyTask,
   ExpandInput,
-  GroupArg,
   MappedXComArg,
   Task,
   TaskMapping,
@@ -49,45 +49,6 @@ export function isTask(v: unknown): v is Task {
 
 export function isXComArg(v: unknown): v is XComArg<unknown> {
   return hasBrand(v, XCOMARG_BRAND);
-}
-
-export function isGroupArg(v: unknown): v is GroupArg<unknown> {
-  return hasBrand(v, GROUPARG_BRAND);
-}
-
-/** The innermost mapped task group `g` is (or is inside), or null. */
-export function mappedGroupOf(g: TaskGroup<unknown> | null): TaskGroup<unknown> | null {
-  for (let x = g; x; x = x.parent) if (x.mapping) return x;
-  return null;
-}
-
-/** Every group argument inside a value (arrays and plain objects are searched). */
-function findGroupArgs(v: unknown, out: GroupArg<unknown>[] = []): GroupArg<unknown>[] {
-  if (isGroupArg(v)) out.push(v);
-  else if (isXComArg(v)) return out;
-  else if (Array.isArray(v)) for (const x of v) findGroupArgs(x, out);
-  else if (isPlainObject(v)) for (const x of Object.values(v)) findGroupArgs(x, out);
-  return out;
-}
-
-/** A task created in a mapped task group is mapped by the group: it may not be mapped itself
- *  (nor be a branch, whose skips are per task, not per instance), and the group arguments it takes
- *  must be its own group's. */
-function checkInMappedGroup(d: DagUnderConstruction, task_id: string, kind: TaskKind, mapped: boolean, args: unknown): void {
-  const group = mappedGroupOf(d.group);
-  const where = `task "${d.group.childId(task_id)}" in DAG "${d.dag_id}"`;
-  for (const a of findGroupArgs(args)) {
-    if (a.group_id !== group?.group_id) {
-      throw new DagDefinitionError(`${where} takes argument "${a.key}" of mapped task group "${a.group_id}" but is not inside that group; only its tasks can take it`, { dag_id: d.dag_id, field: "expand" });
-    }
-  }
-  if (!group) return;
-  if (mapped) {
-    throw new DagDefinitionError(`${where}: a task inside mapped task group "${group.group_id}" cannot be mapped itself (expand inside a mapped group is not supported); it already runs once per element of the group`, { dag_id: d.dag_id, field: "expand" });
-  }
-  if (kind === "branch" || kind === "short_circuit") {
-    throw new DagDefinitionError(`${where}: a ${kind} task inside mapped task group "${group.group_id}" is not supported`, { dag_id: d.dag_id, field: "task_group" });
-  }
 }
 
 /** The tasks an edge leaves from (side "up": a group's leaves) or reaches (side "down": a group's roots). */
@@ -337,11 +298,6 @@ export function findXComArgs(v: unknown, out: XComArg<unknown>[] = []): XComArg<
   return out;
 }
 
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== "object" || v === null) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
 
 /** The worker's half of TaskFlow: replaces each XComArg in `v` (deeply) by `pull(task_id, key)`,
  *  and each mapped task group argument by `groupArg(group_id, key)` (left as is without one). */
