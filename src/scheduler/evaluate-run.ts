@@ -30,10 +30,10 @@ import type { SchedulableDag } from "./dag-bag.ts";
 import { expandMappedTask } from "./expand.ts";
 import { RunStates, type PerIndex } from "./run-states.ts";
 import type { SerializedTask } from "../serialization/serialized-dag.ts";
-import { listSkipDecisions } from "../store/xcom.ts";
+import { clearTaskXcoms, listSkipDecisions } from "../store/xcom.ts";
 import { createPastDepends, unfinishedDependsOnPast } from "./past-depends.ts";
 import { relevantSetups } from "./setup-teardown.ts";
-import { decideTask, holdSkipForPast } from "./task-deps.ts";
+import { decideTask, holdSkipForPast, type TaskVerdict } from "./task-deps.ts";
 
 type TiLite = TaskInstanceBrief;
 
@@ -171,9 +171,17 @@ export async function evaluateDagRun(
       const setups = relevantSetups(d, ti.task_id);
       if (upstream.done === 0 && upstream.total > 0 && task.trigger_rule !== "always" && setups.length === 0) continue;
       const statesOf = (id: string) => (perIndex?.sameGroup(id) ? states.relevant(id, ti.map_index) : [states.single(id)]);
-      const verdict = await decideTask(d, task, ti.map_index, upstream, setups, statesOf, past);
+      // An instance past a shorter re-expansion of the group (after a clear): its upstream inside
+      // the group was removed at this index, so it is removed too instead of running on no element.
+      const gone = perIndex?.waitsPerIndex && ti.map_index >= 0 ? task.upstream_task_ids.find((u) => perIndex.sameGroup(u) && states.get(u, ti.map_index) === "removed") : undefined;
+      const verdict: TaskVerdict = gone
+        ? { passed: false, newState: "removed", reason: `map_index ${ti.map_index} is beyond the mapped task group's expansion: ${gone}[${ti.map_index}] is removed` }
+        : await decideTask(d, task, ti.map_index, upstream, setups, statesOf, past);
       if (verdict.newState) {
         await decideTaskInstance(trx, ti.id, verdict.newState, verdict.reason);
+        // As for a mapped task's surplus instances (store/mapped.ts): a reduce must not see the
+        // results of the longer expansion.
+        if (gone) await clearTaskXcoms(trx, run.id, ti.task_id, ti.map_index);
         states.set(ti.task_id, ti.map_index, verdict.newState);
         // The decision reaches tasks outside the focus: look at the whole run.
         if (focus) return again();

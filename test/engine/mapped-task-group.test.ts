@@ -84,6 +84,16 @@ for (const [dag_id, failing] of [["mtg_setup_fails", "setup"], ["mtg_work_fails"
     }).expand({ filename: ["data1.json", "data2.json", "data3.json"] });
   });
 }
+
+// A shorter re-expansion after a clear: the group maps over a Variable's length.
+export const shrink = dag({ dag_id: "mtg_shrink", schedule: null, start_date: "2024-01-01", is_paused_upon_creation: false }, () => {
+  const n = task({ task_id: "n" }, async (ctx) => Array.from({ length: Number(await ctx.var.get("mtg_n")) }, (_, i) => i))();
+  const g = taskGroup({ group_id: "g" }, ({ x }: GroupArgs<{ x: number }>) => {
+    const first = task({ task_id: "first" }, async (v: number) => v + 1)(x);
+    return task({ task_id: "second" }, async (v: number) => v * 10)(first);
+  });
+  collect(g.expand({ x: n }).result);
+});
 `;
 
 // Per-index release: first[1] holds until second[0] has finished (a file second[0] writes), so the
@@ -249,6 +259,29 @@ for (const dialect of dialects) {
         assert.equal(r.runState, runState);
       });
     }
+
+    it("a shorter re-expansion after a clear removes the extra instances of every task in the group", async () => {
+      const set3 = await runOrch(["variables", "set", "mtg_n", "3"], { home: h.home, env });
+      assert.equal(set3.code, 0, set3.stderr);
+      const first = await dagsTest(h.home, "mtg_shrink", ["2024-03-01"], env);
+      assert.equal(first.runState, "success", first.cli.stdout + first.cli.stderr);
+      assert.deepEqual((await readRun("mtg_shrink"))!.value("collect"), [10, 20, 30]);
+      await runOrch(["variables", "set", "mtg_n", "1"], { home: h.home, env });
+      const c = await runOrch(["tasks", "clear", "mtg_shrink", "-y"], { home: h.home, env });
+      assert.equal(c.code, 0, c.stderr);
+      child = startScheduler(h.home, [], env);
+      const run = await waitFor("the cleared mtg_shrink run to finish", async () => {
+        const r = await readRun("mtg_shrink");
+        return r && (r.run.state === "success" || r.run.state === "failed") ? r : undefined;
+      }, 240_000);
+      assert.deepEqual(run.states, {
+        n: { [-1]: "success" },
+        "g.first": { 0: "success", 1: "removed", 2: "removed" },
+        "g.second": { 0: "success", 1: "removed", 2: "removed" },
+        collect: { [-1]: "success" },
+      }, child.output());
+      assert.deepEqual(run.value("collect"), [10], "the reduce sees only the new expansion");
+    });
 
     it("releases per map index: second[0] runs and finishes while first[1] is still running", async () => {
       const gate = join(h.home, "second0.done");
