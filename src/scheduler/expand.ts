@@ -7,6 +7,10 @@
 //   zip     - the shortest length (.zip())
 //   kwargs  - the list's length (expand_kwargs)
 //
+// A task in a mapped task group carries the group's expand input as its own and expands the same
+// way; one with an upstream inside the group gets its instances unscheduled, each released when
+// that upstream's instance at its index is done (evaluate-run.ts, run-states.ts relevant).
+//
 // An empty list skips the task; more than [core] max_map_length instances, or an upstream output
 // that is no list, fails it with the reason. A re-expansion (after a clear) with a shorter list
 // marks the surplus instances `removed`.
