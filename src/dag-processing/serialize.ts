@@ -1,6 +1,7 @@
 // SDK DAG object -> SerializedDag (plain JSON), plus the checks that need more than the SDK
 // (param defaults against their own schemas).
-import { isTaskGroup, isXComArg, type Dag, type Task, type TaskGroup } from "../sdk/index.ts";
+import { isGroupArg, isTaskGroup, isXComArg, type Dag, type Task, type TaskGroup } from "../sdk/index.ts";
+import type { TaskMapping } from "../sdk/types.ts";
 import { checkParamValue } from "../params/validate.ts";
 import {
   SERIALIZED_DAG_FORMAT_VERSION,
@@ -22,6 +23,7 @@ const OPERATOR_NAMES: Record<Task["kind"], string> = {
 
 export function serializeArg(v: unknown, seen: Set<unknown> = new Set()): SerializedArg {
   if (isXComArg(v)) return { __xcomarg: { task_id: v.task.task_id, key: v.key } };
+  if (isGroupArg(v)) return { __repr: `argument "${v.key}" of mapped task group ${v.group_id}` };
   if (v === null || typeof v === "string" || typeof v === "boolean") return v;
   if (typeof v === "number") return Number.isFinite(v) ? v : { __repr: String(v) };
   if (v === undefined) return null;
@@ -40,7 +42,13 @@ export function serializeArg(v: unknown, seen: Set<unknown> = new Set()): Serial
   }
 }
 
+function serializeExpandInput(e: TaskMapping["expand"]): SerializedExpandInput {
+  return e.kind === "kwargs" ? { kind: "kwargs", source: serializeArg(e.source) } : { kind: e.kind, args: serializeArg(e.args) as Record<string, SerializedArg> };
+}
+
 function serializeTask(t: Task): SerializedTask {
+  // A task in a mapped task group is expanded over the group's input (it cannot be mapped itself).
+  const group = t.mapped_task_group;
   const base = {
     task_id: t.task_id,
     operator: OPERATOR_NAMES[t.kind],
@@ -70,12 +78,11 @@ function serializeTask(t: Task): SerializedTask {
     has_on_retry_callback: Boolean(t.callbacks.on_retry_callback),
     ...(t.mapping
       ? {
-          expand_input: (t.mapping.expand.kind === "kwargs"
-            ? { kind: "kwargs", source: serializeArg(t.mapping.expand.source) }
-            : { kind: t.mapping.expand.kind, args: serializeArg(t.mapping.expand.args) as Record<string, SerializedArg> }) satisfies SerializedExpandInput,
+          expand_input: serializeExpandInput(t.mapping.expand),
           partial_kwargs: serializeArg(t.kind === "bash" ? {} : t.mapping.partial) as Record<string, SerializedArg>,
         }
       : {}),
+    ...(group?.mapping ? { expand_input: serializeExpandInput(group.mapping.expand), mapped_task_group_id: group.group_id as string } : {}),
     ...(t.map_index_template ? { map_index_template: t.map_index_template } : {}),
   };
   switch (t.kind) {
@@ -110,6 +117,7 @@ function serializeTaskGroup(g: TaskGroup<unknown>): SerializedTaskGroup {
     label: g.label,
     tooltip: g.tooltip,
     prefix_group_id: g.prefix_group_id,
+    ...(g.mapping ? { expand_input: serializeExpandInput(g.mapping.expand) } : {}),
     children: g.children.map((c) => (isTaskGroup(c) ? { type: "group" as const, ...serializeTaskGroup(c) } : { type: "task" as const, task_id: c.task_id })),
   };
 }

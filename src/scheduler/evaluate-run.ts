@@ -28,11 +28,12 @@ import {
 } from "../store/task-instances.ts";
 import type { SchedulableDag } from "./dag-bag.ts";
 import { expandMappedTask } from "./expand.ts";
-import { RunStates } from "./run-states.ts";
-import { listSkipDecisions } from "../store/xcom.ts";
+import { RunStates, type PerIndex } from "./run-states.ts";
+import type { SerializedTask } from "../serialization/serialized-dag.ts";
+import { clearTaskXcoms, listSkipDecisions } from "../store/xcom.ts";
 import { createPastDepends, unfinishedDependsOnPast } from "./past-depends.ts";
 import { relevantSetups } from "./setup-teardown.ts";
-import { decideTask, holdSkipForPast } from "./task-deps.ts";
+import { decideTask, holdSkipForPast, type TaskVerdict } from "./task-deps.ts";
 
 type TiLite = TaskInstanceBrief;
 
@@ -159,28 +160,54 @@ export async function evaluateDagRun(
         }
       }
       const wideUps = wide.get(ti.task_id);
+      // In a mapped task group, an upstream in the same group counts only its instance at this
+      // instance's index (run-states.ts relevant): the group releases index by index.
+      const perIndex = inMappedGroup(d, task, ti.map_index);
       const upstream = wideUps
         ? await countWideUpstream(trx, dialect!, run, wideUps, countedStates)
-        : countUpstreamStates(states.upstream(task.upstream_task_ids, ti.map_index < 0 && !task.expand_input));
+        : countUpstreamStates(states.upstream(task.upstream_task_ids, ti.map_index < 0 && !task.expand_input, perIndex));
       // Until some upstream task has finished no rule but `always` can pass or decide a state:
       // skipping those keeps a step O(changed) rather than O(tasks) for a long chain.
       const setups = relevantSetups(d, ti.task_id);
       if (upstream.done === 0 && upstream.total > 0 && task.trigger_rule !== "always" && setups.length === 0) continue;
-      const verdict = await decideTask(d, task, ti.map_index, upstream, setups, (id) => states.single(id), past);
+      const statesOf = (id: string) => (perIndex?.sameGroup(id) ? states.relevant(id, ti.map_index) : [states.single(id)]);
+      // An instance past a shorter re-expansion of the group (after a clear): its upstream inside
+      // the group was removed at this index, so it is removed too instead of running on no element.
+      const gone = perIndex?.waitsPerIndex && ti.map_index >= 0 ? task.upstream_task_ids.find((u) => perIndex.sameGroup(u) && states.get(u, ti.map_index) === "removed") : undefined;
+      const verdict: TaskVerdict = gone
+        ? { passed: false, newState: "removed", reason: `map_index ${ti.map_index} is beyond the mapped task group's expansion: ${gone}[${ti.map_index}] is removed` }
+        : await decideTask(d, task, ti.map_index, upstream, setups, statesOf, past);
       if (verdict.newState) {
         await decideTaskInstance(trx, ti.id, verdict.newState, verdict.reason);
+        // As for a mapped task's surplus instances (store/mapped.ts): a reduce must not see the
+        // results of the longer expansion.
+        if (gone) await clearTaskXcoms(trx, run.id, ti.task_id, ti.map_index);
         states.set(ti.task_id, ti.map_index, verdict.newState);
         // The decision reaches tasks outside the focus: look at the whole run.
         if (focus) return again();
         changed = true;
-      } else if (verdict.passed && task.expand_input && state === null) {
+      } else if (verdict.passed && task.expand_input && state === null && (ti.map_index < 0 || !perIndex?.waitsPerIndex)) {
         // A mapped task not yet expanded (or cleared): its instances are made (or re-made) now and
         // scheduled at once (src/scheduler/expand.ts). A mapped instance's retry is scheduled below.
-        const x = await expandMappedTask(trx, run, d, task, opts.maxMapLength);
+        // In a mapped task group, a task with an upstream inside the group gets its instances
+        // unscheduled instead: each is looked at next, and runs when its own upstream index is done.
+        const stepwise = perIndex?.waitsPerIndex === true;
+        const x = await expandMappedTask(trx, run, d, task, opts.maxMapLength, stepwise ? null : "scheduled");
         states.replaceTask(ti.task_id, x.instances);
         scheduled += x.scheduled;
         if (x.settled && focus) return again();
         if (x.settled) changed = true;
+        else if (stepwise) {
+          // The placeholder is instance 0 now; the other instances join the candidates.
+          ti.map_index = 0;
+          const known = new Set(candidates.map((c) => c.id));
+          for (const inst of x.instances) {
+            if (inst.map_index > 0 && !known.has(inst.id)) {
+              candidates.push({ id: inst.id, task_id: ti.task_id, map_index: inst.map_index, state: inst.state, next_retry_at: null, state_reason: null });
+            }
+          }
+          changed = true;
+        }
       } else if (verdict.passed) {
         await scheduleTaskInstance(trx, ti.id);
         states.set(ti.task_id, ti.map_index, "scheduled");
@@ -219,6 +246,15 @@ export async function evaluateDagRun(
   const runState = decideDagRunState({ leafStates, allStates, ...(waitsOnPast ? { anyRunnable: true } : {}) });
   if (runState !== "running") await finishDagRun(trx, run.id, runState);
   return { scheduled, runState, nextRetryAt, complete: !focus };
+}
+
+/** For a task in a mapped task group: which of its upstreams are in the same group (counted at the
+ *  instance's own map index), and whether it has any (then its instances wait index by index). */
+function inMappedGroup(d: SchedulableDag, task: SerializedTask, mapIndex: number): (PerIndex & { waitsPerIndex: boolean }) | undefined {
+  const group = task.mapped_task_group_id;
+  if (!group) return undefined;
+  const sameGroup = (id: string) => d.tasks.get(id)?.mapped_task_group_id === group;
+  return { mapIndex, sameGroup, waitsPerIndex: task.upstream_task_ids.some(sameGroup) };
 }
 
 /** A wide task's direct upstream states, counted by the store. An upstream task without a row (added

@@ -7,6 +7,10 @@
 //   zip     - the shortest length (.zip())
 //   kwargs  - the list's length (expand_kwargs)
 //
+// A task in a mapped task group carries the group's expand input as its own and expands the same
+// way; one with an upstream inside the group gets its instances unscheduled, each released when
+// that upstream's instance at its index is done (evaluate-run.ts, run-states.ts relevant).
+//
 // An empty list skips the task; more than [core] max_map_length instances, or an upstream output
 // that is no list, fails it with the reason. A re-expansion (after a clear) with a shorter list
 // marks the surplus instances `removed`.
@@ -55,8 +59,10 @@ export interface Expansion {
   settled: boolean;
 }
 
-/** Expands `task` in `run` (its trigger rule has passed). */
-export async function expandMappedTask(trx: Kysely<Database>, run: DagRunRow, d: SchedulableDag, task: SerializedTask, maxMapLength: number): Promise<Expansion> {
+/** Expands `task` in `run` (its trigger rule has passed). `initial` null: the instances are made
+ *  but not scheduled (a task in a mapped task group with an upstream inside the group: instance i
+ *  waits for that upstream's instance i). */
+export async function expandMappedTask(trx: Kysely<Database>, run: DagRunRow, d: SchedulableDag, task: SerializedTask, maxMapLength: number, initial: "scheduled" | null = "scheduled"): Promise<Expansion> {
   const existing = await listMappedInstances(trx, run, task.task_id);
   const len = await mappedLength(trx, run, d, task);
   const settle = async (state: "failed" | "skipped", reason: string): Promise<Expansion> => {
@@ -71,7 +77,7 @@ export async function expandMappedTask(trx: Kysely<Database>, run: DagRunRow, d:
   if (len.length > maxMapLength) {
     return settle("failed", `task ${task.task_id} would expand to ${len.length} task instances, more than [core] max_map_length (${maxMapLength})`);
   }
-  const scheduled = await expandTaskInstances(trx, seedOf(run, task), existing, len.length);
+  const scheduled = await expandTaskInstances(trx, seedOf(run, task), existing, len.length, initial);
   return { instances: await listMappedInstances(trx, run, task.task_id), scheduled: scheduled.size, settled: false };
 }
 

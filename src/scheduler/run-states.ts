@@ -6,6 +6,12 @@ export interface InstanceState {
   state: string | null;
 }
 
+/** Which upstreams share the candidate's mapped task group, and the candidate's map index. */
+export interface PerIndex {
+  mapIndex: number;
+  sameGroup(taskId: string): boolean;
+}
+
 export class RunStates {
   private readonly byTask = new Map<string, Map<number, string | null>>();
 
@@ -41,7 +47,7 @@ export class RunStates {
    * `dropRemoved`: leave `removed` instances out, for an unmapped downstream (a reduce): Airflow
    * counts them as non-successes there and the run deadlocks after a shorter re-expansion.
    */
-  upstream(ids: readonly string[], dropRemoved: boolean): (string | null)[] {
+  upstream(ids: readonly string[], dropRemoved: boolean, perIndex?: PerIndex): (string | null)[] {
     const out: (string | null)[] = [];
     for (const id of ids) {
       const m = this.byTask.get(id);
@@ -49,8 +55,29 @@ export class RunStates {
         out.push(null);
         continue;
       }
+      if (perIndex?.sameGroup(id)) {
+        out.push(...this.relevant(id, perIndex.mapIndex));
+        continue;
+      }
       for (const s of m.values()) if (!(dropRemoved && s === "removed")) out.push(s);
     }
+    return out;
+  }
+
+  /**
+   * The states of the instances of `taskId` (an upstream in the same mapped task group) that
+   * instance `mapIndex` depends on: Airflow's _iter_upstream_conditions with
+   * get_relevant_upstream_map_indexes giving one index, the group not being further mapped inside:
+   * the upstream's unexpanded instance (map_index -1) while it has one, and its instance at
+   * `mapIndex`. The placeholder (-1) of a task not yet expanded depends on the upstream's
+   * placeholder only: once the upstream has expanded it has none, and the task can expand too.
+   */
+  relevant(taskId: string, mapIndex: number): (string | null)[] {
+    const m = this.byTask.get(taskId);
+    if (!m) return [null];
+    const out: (string | null)[] = [];
+    if (m.has(-1)) out.push(m.get(-1) ?? null);
+    if (mapIndex >= 0 && m.has(mapIndex)) out.push(m.get(mapIndex) ?? null);
     return out;
   }
 

@@ -31,24 +31,26 @@ export async function decideTask(
   mapIndex: number,
   upstream: UpstreamStates,
   setups: readonly string[],
-  stateOf: (taskId: string) => string | null,
+  /** The states of the instances of `taskId` this instance depends on: one for an unmapped
+   *  task; in a mapped task group, a setup inside the group has its instance at the same index. */
+  statesOf: (taskId: string) => (string | null)[],
   past: PastDepends,
 ): Promise<TaskVerdict> {
   const withPastHold = async (v: TaskVerdict): Promise<TaskVerdict> => (v.newState === "skipped" ? ((await holdSkipForPast(task, past)) ?? v) : v);
 
   const constraint = setups.length
-    ? setupConstraint({ setups: setups.map((taskId) => ({ taskId, state: stateOf(taskId) })), directUpstream: new Set(task.upstream_task_ids) })
+    ? setupConstraint({ setups: setups.flatMap((taskId) => statesOf(taskId).map((state) => ({ taskId, state }))), directUpstream: new Set(task.upstream_task_ids) })
     : null;
   if (constraint?.newState) return withPastHold(constraint);
 
   let counts = upstream;
   if (task.trigger_rule === "all_done_setup_success") {
-    const direct = task.upstream_task_ids.filter((u) => d.tasks.get(u)?.is_setup);
+    const direct = task.upstream_task_ids.filter((u) => d.tasks.get(u)?.is_setup).flatMap(statesOf);
     counts = {
       ...upstream,
       setup_total: direct.length,
-      success_setup: direct.filter((u) => stateOf(u) === "success").length,
-      skipped_setup: direct.filter((u) => stateOf(u) === "skipped").length,
+      success_setup: direct.filter((s) => s === "success").length,
+      skipped_setup: direct.filter((s) => s === "skipped").length,
     };
   }
   const rule = evaluateTriggerRule({ rule: task.trigger_rule, upstream: counts, mapIndex });

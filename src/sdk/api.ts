@@ -1,6 +1,7 @@
 // Everything the SDK exports (index.ts adds the global registration).
 export { dag, isDag, collectDags, findCycle, parseDagDate } from "./dag.ts";
 export { task, bash, empty, chain, isTask, isXComArg, findXComArgs, resolveXComArgs, ID_PATTERN } from "./tasks.ts";
+export { isGroupArg } from "./group-args.ts";
 export { taskGroup, isTaskGroup } from "./task-group.ts";
 export type { BranchResult } from "./tasks.ts";
 export { Param, isParam } from "./param.ts";
@@ -54,6 +55,14 @@ export type {
   Chainable,
   TaskGroup,
   TaskGroupOptions,
+  TaskGroupFn,
+  TaskGroupPartial,
+  GroupArg,
+  GroupArgs,
+  GroupExpandArgs,
+  GroupExpandKwargs,
+  ArgValue,
+  Reduced,
   TeardownOptions,
   PastDependsOptions,
   BaseTaskOptions,

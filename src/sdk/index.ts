@@ -17,6 +17,9 @@
  *   the call's arguments, then the context (`ctx`) as its last argument.
  * - `task.branch`, `task.short_circuit`, `bash`, `empty`: Airflow's branch, short-circuit,
  *   BashOperator, EmptyOperator. `a.then(b)`, `a.then([b, c])`, `chain(a, [b, c], d)` add edges.
+ * - `taskGroup(opts, () => ...)` groups tasks; with a body taking arguments it returns a group
+ *   function, mapped with `.expand({ x: [...] })` (one instance of every task inside per element,
+ *   released index by index).
  * - Schedules: cron strings, presets, "@once", null, durations ({ hours: 6 }), timetable objects
  *   (CronTriggerTimetable, ...) and Assets.
  *

@@ -9,11 +9,18 @@
 //   roots     - tasks inside with no upstream inside the group: an edge into the group reaches them.
 //   leaves    - tasks inside with no downstream inside the group (teardowns looked through to the
 //               work they tear down): an edge out of the group leaves from them.
+//   group function - `taskGroup(opts, (args) => ...)`: a body that takes arguments is not run at
+//               once; the function it returns adds the group when called, or maps it with expand
+//               (Airflow's @task_group).
+//   mapped group - `groupFn.expand({ x: [...] })` (Airflow's MappedTaskGroup): every task inside has
+//               one instance per element; the body gets a GroupArg per expanded key, which a task
+//               inside resolves to its instance's element.
 import { TASKGROUP_BRAND, hasBrand } from "./brand.ts";
 import { currentDag, type DagUnderConstruction } from "./current.ts";
 import { DagDefinitionError } from "./errors.ts";
-import { connect } from "./tasks.ts";
-import type { DefaultArgs, Dependable, Task, TaskGroup, TaskGroupOptions } from "./types.ts";
+import { isPlainObject, makeGroupArg, mappedGroupOf } from "./group-args.ts";
+import { checkExpandArgs, checkKwargsSource, connect, expandSources, findXComArgs } from "./tasks.ts";
+import type { DefaultArgs, Dependable, Task, TaskGroup, TaskGroupFn, TaskGroupOptions, TaskMapping } from "./types.ts";
 
 export const DEFAULT_ARG_KEYS = new Set([
   "owner", "retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay", "execution_timeout", "trigger_rule",
@@ -52,6 +59,7 @@ interface GroupSpec<R> {
   default_args: DefaultArgs;
   parent: TaskGroup<unknown> | null;
   result?: R;
+  mapping?: TaskMapping | null;
 }
 
 function makeGroup<R>(spec: GroupSpec<R>): TaskGroup<R> & { result: R } {
@@ -69,6 +77,7 @@ function makeGroup<R>(spec: GroupSpec<R>): TaskGroup<R> & { result: R } {
     parent,
     children,
     result: spec.result as R,
+    mapping: spec.mapping ?? null,
     childId(childLabel: string): string {
       return g.prefix_group_id && g.group_id !== null ? `${g.group_id}.${childLabel}` : childLabel;
     },
@@ -145,8 +154,14 @@ export function inTaskGroup<T>(d: DagUnderConstruction, group: TaskGroup<unknown
   }
 }
 
-/** Creates a group in the current DAG (or group) and adds it to its parent; the body is not run. */
-export function createTaskGroup(opts: TaskGroupOptions, d: DagUnderConstruction = currentDag("taskGroup()")): TaskGroup<unknown> {
+/** Creates a group in the current DAG (or group) and adds it to its parent; the body is not run.
+ *  `suffix`: a taken id gets "__1", "__2", ... (a group function called twice, as Airflow's
+ *  add_suffix_on_collision) instead of failing. */
+export function createTaskGroup(
+  opts: TaskGroupOptions,
+  d: DagUnderConstruction = currentDag("taskGroup()"),
+  extra: { mapping?: TaskMapping | null; suffix?: boolean } = {},
+): TaskGroup<unknown> {
   if (typeof opts !== "object" || opts === null) throw new DagDefinitionError(`taskGroup(): the first argument must be options such as { group_id: "extract" }`, { dag_id: d.dag_id });
   const label = opts.group_id;
   if (typeof label !== "string" || !GROUP_KEY.test(label) || label.length > 200) {
@@ -168,8 +183,19 @@ export function createTaskGroup(opts: TaskGroupOptions, d: DagUnderConstruction 
   }
   const own = checkDefaultArgs(opts.default_args, `task group "${label}" in DAG "${d.dag_id}"`, d.dag_id);
   const parent = d.group;
+  const outer = mappedGroupOf(parent);
+  if (extra.mapping && outer) {
+    throw new DagDefinitionError(`task group "${label}" in DAG "${d.dag_id}": a mapped task group inside mapped task group "${outer.group_id}" is not supported`, { dag_id: d.dag_id, field: "expand" });
+  }
+  const taken = (l: string) => {
+    const id = parent.prefix_group_id && parent.group_id !== null ? parent.childId(l) : l;
+    return d.groupIds.has(id) || d.tasks.has(id);
+  };
+  let finalLabel = label;
+  if (extra.suffix) for (let n = 1; taken(finalLabel); n++) finalLabel = `${label}__${n}`;
   const g = makeGroup<unknown>({
-    label,
+    mapping: extra.mapping ?? null,
+    label: finalLabel,
     tooltip: opts.tooltip ?? "",
     prefix_group_id: opts.prefix_group_id ?? true,
     // Airflow's TaskGroup: the parent group's default_args under the group's own.
@@ -191,7 +217,20 @@ export function createTaskGroup(opts: TaskGroupOptions, d: DagUnderConstruction 
  * over the DAG's. Edges work on the group: `a.then(group).then(b)` sets every root of the group
  * downstream of `a` and `b` downstream of every leaf. The body's return value is `group.result`.
  */
-export function taskGroup<R>(opts: TaskGroupOptions, body: () => R): TaskGroup<R> {
+export function taskGroup<R>(opts: TaskGroupOptions, body: () => R): TaskGroup<R>;
+/**
+ * A task group function (Airflow's @task_group): a body that takes one object of arguments is run
+ * each time the returned function is called, `perFile({ path: "a.csv" })`, or once as a mapped
+ * task group: `perFile.expand({ path: ["a.csv", "b.csv"] })`, `perFile.partial({ mode }).expand(...)`,
+ * `perFile.expand_kwargs([...])`. In a mapped group every task has one instance per element, and
+ * instance i of a task inside waits only for instance i of its upstream inside (not for all of
+ * them); the body's `path` is a GroupArg, which a task inside receives as its instance's element.
+ * Seen from outside, an output of a task inside is the list of its instances' values.
+ */
+export function taskGroup<B extends object, R>(opts: TaskGroupOptions, body: (args: B) => R): TaskGroupFn<B, R>;
+export function taskGroup<R>(opts: TaskGroupOptions, body: (...args: never[]) => R): TaskGroup<R> | TaskGroupFn<object, R> {
+  // A body that declares a parameter takes the group's arguments (Airflow's decorated function).
+  if (typeof body === "function" && body.length > 0) return groupFunction(opts, body as unknown as (args: Record<string, unknown>) => R);
   const d = currentDag(`taskGroup(${JSON.stringify(opts?.group_id)})`);
   const g = createTaskGroup(opts, d) as TaskGroup<unknown> & { result: unknown };
   if (typeof body !== "function") throw new DagDefinitionError(`task group "${g.group_id}" in DAG "${d.dag_id}": the second argument must be a function that creates the group's tasks`, { dag_id: d.dag_id });
@@ -201,4 +240,53 @@ export function taskGroup<R>(opts: TaskGroupOptions, body: () => R): TaskGroup<R
   }
   g.result = result;
   return g as TaskGroup<R>;
+}
+
+function groupFunction<R>(opts: TaskGroupOptions, body: (args: Record<string, unknown>) => R): TaskGroupFn<object, R> {
+  const label = String(opts?.group_id);
+  const add = (mapping: TaskMapping | null, args: (g: TaskGroup<unknown>) => Record<string, unknown>): TaskGroup<unknown> => {
+    const d = currentDag(`task group "${label}"`);
+    const g = createTaskGroup(opts, d, { mapping, suffix: true }) as TaskGroup<unknown> & { result: unknown };
+    const result = inTaskGroup(d, g, () => body(args(g)));
+    if (result instanceof Promise) {
+      throw new DagDefinitionError(`task group "${g.group_id}" in DAG "${d.dag_id}": the body must be synchronous (it returned a Promise); create tasks directly in it`, { dag_id: d.dag_id });
+    }
+    g.result = result;
+    // Airflow's MappedTaskGroup.__exit__: the group's roots wait for the outputs it expands over.
+    if (mapping) for (const x of findXComArgs(expandSources(mapping.expand))) connect(x, g, `task group "${g.group_id}".expand()`);
+    return g;
+  };
+  const mapped = (partial: Record<string, unknown>) => ({
+    expand(m: Record<string, unknown>) {
+      const argsOf = checkExpandArgs(`task group "${label}"`, m);
+      const clash = Object.keys(argsOf).filter((k) => k in partial);
+      if (clash.length) throw new DagDefinitionError(`task group "${label}": ${clash.map((k) => `"${k}"`).join(", ")} given to both partial() and expand()`, { field: "expand" });
+      return add({ partial, expand: { kind: "product", args: argsOf } }, (g) => ({
+        ...partial,
+        ...Object.fromEntries(Object.keys(argsOf).map((k) => [k, makeGroupArg(g.group_id as string, k)])),
+      }));
+    },
+    expand_kwargs(source: unknown) {
+      const checked = checkKwargsSource(`task group "${label}"`, source);
+      // The keys come from each element at run time: every key the body reads that partial() did
+      // not fix is a group argument (Airflow takes them from the function's signature).
+      return add({ partial, expand: { kind: "kwargs", source: checked } }, (g) =>
+        new Proxy({ ...partial }, {
+          get: (target, key) => (typeof key !== "string" || key in target ? Reflect.get(target, key) : makeGroupArg(g.group_id as string, key)),
+        }),
+      );
+    },
+  });
+  const call = (args: Record<string, unknown>) => {
+    if (!isPlainObject(args)) throw new DagDefinitionError(`task group "${label}": call it with one object of arguments, e.g. ${label}({ path: "a.csv" })`, { field: "group_id" });
+    return add(null, () => args);
+  };
+  return Object.assign(call, {
+    group_id: label,
+    ...mapped({}),
+    partial(fixed: Record<string, unknown>) {
+      if (!isPlainObject(fixed)) throw new DagDefinitionError(`task group "${label}": partial() takes an object of fixed arguments, e.g. partial({ mode: "fast" })`, { field: "partial" });
+      return mapped({ ...fixed });
+    },
+  }) as unknown as TaskGroupFn<object, R>;
 }

@@ -1,5 +1,6 @@
 // Task kinds (TaskFlow task, branch, short_circuit, bash, empty), XComArgs and edges.
 import { TASKFN_BRAND, TASKGROUP_BRAND, TASK_BRAND, XCOMARG_BRAND, hasBrand } from "./brand.ts";
+import { checkInMappedGroup, isGroupArg, isPlainObject, mappedGroupOf } from "./group-args.ts";
 import type { TaskContext } from "./context.ts";
 import { currentDag, type DagUnderConstruction } from "./current.ts";
 import { DagDefinitionError } from "./errors.ts";
@@ -248,6 +249,7 @@ function resolveBase(label: string, opts: BaseTaskOptions, d: DagUnderConstructi
     upstream_task_ids: new Set<string>(),
     downstream_task_ids: new Set<string>(),
     task_group_id: d.group.group_id,
+    mapped_task_group: mappedGroupOf(d.group),
     // Airflow's BaseOperator: wait_for_downstream implies depends_on_past.
     depends_on_past: wait_for_downstream || Boolean(opts.depends_on_past ?? da.depends_on_past ?? false),
     wait_for_downstream,
@@ -290,22 +292,20 @@ function uniqueLabel(d: DagUnderConstruction, label: string): string {
 /** Every XComArg inside a value (arrays and plain objects are searched). */
 export function findXComArgs(v: unknown, out: XComArg<unknown>[] = []): XComArg<unknown>[] {
   if (isXComArg(v)) out.push(v);
+  else if (isGroupArg(v)) return out;
   else if (Array.isArray(v)) for (const x of v) findXComArgs(x, out);
   else if (isPlainObject(v)) for (const x of Object.values(v)) findXComArgs(x, out);
   return out;
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== "object" || v === null) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
 
-/** The worker's half of TaskFlow: replaces each XComArg in `v` (deeply) by `pull(task_id, key)`. */
-export function resolveXComArgs(v: unknown, pull: (task_id: string, key: string) => unknown): unknown {
+/** The worker's half of TaskFlow: replaces each XComArg in `v` (deeply) by `pull(task_id, key)`,
+ *  and each mapped task group argument by `groupArg(group_id, key)` (left as is without one). */
+export function resolveXComArgs(v: unknown, pull: (task_id: string, key: string) => unknown, groupArg?: (group_id: string, key: string) => unknown): unknown {
   if (isXComArg(v)) return pull(v.task.task_id, v.key);
-  if (Array.isArray(v)) return v.map((x) => resolveXComArgs(x, pull));
-  if (isPlainObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolveXComArgs(x, pull)]));
+  if (isGroupArg(v)) return groupArg ? groupArg(v.group_id, v.key) : v;
+  if (Array.isArray(v)) return v.map((x) => resolveXComArgs(x, pull, groupArg));
+  if (isPlainObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolveXComArgs(x, pull, groupArg)]));
   return v;
 }
 
@@ -318,6 +318,7 @@ function makeTaskFn<A extends unknown[], R>(kind: "task" | "branch" | "short_cir
   const mine = new WeakSet<Task>();
   const add = (args: unknown[], mapping: TaskMapping | null): CallableTask => {
     const d = currentDag(`task "${baseId}"`);
+    checkInMappedGroup(d, baseId, kind, mapping !== null, [args, mapping?.partial ?? null]);
     const taken = d.tasks.get(groupedId(d, baseId));
     const task_id = taken && mine.has(taken) ? uniqueLabel(d, baseId) : baseId;
     let self: CallableTask;
@@ -339,8 +340,8 @@ function makeTaskFn<A extends unknown[], R>(kind: "task" | "branch" | "short_cir
   };
   const call = (...args: unknown[]): XComArg<R> => add(args, null).output as XComArg<R>;
   const mapped = (partial: Record<string, unknown>) => ({
-    expand: (m: Record<string, unknown>) => mappedOutput(add([], { partial, expand: { kind: "product", args: checkExpandArgs(baseId, m) } })),
-    expand_kwargs: (source: unknown) => mappedOutput(add([], { partial, expand: { kind: "kwargs", source: checkKwargsSource(baseId, source) } })),
+    expand: (m: Record<string, unknown>) => mappedOutput(add([], { partial, expand: { kind: "product", args: checkExpandArgs(`task "${baseId}"`, m) } })),
+    expand_kwargs: (source: unknown) => mappedOutput(add([], { partial, expand: { kind: "kwargs", source: checkKwargsSource(`task "${baseId}"`, source) } })),
   });
   return Object.assign(call, {
     [TASKFN_BRAND]: true as const,
@@ -358,22 +359,23 @@ export function expandSources(e: ExpandInput): unknown[] {
   return e.kind === "kwargs" ? [e.source] : Object.values(e.args);
 }
 
-function checkExpandArgs(task_id: string, m: unknown): Record<string, unknown> {
+/** `where` names the culprit: `task "double"` or `task group "per_file"`. */
+export function checkExpandArgs(where: string, m: unknown): Record<string, unknown> {
   if (!isPlainObject(m) || Object.keys(m).length === 0) {
-    throw new DagDefinitionError(`task "${task_id}": expand() takes an object of lists, e.g. expand({ x: [1, 2, 3] }) or expand({ x: upstream() })`, { field: "expand" });
+    throw new DagDefinitionError(`${where}: expand() takes an object of lists, e.g. expand({ x: [1, 2, 3] }) or expand({ x: upstream() })`, { field: "expand" });
   }
   for (const [k, v] of Object.entries(m)) {
     if (!Array.isArray(v) && !isXComArg(v)) {
-      throw new DagDefinitionError(`task "${task_id}": expand() argument "${k}" must be a list or an upstream task's output, got ${JSON.stringify(v) ?? typeof v}`, { field: "expand" });
+      throw new DagDefinitionError(`${where}: expand() argument "${k}" must be a list or an upstream task's output, got ${JSON.stringify(v) ?? typeof v}`, { field: "expand" });
     }
   }
   return { ...m };
 }
 
-function checkKwargsSource(task_id: string, source: unknown): unknown {
+export function checkKwargsSource(where: string, source: unknown): unknown {
   if (isXComArg(source)) return source;
   if (!Array.isArray(source) || !source.every(isPlainObject)) {
-    throw new DagDefinitionError(`task "${task_id}": expand_kwargs() takes a list of argument objects or an upstream task's output`, { field: "expand_kwargs" });
+    throw new DagDefinitionError(`${where}: expand_kwargs() takes a list of argument objects or an upstream task's output`, { field: "expand_kwargs" });
   }
   return [...source];
 }
@@ -431,6 +433,7 @@ export function bash(opts: BashOptions): BashTask {
 function addBash(opts: BashOptions, mapping: TaskMapping | null): BashTask {
   const task_id = checkId(opts?.task_id, "task_id");
   const d = currentDag(`bash task "${task_id}"`);
+  checkInMappedGroup(d, task_id, "bash", mapping !== null, null);
   const commandMapped = mapping !== null && (mapping.expand.kind === "kwargs" || "command" in mapping.expand.args);
   if (!commandMapped && typeof opts.command !== "string" && typeof opts.command !== "function") {
     throw new DagDefinitionError(`task "${task_id}" in DAG "${d.dag_id}": command must be a string template or a function of the context`, { dag_id: d.dag_id, field: "command" });
@@ -460,14 +463,14 @@ bash.partial = function partial(fixed: Omit<BashOptions, "command"> & { command?
   const make = (expand: ExpandInput) => mappedOutput<string>(addBash({ command: "", ...fixed } as BashOptions, { partial: { ...fixed }, expand }));
   return {
     expand(m) {
-      const args = checkExpandArgs(String(fixed?.task_id), m);
+      const args = checkExpandArgs(`task "${fixed?.task_id}"`, m);
       for (const k of Object.keys(args)) {
         if (!BASH_EXPANDABLE.has(k)) throw new DagDefinitionError(`bash task "${fixed.task_id}": only command and env can be expanded, not "${k}"`, { field: "expand" });
       }
       return make({ kind: "product", args });
     },
     expand_kwargs(source) {
-      return make({ kind: "kwargs", source: checkKwargsSource(String(fixed?.task_id), source) });
+      return make({ kind: "kwargs", source: checkKwargsSource(`task "${fixed?.task_id}"`, source) });
     },
   };
 };
@@ -476,6 +479,7 @@ bash.partial = function partial(fixed: Omit<BashOptions, "command"> & { command?
 export function empty(opts: EmptyOptions): EmptyTask {
   const task_id = checkId(opts?.task_id, "task_id");
   const d = currentDag(`empty task "${task_id}"`);
+  checkInMappedGroup(d, task_id, "empty", false, null);
   let self: EmptyTask;
   self = register(d, {
     ...resolveBase(task_id, opts, d),

@@ -9,7 +9,7 @@
 // - BashTask: render `command` (a template string, or call it with ctx), env, cwd; run it.
 // - EmptyTask: nothing to run; the scheduler marks it success.
 // - callbacks: `task.callbacks.on_*_callback?.(ctx)`.
-import type { DAG_BRAND, TASK_BRAND, TASKFN_BRAND, TASKGROUP_BRAND, XCOMARG_BRAND } from "./brand.ts";
+import type { DAG_BRAND, GROUPARG_BRAND, TASK_BRAND, TASKFN_BRAND, TASKGROUP_BRAND, XCOMARG_BRAND } from "./brand.ts";
 import type { TaskCallback, TaskCallbacks, TaskContext } from "./context.ts";
 import type { ParamSpec } from "./param.ts";
 import type { Asset, Schedule } from "./schedule.ts";
@@ -63,8 +63,21 @@ export interface PastDependsOptions {
   ignore_first_depends_on_past?: boolean;
 }
 
-/** A value, or an upstream task's output that will be that value at run time. */
-export type ArgInput<T> = T | XComArg<T>;
+/** One argument of a mapped task group inside its body (Airflow's MappedArgument): passed to a
+ *  task in the group, it is that instance's element of the list the group expands over. */
+export interface GroupArg<T> {
+  readonly [GROUPARG_BRAND]: true;
+  /** The mapped group it belongs to (its full id). */
+  readonly group_id: string;
+  /** The argument's name in expand() / expand_kwargs(). */
+  readonly key: string;
+  /** Phantom: carries T for type inference only. */
+  readonly __value?: () => T;
+}
+
+/** A value, or an upstream task's output (or a mapped task group's argument) that will be that
+ *  value at run time. */
+export type ArgInput<T> = T | XComArg<T> | GroupArg<T>;
 
 export type TaskKind = "task" | "branch" | "short_circuit" | "bash" | "empty";
 
@@ -168,6 +181,9 @@ interface TaskBase extends Chainable {
   readonly output: XComArg<unknown>;
   /** The full id of the task group the task was created in; null at the DAG's top level. */
   readonly task_group_id: string | null;
+  /** The mapped task group the task is in (directly or in a group inside it), else null: the task
+   *  then has one instance per element of the group's expansion. */
+  readonly mapped_task_group: TaskGroup<unknown> | null;
   readonly depends_on_past: boolean;
   readonly wait_for_downstream: boolean;
   readonly wait_for_past_depends_before_skipping: boolean;
@@ -296,6 +312,8 @@ export interface TaskGroup<R = unknown> extends Chainable {
   readonly children: (Task | TaskGroup<unknown>)[];
   /** What the body returned. */
   readonly result: R;
+  /** Set for a mapped task group (`group.expand(...)`): what every task inside is mapped over. */
+  readonly mapping: TaskMapping | null;
   /** The id a task or group labelled `label` gets inside this group. */
   childId(label: string): string;
   /** Tasks inside (at any depth), in creation order. */
@@ -305,6 +323,54 @@ export interface TaskGroup<R = unknown> extends Chainable {
   /** Tasks inside with no downstream inside the group, teardowns looked through to the work
    *  they follow (Airflow's get_leaves): what an edge out of the group leaves from. */
   leaves(): Task[];
+}
+
+/** What a value written for an argument stands for at run time (an output's or a group
+ *  argument's value). */
+export type ArgValue<X> = X extends XComArg<infer T> ? T : X extends GroupArg<infer T> ? T : X;
+
+/** The parameter of a task group function's body: each key a value, an upstream output, or (in a
+ *  mapped group) the group's argument: `({ path }: GroupArgs<{ path: string }>) => ...`. */
+export type GroupArgs<P> = { [K in keyof P]: ArgInput<P[K]> };
+
+/** expand() of a task group function: for each key the body can take as a group argument, a list
+ *  of its values or an upstream output that is such a list. A key the body takes only as a plain
+ *  value (not GroupArgs) cannot be expanded: its type is never. */
+export type GroupExpandArgs<B> = {
+  [K in keyof B]?: GroupArg<ArgValue<B[K]>> extends B[K] ? readonly ArgValue<B[K]>[] | XComArg<readonly ArgValue<B[K]>[]> : never;
+};
+
+/** expand_kwargs() of a task group function: a list of argument objects, literal or an upstream output. */
+export type GroupExpandKwargs<B> = readonly { [K in keyof B]?: ArgValue<B[K]> }[] | XComArg<readonly { [K in keyof B]?: ArgValue<B[K]> }[]>;
+
+/** A mapped group's result seen from outside it: an output of a task inside is the list of its
+ *  instances' values in map-index order (a reduce), in objects and tuples too. */
+export type Reduced<R> = R extends XComArg<infer T>
+  ? XComArg<T[]>
+  : R extends Task | TaskGroup<unknown>
+    ? R
+    : R extends readonly unknown[]
+      ? { [K in keyof R]: Reduced<R[K]> }
+      : R extends Record<string, unknown>
+        ? { [K in keyof R]: Reduced<R[K]> }
+        : R;
+
+/** `groupFn.partial({ ... })`: the group's fixed arguments; expand the others. */
+export interface TaskGroupPartial<B, R> {
+  /** A mapped task group: every task inside gets one instance per element (several keys: their
+   *  cross product); instance i of a task runs when instance i of its upstream inside finishes. */
+  expand(args: GroupExpandArgs<B>): TaskGroup<Reduced<R>>;
+  /** A mapped task group with one instance per argument object. */
+  expand_kwargs(source: GroupExpandKwargs<B>): TaskGroup<Reduced<R>>;
+}
+
+/** What `taskGroup(opts, (args) => ...)` returns: call it with the arguments to add the group, or
+ *  map it with expand / partial().expand / expand_kwargs (Airflow's @task_group function). */
+export interface TaskGroupFn<B, R> extends TaskGroupPartial<B, R> {
+  (args: B): TaskGroup<R>;
+  partial(fixed: { [K in keyof B]?: B[K] }): TaskGroupPartial<B, R>;
+  /** The group id as written. */
+  readonly group_id: string;
 }
 
 export interface DagOptions<P> {

@@ -13,6 +13,10 @@
 //   task group        - `task_group` on the DAG: the root group (group_id null) with its children
 //                       in order, each a task id or a nested group (Airflow's TaskGroupSerialization);
 //                       `task_group_id` on a task names the group it is directly in.
+//   mapped task group - a group with `expand_input` (groupFn.expand(...)): each task inside carries
+//                       `mapped_task_group_id` and the group's expand_input as its own, so it is
+//                       expanded like a mapped task; inside the group, instance i of a task depends
+//                       only on instance i of its upstreams in the same group.
 //   setup / teardown  - is_setup / is_teardown; a teardown's trigger rule is all_done_setup_success.
 //   durations         - seconds as numbers (Airflow serializes timedelta the same way).
 //   dates             - ISO-8601 UTC strings with milliseconds, or null.
@@ -91,6 +95,8 @@ interface SerializedTaskBase {
   has_on_retry_callback: boolean;
   /** Set for a mapped task: one task instance per element, map_index 0..n-1. */
   expand_input?: SerializedExpandInput;
+  /** Set for a task inside a mapped task group (its expand_input is then the group's). */
+  mapped_task_group_id?: string;
   /** A mapped task's fixed arguments (partial), XComArgs as markers. */
   partial_kwargs?: Record<string, SerializedArg>;
   map_index_template?: string | null;
@@ -140,6 +146,8 @@ export interface SerializedTaskGroup {
   label: string | null;
   tooltip: string;
   prefix_group_id: boolean;
+  /** Set for a mapped task group: what every task inside is mapped over. */
+  expand_input?: SerializedExpandInput;
   children: ({ type: "task"; task_id: string } | ({ type: "group" } & SerializedTaskGroup))[];
 }
 

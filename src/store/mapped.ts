@@ -59,24 +59,26 @@ export async function countMappedXcoms(db: Db, dagRunId: number, taskId: string,
 }
 
 /**
- * Expands a task to `length` instances, all `scheduled`: the placeholder (map_index -1) becomes
+ * Expands a task to `length` instances, all `scheduled` (or, with `initial` null, not yet
+ * scheduled: each then waits on its own upstream instances): the placeholder (map_index -1) becomes
  * index 0, missing indexes below `length` are inserted, cleared or removed ones are scheduled, and indexes
  * at or above `length` (left by a longer earlier expansion) become `removed`. Returns the ids
  * scheduled, by map index.
  */
-export async function expandTaskInstances(db: Db, seed: MapSeed, existing: readonly MappedInstance[], length: number): Promise<Map<number, number>> {
+export async function expandTaskInstances(db: Db, seed: MapSeed, existing: readonly MappedInstance[], length: number, initial: "scheduled" | null = "scheduled"): Promise<Map<number, number>> {
   const now = nowIso();
+  const scheduledDttm = initial === "scheduled" ? now : null;
   const scheduled = new Map<number, number>();
   const have = new Set(existing.filter((e) => e.map_index >= 0).map((e) => e.map_index));
   for (const e of existing) {
     if (e.map_index === -1) {
       await db
         .updateTable("task_instance")
-        .set({ map_index: 0, state: "scheduled", state_reason: null, scheduled_dttm: now, updated_at: now })
+        .set({ map_index: 0, state: initial, state_reason: null, scheduled_dttm: scheduledDttm, updated_at: now })
         .where("id", "=", e.id)
         .execute();
       have.add(0);
-      scheduled.set(0, e.id);
+      if (initial !== null) scheduled.set(0, e.id);
     } else if (e.map_index >= length) {
       await db
         .updateTable("task_instance")
@@ -86,13 +88,13 @@ export async function expandTaskInstances(db: Db, seed: MapSeed, existing: reado
       // Its results from the longer expansion must not reach a downstream (a reduce reads every
       // map index's XCom).
       await db.deleteFrom("xcom").where("dag_id", "=", seed.dag_id).where("run_id", "=", seed.run_id).where("task_id", "=", seed.task_id).where("map_index", "=", e.map_index).execute();
-    } else if (e.state === null || e.state === "removed") {
+    } else if ((e.state === null && initial !== null) || e.state === "removed") {
       await db
         .updateTable("task_instance")
-        .set({ state: "scheduled", state_reason: null, scheduled_dttm: now, end_date: null, updated_at: now })
+        .set({ state: initial, state_reason: null, scheduled_dttm: scheduledDttm, end_date: null, updated_at: now })
         .where("id", "=", e.id)
         .execute();
-      scheduled.set(e.map_index, e.id);
+      if (initial !== null) scheduled.set(e.map_index, e.id);
     }
   }
   const missing: number[] = [];
@@ -103,12 +105,12 @@ export async function expandTaskInstances(db: Db, seed: MapSeed, existing: reado
       .insertInto("task_instance")
       .values(
         missing.slice(i, i + 40).map((mapIndex) =>
-          newTaskInstanceRow({ dag_id: seed.dag_id, run_id: seed.run_id, task_id: seed.task_id, map_index: mapIndex, retries: seed.retries, priority_weight: seed.priority_weight, operator: seed.operator, state: "scheduled", scheduled_dttm: now, now }),
+          newTaskInstanceRow({ dag_id: seed.dag_id, run_id: seed.run_id, task_id: seed.task_id, map_index: mapIndex, retries: seed.retries, priority_weight: seed.priority_weight, operator: seed.operator, state: initial, scheduled_dttm: scheduledDttm, now }),
         ),
       )
       .returning(["id", "map_index"])
       .execute();
-    for (const r of rows) scheduled.set(r.map_index, r.id);
+    if (initial !== null) for (const r of rows) scheduled.set(r.map_index, r.id);
   }
   return scheduled;
 }

@@ -9,9 +9,16 @@ import type { Dag, Task, TaskMapping } from "../sdk/types.ts";
 import type { XcomValue } from "./protocol.ts";
 
 /** The value an XComArg stands for: an unmapped task's XCom, or a mapped task's XComs as a list
- *  in map-index order (what a downstream of a mapped task receives). */
-export function xcomArgValue(dag: Dag, entries: readonly XcomValue[], taskId: string, key: string): unknown {
-  if (dag.tasks.get(taskId)?.mapping) {
+ *  in map-index order (what a downstream of a mapped task receives). For an instance of a task in
+ *  a mapped task group, an upstream in the same group gives only its own map index's value
+ *  (Airflow's get_relevant_upstream_map_indexes: the common mapped group, not further mapped). */
+export function xcomArgValue(dag: Dag, entries: readonly XcomValue[], taskId: string, key: string, consumer?: { task: Task; mapIndex: number }): unknown {
+  const producer = dag.tasks.get(taskId);
+  const group = producer?.mapped_task_group?.group_id;
+  if (group !== undefined && consumer && consumer.mapIndex >= 0 && consumer.task.mapped_task_group?.group_id === group) {
+    return entries.find((e) => e.task_id === taskId && e.key === key && e.map_index === consumer.mapIndex)?.value ?? null;
+  }
+  if (producer?.mapping || producer?.mapped_task_group) {
     return entries.filter((e) => e.task_id === taskId && e.key === key && e.map_index >= 0).sort((a, b) => a.map_index - b.map_index).map((e) => e.value);
   }
   return entries.find((e) => e.task_id === taskId && e.key === key && e.map_index === -1)?.value ?? null;
@@ -25,30 +32,34 @@ export function mappingRefs(m: TaskMapping): { taskId: string; key: string }[] {
   return refs;
 }
 
-function asList(task: Task, name: string, v: unknown): unknown[] {
-  if (!Array.isArray(v)) throw new Error(`mapped task ${task.task_id}: "${name}" is ${v === null ? "null" : typeof v} at run time, not a list`);
+function asList(owner: string, name: string, v: unknown): unknown[] {
+  if (!Array.isArray(v)) throw new Error(`${owner}: "${name}" is ${v === null ? "null" : typeof v} at run time, not a list`);
   return v;
 }
 
 /** The arguments of instance `mapIndex`: partial ones, then this instance's expanded values. */
 export function mappedArguments(task: Task, mapIndex: number, pull: (taskId: string, key: string) => unknown): Record<string, unknown> {
-  const m = task.mapping!;
+  return expandedArguments(`mapped task ${task.task_id}`, task.mapping!, mapIndex, pull);
+}
+
+/** The same for any mapping (a mapped task's, or a mapped task group's); `owner` names it in errors. */
+export function expandedArguments(owner: string, m: TaskMapping, mapIndex: number, pull: (taskId: string, key: string) => unknown): Record<string, unknown> {
   const resolve = (v: unknown) => (isXComArg(v) ? pull(v.task.task_id, v.key) : resolveXComArgs(v, pull));
   const fixed = resolveXComArgs(m.partial, pull) as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   if (m.expand.kind === "kwargs") {
-    const list = asList(task, "expand_kwargs", resolve(m.expand.source));
+    const list = asList(owner, "expand_kwargs", resolve(m.expand.source));
     const el = list[mapIndex];
-    if (el === undefined) throw new Error(`mapped task ${task.task_id}: no element at map_index ${mapIndex} (the list has ${list.length})`);
-    if (typeof el !== "object" || el === null || Array.isArray(el)) throw new Error(`mapped task ${task.task_id}: expand_kwargs element ${mapIndex} is not an object of arguments`);
+    if (el === undefined) throw new Error(`${owner}: no element at map_index ${mapIndex} (the list has ${list.length})`);
+    if (typeof el !== "object" || el === null || Array.isArray(el)) throw new Error(`${owner}: expand_kwargs element ${mapIndex} is not an object of arguments`);
     Object.assign(out, el);
   } else {
     const keys = Object.keys(m.expand.args);
-    const lists = keys.map((k) => asList(task, k, resolve(m.expand.kind === "kwargs" ? undefined : m.expand.args[k])));
+    const lists = keys.map((k) => asList(owner, k, resolve(m.expand.kind === "kwargs" ? undefined : m.expand.args[k])));
     let i = mapIndex;
     for (let j = keys.length - 1; j >= 0; j--) {
       const n = lists[j].length;
-      if (m.expand.kind === "zip" ? mapIndex >= n : n === 0) throw new Error(`mapped task ${task.task_id}: no element at map_index ${mapIndex} of "${keys[j]}" (it has ${n})`);
+      if (m.expand.kind === "zip" ? mapIndex >= n : n === 0) throw new Error(`${owner}: no element at map_index ${mapIndex} of "${keys[j]}" (it has ${n})`);
       out[keys[j]] = m.expand.kind === "zip" ? lists[j][mapIndex] : lists[j][i % n];
       i = Math.floor(i / n);
     }

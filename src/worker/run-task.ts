@@ -12,7 +12,7 @@ import { runBash } from "./bash-runner.ts";
 import type { TaskContextParts } from "./context.ts";
 import type { RunTaskRequest, TaskOutcome } from "./protocol.ts";
 import { checkXcomValue } from "./xcom-value.ts";
-import { mappedArguments, mappingRefs, xcomArgValue } from "./mapped-args.ts";
+import { expandedArguments, mappedArguments, mappingRefs, xcomArgValue } from "./mapped-args.ts";
 
 export interface RunTaskDeps {
   request: RunTaskRequest;
@@ -37,11 +37,22 @@ async function resolveArgs(task: Task, d: RunTaskDeps): Promise<unknown[]> {
   const args = task.kind === "task" || task.kind === "branch" || task.kind === "short_circuit" ? task.args : [];
   resolveXComArgs(args, (taskId, key) => void refs.push({ taskId, key }));
   if (task.mapping) refs.push(...mappingRefs(task.mapping));
-  if (refs.length === 0 && !task.mapping) return args as unknown[];
+  // A task in a mapped task group: the group's arguments are this instance's elements of the
+  // lists the group expands over.
+  const group = task.mapped_task_group?.mapping ? task.mapped_task_group : null;
+  if (group?.mapping) refs.push(...mappingRefs(group.mapping));
+  if (refs.length === 0 && !task.mapping && !group) return args as unknown[];
   const entries = refs.length ? await d.parts.pullXcoms(refs) : [];
-  const pull = (taskId: string, key: string) => xcomArgValue(d.dag, entries, taskId, key);
-  if (task.mapping) return [mappedArguments(task, d.request.mapIndex, pull)];
-  return resolveXComArgs(args, pull) as unknown[];
+  const mapIndex = d.request.mapIndex;
+  const pull = (taskId: string, key: string) => xcomArgValue(d.dag, entries, taskId, key, { task, mapIndex });
+  if (task.mapping) return [mappedArguments(task, mapIndex, pull)];
+  let groupArgs: Record<string, unknown> | undefined;
+  const groupArg = (_groupId: string, key: string) => {
+    if (!group?.mapping || mapIndex < 0) throw new Error(`task ${task.task_id} takes argument "${key}" of a mapped task group but runs as no instance of one (map_index ${mapIndex})`);
+    groupArgs ??= expandedArguments(`task group ${group.group_id}`, group.mapping, mapIndex, (taskId, key) => xcomArgValue(d.dag, entries, taskId, key));
+    return groupArgs[key];
+  };
+  return resolveXComArgs(args, pull, groupArg) as unknown[];
 }
 
 /** Every string in a templated field (a string, or arrays and plain objects of them). */
@@ -176,17 +187,26 @@ function airflowCtxEnv(r: RunTaskRequest): Record<string, string> {
   };
 }
 
+/** A task in a mapped task group: the group's arguments at this instance's map index. */
+async function groupArguments(task: Task, d: RunTaskDeps): Promise<Record<string, unknown>> {
+  const m = task.mapped_task_group!.mapping!;
+  const refs = mappingRefs(m);
+  const entries = refs.length ? await d.parts.pullXcoms(refs) : [];
+  return expandedArguments(`task group ${task.mapped_task_group!.group_id}`, m, d.request.mapIndex, (taskId, key) => xcomArgValue(d.dag, entries, taskId, key));
+}
+
 export async function runTask(task: Task, d: RunTaskDeps): Promise<TaskOutcome> {
   const outcome = await runTaskOnce(task, d);
-  if (!task.mapping || !task.map_index_template || d.request.mapIndex < 0) return outcome;
+  if (!(task.mapping || task.mapped_task_group?.mapping) || !task.map_index_template || d.request.mapIndex < 0) return outcome;
   return { ...outcome, rendered_map_index: await renderMapIndex(task, task.map_index_template, d) };
 }
 
 /** Airflow's _render_map_index: the template sees the context and this instance's arguments as
- *  `task` (`"{{ task.x }}"`). A template that fails to render leaves a message, not a failed try. */
+ *  `task` (`"{{ task.x }}"`; in a mapped task group, the group's arguments). A template that fails
+ *  to render leaves a message, not a failed try. */
 async function renderMapIndex(task: Task, template: string, d: RunTaskDeps): Promise<string> {
   try {
-    const [args] = await resolveArgs(task, d);
+    const [args] = task.mapping ? await resolveArgs(task, d) : [await groupArguments(task, d)];
     const context = await d.parts.templateContextFor([template]);
     return renderTemplate(template, { ...context, task: args });
   } catch (e) {

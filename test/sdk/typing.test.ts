@@ -2,7 +2,7 @@
 // plus a run so the file is a real test.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { dag, task, bash, Variable, Connection, CronTriggerTimetable, MultipleCronTriggerTimetable, type TaskContext } from "../../src/sdk/index.ts";
+import { dag, task, bash, taskGroup, Variable, Connection, CronTriggerTimetable, MultipleCronTriggerTimetable, type GroupArgs, type TaskContext, type XComArg } from "../../src/sdk/index.ts";
 
 describe("sdk: typing", () => {
   it("infers TaskFlow arguments from the callables", () => {
@@ -50,5 +50,33 @@ describe("sdk: typing", () => {
       void badImmediately;
     });
     assert.deepEqual([...d.tasks.keys()].sort(), ["add", "add__1", "limit", "n", "n__1", "obj", "use_rows"]);
+  });
+
+  it("infers a mapped task group's arguments and its reduced result", () => {
+    const d = dag({ dag_id: "typing_groups" }, () => {
+      const count = task({ task_id: "count" }, async (path: string) => path.length);
+      const sum = task({ task_id: "sum" }, async (xs: number[]) => xs.reduce((a, b) => a + b, 0));
+      const names = task({ task_id: "names" }, async () => ["a", "b"]);
+      const per = taskGroup({ group_id: "per" }, ({ path }: GroupArgs<{ path: string }>) => count(path));
+      const g = per.expand({ path: names() });
+      // Outside the group, the output of a task inside is the list of its instances' values.
+      const reduced: XComArg<number[]> = g.result;
+      sum(reduced);
+      per.partial({}).expand({ path: ["x"] });
+      per.expand_kwargs([{ path: "y" }]);
+      const plain = taskGroup({ group_id: "plain" }, ({ n }: { n: number }) => count(String(n)));
+      const typeErrors = () => {
+        // @ts-expect-error the group maps strings, not numbers
+        per.expand({ path: [1, 2] });
+        // @ts-expect-error a reduced output is a list, not one number
+        count(g.result);
+        // @ts-expect-error a body taking a plain number cannot receive a group argument: n cannot be expanded
+        plain.expand({ n: [1, 2] });
+        // @ts-expect-error expand_kwargs elements must fit the body's arguments
+        per.expand_kwargs([{ path: 3 }]);
+      };
+      void typeErrors;
+    });
+    assert.deepEqual([...d.tasks.keys()].sort(), ["names", "per.count", "per__1.count", "per__2.count", "sum"]);
   });
 });
