@@ -1,6 +1,6 @@
 // Compiling a DAG file with esbuild (cached by content hash) and importing the result.
 // Used by the import child (to serialize DAGs) and by the worker (to run a task's code).
-import { build, type Message, type Plugin } from "esbuild";
+import type { Message, Plugin } from "esbuild";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
@@ -62,6 +62,9 @@ export async function compileDagSource(path: string, source: string, opts: { cac
   const compiledPath = join(opts.cacheDir, "dags", `${key}.mjs`);
   if (existsSync(compiledPath)) return { compiledPath, fileHash };
   let out;
+  // esbuild is imported on the first compile, not with this module: the processes that load it
+  // (the CLI, the scheduler, the worker) mostly find every DAG in the cache.
+  const { build } = await import("esbuild");
   try {
     out = await build({
       stdin: { contents: source, sourcefile: path, resolveDir: dirname(path), loader: path.endsWith("ts") ? "ts" : "js" },
