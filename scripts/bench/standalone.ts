@@ -1,7 +1,10 @@
 // `orch standalone` as a laptop user meets it, with 50 DAG files in the home:
 //   - time from spawning `orch standalone` to the first 200 from /api/v2/monitor/health, cold (a
 //     fresh home: migrate, create the admin user) and warm (the same home again); goal ≤ 1.5 s;
-//   - RSS of the idle process (and of its children) once the DAGs are parsed; goal ≤ 150 MB;
+//   - RSS of the idle process once the DAGs are parsed, before and after the load below (goal
+//     ≤ 150 MB), beside its anonymous (private) part and PSS (RSS counts the pages of the node
+//     binary that every node process shares), and the RSS of the process tree (import
+//     children, task workers, esbuild's service);
 //   - CPU of the idle process over ORCH_BENCH_IDLE_S seconds (nothing is due: DAGs are paused);
 //   - GET /api/v2/dags and GET /api/v2/dags/{id}/dagRuns (200 runs) under 50 concurrent clients
 //     for ORCH_BENCH_LOAD_S seconds each: requests/s, p50 and p99 latency; goal p99 ≤ 50 ms.
@@ -109,6 +112,44 @@ function rssKb(pid: number): number {
   return m ? Number(m[1]) : 0;
 }
 
+/** RSS, anonymous and PSS in kB, from /proc/PID/smaps_rollup. */
+function memoryOf(pid: number): { rss: number; anon: number; pss: number } {
+  const t = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(t)?.[1] ?? 0);
+  return { rss: kb("Rss"), anon: kb("Anonymous"), pss: kb("Pss") };
+}
+
+/** The process and all its descendants, each with its command's name and RSS in kB. */
+function tree(pid: number): { pid: number; name: string; rss: number }[] {
+  const out: { pid: number; name: string; rss: number }[] = [];
+  const visit = (p: number) => {
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").filter(Boolean);
+      const script = cmd.find((a) => /\.(mjs|js|ts)$/.test(a)) ?? cmd[0] ?? "?";
+      out.push({ pid: p, name: script.split("/").pop()!, rss: rssKb(p) });
+    } catch {
+      return; // exited meanwhile
+    }
+    for (const k of childrenOf(p)) visit(k);
+  };
+  visit(pid);
+  return out;
+}
+
+function describeMemory(pid: number): string {
+  const mb = (kb: number) => (kb / 1024).toFixed(1);
+  const m = memoryOf(pid);
+  const t = tree(pid);
+  const kids = t.slice(1);
+  const byName = new Map<string, { n: number; rss: number }>();
+  for (const k of kids) {
+    const e = byName.get(k.name) ?? { n: 0, rss: 0 };
+    byName.set(k.name, { n: e.n + 1, rss: e.rss + k.rss });
+  }
+  const parts = [...byName].map(([name, e]) => `${e.n}× ${name} ${mb(e.rss)} MB`).join(", ");
+  return `main ${mb(m.rss)} MB (anonymous ${mb(m.anon)} MB, PSS ${mb(m.pss)} MB); tree ${mb(t.reduce((n, k) => n + k.rss, 0))} MB: children ${kids.length}${parts ? ` (${parts})` : ""}`;
+}
+
 function childrenOf(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
@@ -160,6 +201,10 @@ try {
   const cold = await timeToHealth(home);
   console.error(`cold start: ${cold.ms.toFixed(0)} ms`);
   const base = await cold.proc.url;
+  // Idle after the first pass, before any request: long enough for what ends when idle (import
+  // children after 5 s, esbuild's service after 2 s) to have ended.
+  await new Promise((r) => setTimeout(r, 8000));
+  const memBefore = describeMemory(cold.proc.child.pid as number);
   const password = (JSON.parse(readFileSync(join(home, "simple_auth_manager_passwords.json.generated"), "utf8")) as { admin: string }).admin;
   const tok = await request(`${base}/auth/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password }) });
   const token = ((await tok.body.json()) as { access_token: string }).access_token;
@@ -180,8 +225,7 @@ try {
   await new Promise((r) => setTimeout(r, IDLE_S * 1000));
   const idleCpu = ((cpuTicks(pid) - t0) / CLK_TCK / IDLE_S) * 100;
   const rss = rssKb(pid);
-  const kids = childrenOf(pid);
-  const kidsRss = kids.reduce((n, k) => n + (() => { try { return rssKb(k); } catch { return 0; } })(), 0);
+  const memAfter = describeMemory(pid);
   cold.proc.child.kill("SIGTERM");
   await new Promise((r) => cold.proc.child.once("exit", r));
 
@@ -192,7 +236,9 @@ try {
   const f = (n: number) => n.toFixed(1);
   console.log(`standalone, ${DAG_FILES} DAG files, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on ${cpus().length} cores`);
   console.log(`  spawn → first 200 from /api/v2/monitor/health: cold ${f(cold.ms)} ms (fresh home: migrate, admin user; ${f(cold.cpuMs)} ms of CPU), warm ${f(warm.ms)} ms (${f(warm.cpuMs)} ms of CPU)   (goal ≤ 1500 ms)`);
-  console.log(`  idle RSS: ${f(rss / 1024)} MB (main process); children ${kids.length}, ${f(kidsRss / 1024)} MB   (goal ≤ 150 MB)`);
+  console.log(`  idle RSS after the load: ${f(rss / 1024)} MB (main process)   (goal ≤ 150 MB)`);
+  console.log(`    idle, before any request: ${memBefore}`);
+  console.log(`    idle, after the load:     ${memAfter}`);
   console.log(`  idle CPU over ${IDLE_S} s: ${idleCpu.toFixed(2)} % of one core`);
   console.log(`  GET /api/v2/dags (50 DAGs), ${CLIENTS} clients × ${LOAD_S} s: ${f(dagsList.rps)} req/s, p50 ${f(dagsList.p50)} ms, p99 ${f(dagsList.p99)} ms, errors ${dagsList.errors}, ${dagsList.cpuMsPerReq.toFixed(2)} ms CPU/request   (goal p99 ≤ 50 ms)`);
   console.log(`  GET /api/v2/dags/bench_00/dagRuns (${RUNS} runs, page of 50), ${CLIENTS} clients × ${LOAD_S} s: ${f(runsList.rps)} req/s, p50 ${f(runsList.p50)} ms, p99 ${f(runsList.p99)} ms, errors ${runsList.errors}, ${runsList.cpuMsPerReq.toFixed(2)} ms CPU/request`);

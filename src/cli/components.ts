@@ -9,7 +9,7 @@ import type { DagProcessor } from "../dag-processing/processor.ts";
 import { createLocalExecutor } from "../executor/local-executor.ts";
 import { createScheduler, type Scheduler } from "../scheduler/scheduler.ts";
 import { createTriggerer, resumedRuns, type Triggerer } from "../triggerer/triggerer.ts";
-import { migrate, openStoreForMaintenance, openCurrentStore } from "../store/index.ts";
+import { migrate, openStoreForMaintenance, openCurrentStore, type Store } from "../store/index.ts";
 import { startJobHeartbeat, type JobHeartbeat } from "./job-heartbeat.ts";
 
 export function executorParallelism(config: Config): number {
@@ -32,16 +32,22 @@ export interface ComponentOptions {
 
 /** Runs until SIGINT/SIGTERM; then takes no new task, lets running ones finish, exits 0. */
 export async function runComponents(config: Config, opts: ComponentOptions): Promise<void> {
+  // One store for the whole run: the one that migrated is current once migrate() returns.
+  // Closing and reopening it cost start-up a SQLite close (a WAL checkpoint with its fsyncs,
+  // ~100 ms on a busy disk) and a second schema check, before health could answer.
+  let store: Store;
   if (opts.migrate) {
-    const s = await openStoreForMaintenance(config);
+    store = await openStoreForMaintenance(config);
     try {
-      const applied = await migrate(s);
-      if (applied.length) console.log(`database ${s.displayUrl}: applied ${applied.length} migration(s)`);
-    } finally {
-      await s.close();
+      const applied = await migrate(store);
+      if (applied.length) console.log(`database ${store.displayUrl}: applied ${applied.length} migration(s)`);
+    } catch (e) {
+      await store.close();
+      throw e;
     }
+  } else {
+    store = await openCurrentStore(config);
   }
-  const store = await openCurrentStore(config);
   const beats: JobHeartbeat[] = [];
   let scheduler: Scheduler | undefined;
   let processor: DagProcessor | undefined;

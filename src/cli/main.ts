@@ -6,57 +6,15 @@ import type { CommandModule } from "yargs";
 import type yargsType from "yargs";
 import { hideBin } from "yargs/helpers";
 import { OrchError, coerceError } from "../errors.ts";
-import { ORCH_VERSION } from "../version.ts";
 import { airflowHint } from "./airflow-hints.ts";
-import { assetsCommand } from "./assets.ts";
-import { backfillCommand } from "./backfill.ts";
-import { cheatSheetCommand } from "./cheat-sheet.ts";
-import { configCommand } from "./config.ts";
-import { connectionsCommand } from "./connections.ts";
-import { infoCommand } from "./info.ts";
-import { initCommand } from "./init.ts";
-import { dagsCommand } from "./dags/index.ts";
-import { dbCommand } from "./db.ts";
-import { apiServerCommand } from "./api-server.ts";
-import { dagProcessorCommand } from "./dag-processor.ts";
-import { schedulerCommand } from "./scheduler.ts";
-import { standaloneCommand } from "./standalone.ts";
-import { tasksCommand } from "./tasks/index.ts";
-import { triggererCommand } from "./triggerer.ts";
-import { usersCommand } from "./users.ts";
-import { variablesCommand } from "./variables.ts";
+import { topLevelCommands } from "./commands.ts";
 
 // yargs' CommonJS build: its ESM build wraps help text with cliui's naive wrap, which cuts words
 // and example commands mid-token ("list its D / AGs"); the CommonJS one word-wraps (wrap-ansi).
 const yargs = createRequire(import.meta.url)("yargs") as typeof yargsType;
 
-const versionCommand: CommandModule = {
-  command: "version",
-  describe: "Print orch's version",
-  builder: (y) => y.example("$0 version", ""),
-  handler: () => console.log(ORCH_VERSION),
-};
-
-const COMMANDS: CommandModule[] = [
-  initCommand,
-  dbCommand,
-  configCommand,
-  dagsCommand,
-  tasksCommand,
-  backfillCommand,
-  assetsCommand,
-  variablesCommand,
-  connectionsCommand,
-  schedulerCommand,
-  dagProcessorCommand,
-  apiServerCommand,
-  triggererCommand,
-  standaloneCommand,
-  usersCommand,
-  infoCommand,
-  cheatSheetCommand,
-  versionCommand,
-] as CommandModule[];
+// Each command's module is imported only when that command runs (src/cli/lazy.ts).
+const COMMANDS: CommandModule[] = topLevelCommands() as CommandModule[];
 // The first word of each command: anything else in first place is an unknown command.
 const TOP_LEVEL = [...COMMANDS.map((c) => String(c.command).split(" ")[0]), "help"];
 

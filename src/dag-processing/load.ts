@@ -1,6 +1,6 @@
 // Compiling a DAG file with esbuild (cached by content hash) and importing the result.
 // Used by the import child (to serialize DAGs) and by the worker (to run a task's code).
-import { build, type Message, type Plugin } from "esbuild";
+import type { Message, Plugin } from "esbuild";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
@@ -54,6 +54,33 @@ function formatMessage(m: Message, path: string): string {
   return `${file}:${loc.line}:${loc.column + 1}: ${m.text}\n    ${loc.lineText}\n    ${" ".repeat(loc.column)}^`;
 }
 
+/** esbuild's service is a child process of its own (17 MB resident here) that lives as long as
+ *  the process that started it. It is started by the first compile (the CLI, the scheduler and
+ *  the worker mostly find every DAG in the cache and never start it) and stopped once no compile
+ *  has run for ESBUILD_IDLE_MS; the next compile starts it again. */
+const ESBUILD_IDLE_MS = 2000;
+let compiling = 0;
+let esbuildStop: NodeJS.Timeout | undefined;
+
+async function esbuildInUse(): Promise<typeof import("esbuild")> {
+  clearTimeout(esbuildStop);
+  compiling++;
+  try {
+    return await import("esbuild");
+  } catch (e) {
+    esbuildDone();
+    throw e;
+  }
+}
+
+function esbuildDone(): void {
+  if (--compiling > 0) return;
+  esbuildStop = setTimeout(() => {
+    if (compiling === 0) void import("esbuild").then((e) => e.stop());
+  }, ESBUILD_IDLE_MS);
+  esbuildStop.unref();
+}
+
 /** Compiles `source` (the content of `path`) unless the cache already holds it. */
 export async function compileDagSource(path: string, source: string, opts: { cacheDir: string }): Promise<{ compiledPath: string; fileHash: string }> {
   const install = orchInstall();
@@ -62,8 +89,9 @@ export async function compileDagSource(path: string, source: string, opts: { cac
   const compiledPath = join(opts.cacheDir, "dags", `${key}.mjs`);
   if (existsSync(compiledPath)) return { compiledPath, fileHash };
   let out;
+  const esbuild = await esbuildInUse();
   try {
-    out = await build({
+    out = await esbuild.build({
       stdin: { contents: source, sourcefile: path, resolveDir: dirname(path), loader: path.endsWith("ts") ? "ts" : "js" },
       outfile: compiledPath,
       bundle: true,
@@ -83,6 +111,8 @@ export async function compileDagSource(path: string, source: string, opts: { cac
     if (!errors?.length) throw e;
     const first = errors[0];
     throw new DagCompileError(errors.map((m) => formatMessage(m, path)).join("\n"), path, first.location?.line ?? null, first.location ? first.location.column + 1 : null);
+  } finally {
+    esbuildDone();
   }
   const js = out.outputFiles.find((f) => f.path.endsWith(".mjs"));
   if (!js) throw new Error(`esbuild produced no output for ${path}`);

@@ -85,6 +85,9 @@ interface FileState {
 
 /** Compiles and imports run this many files ahead of the in-order writer. */
 const IN_FLIGHT = 16;
+/** An import child idle this long is ended (src/dag-processing/pool.ts): after the first pass a
+ *  long-running processor imports only when a file changes, and then starts a child again. */
+const IMPORT_CHILD_IDLE_MS = 5000;
 
 export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
   const dagsFolder = resolve(opts.dagsFolder);
@@ -104,6 +107,7 @@ export function createDagProcessor(opts: DagProcessorOptions): DagProcessor {
       size: opts.poolSize ?? Math.max(1, Math.min(4, availableParallelism())),
       timeoutMs: opts.importTimeoutSeconds * 1000,
       cwd: opts.home,
+      idleMs: IMPORT_CHILD_IDLE_MS,
     });
     return pool;
   }

@@ -6,7 +6,7 @@
 // triggers given back). Apart, so that a triggerer is not woken by its own fires, nor by every
 // run a scheduler hears of: each wake-up is a claim transaction over all its triggers.
 import { closeSync, openSync, utimesSync, watch, type FSWatcher } from "node:fs";
-import pg from "pg";
+import type { Client as PgClient } from "pg";
 import { sql } from "kysely";
 import type { Store } from "./open.ts";
 
@@ -66,8 +66,10 @@ export async function listenForNotifications(
   const channel = opts.channel ?? "scheduler";
   if (store.location.kind === "postgres") {
     const url = store.location.url;
+    // Imported here, as in openPostgres: a SQLite store never loads pg.
+    const { default: pg } = await import("pg");
     let closed = false;
-    let client: pg.Client | undefined;
+    let client: PgClient | undefined;
     let retry: NodeJS.Timeout | undefined;
     let delay = 1000;
     let failures = 0;
@@ -84,7 +86,7 @@ export async function listenForNotifications(
       }
       client = c;
     };
-    const lost = (c: pg.Client, e: Error): void => {
+    const lost = (c: PgClient, e: Error): void => {
       if (closed || client !== c) return;
       client = undefined;
       c.removeAllListeners("end");

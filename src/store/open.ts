@@ -2,7 +2,6 @@
 import Database from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from "kysely";
 import { resolve } from "node:path";
-import pg from "pg";
 import { OrchError } from "../errors.ts";
 import { postgresDialect, sqliteDialect, type Dialect } from "./dialect.ts";
 import type { Database as Schema } from "./schema.ts";
@@ -122,6 +121,9 @@ function openSqlite(path: string, url: string): Store {
 }
 
 async function openPostgres(url: string): Promise<Store> {
+  // pg is imported only for a PostgreSQL store: loading it cost every SQLite command ~30 ms of
+  // start-up (its Cloudflare check alone pulls in Node's built-in fetch).
+  const { default: pg } = await import("pg");
   const pool = new pg.Pool({ connectionString: url, max: 5, connectionTimeoutMillis: 5000 });
   // A client that loses its server (PostgreSQL restarted: 57P01 "terminating connection due to
   // administrator command") must not crash the process. pg-pool listens for errors only on idle
