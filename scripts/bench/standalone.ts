@@ -21,6 +21,8 @@ const CLIENTS = 50;
 const LOAD_S = Number(process.env.ORCH_BENCH_LOAD_S ?? 10);
 const IDLE_S = Number(process.env.ORCH_BENCH_IDLE_S ?? 10);
 const CLK_TCK = 100;
+// Extra node flags for the server, e.g. ORCH_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+const NODE_ARGS = (process.env.ORCH_BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 
 function dagFile(i: number): string {
   const id = `bench_${String(i).padStart(2, "0")}`;
@@ -36,7 +38,7 @@ export default dag({ dag_id: "${id}", schedule: "@daily", start_date: "2024-01-0
 function start(home: string): { child: ChildProcess; url: Promise<string>; out: () => string } {
   const env: NodeJS.ProcessEnv = { ...process.env, ORCH_HOME: home };
   delete env.ORCH_DATABASE_URL;
-  const child = spawn(process.execPath, [BIN, "standalone", "--port", "0"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...NODE_ARGS, BIN, "standalone", "--port", "0"], { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const url = new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer) => {

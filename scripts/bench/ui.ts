@@ -30,8 +30,10 @@ console.log(`seeded 100 DAGs, ${99 * 10 + 25} runs in ${((Date.now() - t0) / 100
 
 await createUser(fx.store.db, { username: "bench", passwordHash: await hashPassword("bench-password"), role: "admin" });
 await fx.store.close();
+// Extra node flags for the server, e.g. ORCH_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+const nodeArgs = (process.env.ORCH_BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const bin = join(import.meta.dirname, "..", "..", "dist", "orch.mjs");
-const child = spawn(process.execPath, [bin, "api-server", "--port", "0"], { env: { ...process.env, ORCH_HOME: fx.home.home, ORCH_DATABASE_URL: "" }, stdio: ["ignore", "pipe", "inherit"] });
+const child = spawn(process.execPath, [...nodeArgs, bin, "api-server", "--port", "0"], { env: { ...process.env, ORCH_HOME: fx.home.home, ORCH_DATABASE_URL: "" }, stdio: ["ignore", "pipe", "inherit"] });
 let out = "";
 child.stdout.on("data", (d: Buffer) => (out += d.toString()));
 const url = await new Promise<string>((resolve, reject) => {

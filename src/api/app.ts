@@ -4,8 +4,9 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { OrchError } from "../errors.ts";
-import type { ApiDeps, ApiEnv } from "./context.ts";
+import type { ApiDeps, ApiEnv, RouteDeps } from "./context.ts";
 import { errorStatus, HttpError } from "./http-error.ts";
+import { createReadCache } from "./read-cache.ts";
 import { assetRoutes } from "./routes/assets.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { backfillRoutes } from "./routes/backfills.ts";
@@ -24,7 +25,8 @@ import { uiRoutes } from "./ui/index.ts";
 /** Paths anyone may call without a token (Airflow's public health and version). */
 const PUBLIC = new Set(["/api/v2/monitor/health", "/api/v2/version"]);
 
-export function createApiApp(deps: ApiDeps, opts: { log?: (m: string) => void } = {}): Hono<ApiEnv> {
+export function createApiApp(apiDeps: ApiDeps, opts: { log?: (m: string) => void } = {}): Hono<ApiEnv> {
+  const deps: RouteDeps = { ...apiDeps, reads: createReadCache(apiDeps.store) };
   const log = opts.log ?? ((m: string) => process.stderr.write(`[api-server] ${m}\n`));
   const app = new Hono<ApiEnv>();
   const maxBody = deps.config.getNumber("api", "max_body_size");

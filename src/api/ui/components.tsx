@@ -31,9 +31,12 @@ export async function sendPage(c: Context, node: unknown, status = 200): Promise
   return c.html(`<!DOCTYPE html>${body}`, status as 200);
 }
 
+// What encodeURIComponent leaves alone, plus `:` `+` `@`: a segment of only these (most ids) is
+// returned as it is; the DAG list's 1,000 links spent 6% of its CPU encoding and un-encoding.
+const PATH_SAFE = /^[A-Za-z0-9\-_.!~*'():+@]*$/;
 /** A path segment: percent-encoded, but `:` `+` `@` kept as they are (legal in a path, and run ids
  *  such as manual__2024-01-01T00:00:00+00:00 stay readable, as in Airflow's URLs). */
-export const enc = (s: string) => encodeURIComponent(s).replace(/%3A/gi, ":").replace(/%2B/gi, "+").replace(/%40/gi, "@");
+export const enc = (s: string) => (PATH_SAFE.test(s) ? s : encodeURIComponent(s).replace(/%3A/gi, ":").replace(/%2B/gi, "+").replace(/%40/gi, "@"));
 export const dagUrl = (dagId: string) => `/dags/${enc(dagId)}`;
 export const runUrl = (dagId: string, runId: string) => `${dagUrl(dagId)}/runs/${enc(runId)}`;
 export const tiUrl = (dagId: string, runId: string, taskId: string, tryNumber?: number) =>

@@ -32,7 +32,7 @@ import { setDagPaused } from "../../store/run-edits.ts";
 import type { TaskInstanceRow } from "../../store/schema.ts";
 import { listTaskInstances } from "../../store/task-instances.ts";
 import { checkLogin, clientAddress } from "../auth/login.ts";
-import type { ApiDeps } from "../context.ts";
+import type { RouteDeps } from "../context.ts";
 import { errorStatus, HttpError, notFound } from "../http-error.ts";
 import { followTaskLog, tryIsLive } from "../log-follow.ts";
 import { parseIsoField } from "../validate.ts";
@@ -66,7 +66,7 @@ function pageOf(c: Ctx) {
   return { user: c.get("user"), csrf: c.get("csrf") };
 }
 
-export function uiRoutes(deps: ApiDeps): Hono<UiEnv> {
+export function uiRoutes(deps: RouteDeps): Hono<UiEnv> {
   const r = new Hono<UiEnv>();
   const { store } = deps;
   const read = requireSession(deps);
@@ -122,7 +122,9 @@ export function uiRoutes(deps: ApiDeps): Hono<UiEnv> {
 
   r.get("/dags", read, async (c) => {
     const q = parseDagListQuery((k) => c.req.query(k));
-    const data = await loadDagList(store, q);
+    // The page's data is kept until the database changes (read-cache.ts); the HTML, which names
+    // the user and carries their CSRF token, is rendered each time.
+    const data = await deps.reads.get(`ui /dags ${JSON.stringify(q)}`, () => loadDagList(store, q));
     const url = new URL(c.req.url);
     return sendPage(c, DagListPage({ data, q, back: url.pathname + url.search, ...pageOf(c) }));
   });
@@ -137,9 +139,12 @@ export function uiRoutes(deps: ApiDeps): Hono<UiEnv> {
   });
 
   r.get("/dags/:dag_id", read, async (c) => {
-    const dag = await requireDagRow(store, c.req.param("dag_id"));
-    const sched = await requireSchedulable(store, dag.dag_id);
-    return sendPage(c, DagPage({ data: await loadDagPage(store, dag, sched), ...pageOf(c) }));
+    const dagId = c.req.param("dag_id");
+    const data = await deps.reads.get(`ui /dags/:dag_id ${dagId}`, async () => {
+      const dag = await requireDagRow(store, dagId);
+      return loadDagPage(store, dag, await requireSchedulable(store, dag.dag_id));
+    });
+    return sendPage(c, DagPage({ data, ...pageOf(c) }));
   });
 
   r.get("/dags/:dag_id/trigger", write, async (c) => {
