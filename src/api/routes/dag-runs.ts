@@ -9,6 +9,7 @@ import { listDagRunsPage, type DagRunOrderColumn } from "../../store/listings.ts
 import { deleteDagRun, setDagRunNote } from "../../store/run-edits.ts";
 import { listTaskInstances } from "../../store/task-instances.ts";
 import { DAG_ACCESS } from "../auth/roles.ts";
+import { jsonBytes } from "../read-cache.ts";
 import { requireAccess, type ApiEnv, type RouteDeps } from "../context.ts";
 import { badRequest, conflict, validationError } from "../http-error.ts";
 import { dateRange, enumListParam, listParam, orderBy, paging, strParam } from "../query.ts";
@@ -112,7 +113,7 @@ export function dagRunRoutes(deps: RouteDeps): Hono<ApiEnv> {
     const body = await deps.reads.get(`GET /dagRuns ${JSON.stringify([filter, page, order])}`, async () => {
       if (dagId) await requireDagRow(store, dagId);
       const { rows, total } = await listDagRunsPage(store.db, filter, page, order);
-      return JSON.stringify({ dag_runs: rows.map(dagRunResponse), total_entries: total });
+      return jsonBytes({ dag_runs: rows.map(dagRunResponse), total_entries: total });
     });
     return c.body(body, 200, { "Content-Type": "application/json" });
   });

@@ -2,6 +2,7 @@
 // match dag_id_pattern), delete.
 import { Hono } from "hono";
 import { DAG_ACCESS } from "../auth/roles.ts";
+import { jsonBytes } from "../read-cache.ts";
 import { requireAccess, type ApiEnv, type RouteDeps } from "../context.ts";
 import { badRequest, conflict } from "../http-error.ts";
 import { boolParam, listParam, orderBy, paging, strParam } from "../query.ts";
@@ -47,11 +48,11 @@ export function dagRoutes(deps: RouteDeps): Hono<ApiEnv> {
       excludeStale: boolParam(c, "exclude_stale", true),
       dagIds: listParam(c, "dag_ids"),
     };
-    // The body as text, kept until the database changes (read-cache.ts): a client polling the
-    // list costs one one-row statement while nothing happens.
+    // The body, kept until the database changes (read-cache.ts): a client polling the list costs
+    // one one-row statement while nothing happens.
     const body = await deps.reads.get(`GET /dags ${JSON.stringify([filter, page, order])}`, async () => {
       const { rows, total } = await listDagsPage(store.db, filter, page, order);
-      return JSON.stringify({ dags: rows.map((d) => dagResponse(d, defaults)), total_entries: total });
+      return jsonBytes({ dags: rows.map((d) => dagResponse(d, defaults)), total_entries: total });
     });
     return c.body(body, 200, { "Content-Type": "application/json" });
   });
