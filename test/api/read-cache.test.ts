@@ -163,15 +163,19 @@ describe("read cache over the REST API and the status page", () => {
     await seedDag(fx.store, { dag_id: "reparsed", tasks: 2 });
     assert.match(await page("/dags"), /data-dag-id="reparsed"/);
 
-    const first = await seedDag(fx.store, { dag_id: "reparsed", tasks: 2 });
+    const first = await seedDag(fx.store, { dag_id: "reparsed", tasks: 2, doc_md: "# First doc" });
     await seedRuns(fx.store, first, 1);
     const grid1 = await page("/dags/reparsed");
     assert.match(grid1, /data-task-id="t1"/);
     assert.doesNotMatch(grid1, /data-task-id="t2"/);
     assert.equal(grid1.match(/class="runbar /g)?.length, 1);
-    // The DAG file changed: one more task, as the DAG processor would store it.
-    const d = await seedDag(fx.store, { dag_id: "reparsed", tasks: 3 });
-    assert.match(await page("/dags/reparsed"), /data-task-id="t2"/, "the re-parsed DAG's new task is in the grid");
+    assert.match(grid1, /<h1>First doc<\/h1>/);
+    // The DAG file changed: one more task and another doc, as the DAG processor would store it.
+    const d = await seedDag(fx.store, { dag_id: "reparsed", tasks: 3, doc_md: "# Second doc" });
+    const grid2 = await page("/dags/reparsed");
+    assert.match(grid2, /data-task-id="t2"/, "the re-parsed DAG's new task is in the grid");
+    assert.match(grid2, /<h1>Second doc<\/h1>/, "and its new doc_md");
+    assert.doesNotMatch(grid2, /First doc/);
     await triggerDagRun(fx.store, d, { logicalDate: new Date("2025-06-01T00:00:00Z"), triggeredBy: "test" });
     const grid3 = await page("/dags/reparsed");
     assert.equal(grid3.match(/class="runbar /g)?.length, 2, "the new run is in the grid");
