@@ -23,32 +23,58 @@ export interface ReadCache {
 interface Entry {
   version: string;
   value: Promise<unknown>;
+  /** Bytes of a loaded Uint8Array value (a response body), else 0. */
+  bytes: number;
 }
 
-export function createReadCache(store: Pick<Store, "db" | "dialect">, opts: { maxEntries?: number } = {}): ReadCache {
-  // Bounded: keys vary with query parameters (filters, paging); the oldest used goes first.
+export function createReadCache(store: Pick<Store, "db" | "dialect">, opts: { maxEntries?: number; maxBytes?: number } = {}): ReadCache {
+  // Bounded: keys vary with query parameters (filters, paging); the oldest used goes first. Kept
+  // bodies are bounded by their bytes too (limit=10000 pages of many DAGs are megabytes each),
+  // and one larger than a quarter of that is not kept.
   const maxEntries = opts.maxEntries ?? 100;
+  const maxBytes = opts.maxBytes ?? 32 * 1024 * 1024;
   const entries = new Map<string, Entry>();
+  let bytes = 0;
   const stats = { hits: 0, misses: 0 };
+  const drop = (key: string) => {
+    const e = entries.get(key);
+    if (!e) return;
+    bytes -= e.bytes;
+    entries.delete(key);
+  };
+  const trim = () => {
+    while (entries.size > maxEntries || bytes > maxBytes) drop(entries.keys().next().value as string);
+  };
   return {
     stats,
     async get<T>(key: string, load: () => Promise<T>): Promise<T> {
       const version = await readDataVersion(store);
       const hit = entries.get(key);
-      entries.delete(key);
       if (hit && hit.version === version) {
         stats.hits++;
+        // Most recently used last.
+        entries.delete(key);
         entries.set(key, hit);
         return hit.value as Promise<T>;
       }
       stats.misses++;
-      const entry: Entry = { version, value: load() };
+      drop(key);
+      const entry: Entry = { version, value: load(), bytes: 0 };
       entries.set(key, entry);
-      if (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
-      // A failed load (a 404, the database gone) is not kept: the next request tries again.
-      entry.value.catch(() => {
-        if (entries.get(key) === entry) entries.delete(key);
-      });
+      trim();
+      entry.value.then(
+        (v) => {
+          if (entries.get(key) !== entry || !(v instanceof Uint8Array)) return;
+          if (v.byteLength > maxBytes / 4) return drop(key);
+          entry.bytes = v.byteLength;
+          bytes += entry.bytes;
+          trim();
+        },
+        // A failed load (a 404, the database gone) is not kept: the next request tries again.
+        () => {
+          if (entries.get(key) === entry) drop(key);
+        },
+      );
       return entry.value as Promise<T>;
     },
   };

@@ -90,6 +90,24 @@ for (const dialect of testDialects()) {
       await cache.get("b", load);
       assert.equal(loads, 4, "b was evicted");
     });
+
+    test("kept bodies are bounded by their bytes; one too large is not kept", async () => {
+      const cache = createReadCache(s.store, { maxBytes: 1000 });
+      let loads = 0;
+      const body = (n: number) => async () => {
+        loads++;
+        return new Uint8Array(n);
+      };
+      await cache.get("big", body(300)); // more than a quarter of 1000: not kept
+      await cache.get("big", body(300));
+      assert.equal(loads, 2);
+      for (const k of ["a", "b", "c", "d"]) await cache.get(k, body(240)); // 960 bytes
+      await cache.get("a", body(240));
+      assert.equal(loads, 6, "four of 240 bytes fit");
+      await cache.get("e", body(240)); // 1200 bytes: the least recently used (b) goes
+      await cache.get("b", body(240));
+      assert.equal(loads, 8, "b was evicted to make room");
+    });
   });
 }
 
