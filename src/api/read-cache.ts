@@ -15,9 +15,16 @@ import type { Store } from "../store/index.ts";
 import { readDataVersion } from "../store/data-version.ts";
 
 export interface ReadCache {
-  /** `load()`'s result for `key`: the kept one when nothing was written since it was loaded. */
-  get<T>(key: string, load: () => Promise<T>): Promise<T>;
+  /** `load()`'s result for `key`: the kept one when nothing was written since it was loaded.
+   *  `keep` refuses to keep a loaded value (one that also depends on the clock); `bytes` says how
+   *  big a kept value is (default: a Uint8Array's length, else nothing). */
+  get<T>(key: string, load: () => Promise<T>, opts?: GetOptions<T>): Promise<T>;
   readonly stats: { hits: number; misses: number };
+}
+
+export interface GetOptions<T> {
+  keep?: (value: T) => boolean;
+  bytes?: (value: T) => number;
 }
 
 interface Entry {
@@ -47,7 +54,7 @@ export function createReadCache(store: Pick<Store, "db" | "dialect">, opts: { ma
   };
   return {
     stats,
-    async get<T>(key: string, load: () => Promise<T>): Promise<T> {
+    async get<T>(key: string, load: () => Promise<T>, opts: GetOptions<T> = {}): Promise<T> {
       const version = await readDataVersion(store);
       const hit = entries.get(key);
       if (hit && hit.version === version) {
@@ -64,9 +71,11 @@ export function createReadCache(store: Pick<Store, "db" | "dialect">, opts: { ma
       trim();
       entry.value.then(
         (v) => {
-          if (entries.get(key) !== entry || !(v instanceof Uint8Array)) return;
-          if (v.byteLength > maxBytes / 4) return drop(key);
-          entry.bytes = v.byteLength;
+          if (entries.get(key) !== entry) return;
+          if (opts.keep && !opts.keep(v as T)) return drop(key);
+          const size = opts.bytes ? opts.bytes(v as T) : v instanceof Uint8Array ? v.byteLength : 0;
+          if (size > maxBytes / 4) return drop(key);
+          entry.bytes = size;
           bytes += entry.bytes;
           trim();
         },

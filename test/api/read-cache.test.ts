@@ -91,6 +91,16 @@ for (const dialect of testDialects()) {
       assert.equal(loads, 4, "b was evicted");
     });
 
+    test("a value `keep` refuses is served once and loaded again next time", async () => {
+      const cache = createReadCache(s.store);
+      let loads = 0;
+      const load = async () => ({ n: ++loads, live: loads === 1 });
+      const keep = (v: { live: boolean }) => !v.live;
+      assert.equal((await cache.get("p", load, { keep })).n, 1);
+      assert.equal((await cache.get("p", load, { keep })).n, 2, "the live one was not kept");
+      assert.equal((await cache.get("p", load, { keep })).n, 2, "the settled one was");
+    });
+
     test("kept bodies are bounded by their bytes; one too large is not kept", async () => {
       const cache = createReadCache(s.store, { maxBytes: 1000 });
       let loads = 0;
@@ -181,6 +191,19 @@ describe("read cache over the REST API and the status page", () => {
     await seedDag(fx.store, { dag_id: "reparsed", tasks: 2 });
     assert.match(await page("/dags"), /data-dag-id="reparsed"/);
 
+    // A kept page is kept per user and session: another user sees their own name, role and token.
+    const viewer = await fx.session({ username: "vera", role: "viewer" });
+    const asViewer = await (await fx.app.request("/dags", { headers: { cookie: viewer.cookie } })).text();
+    assert.match(asViewer, /vera \(viewer\)/);
+    assert.doesNotMatch(asViewer, />Trigger</, "a viewer gets no Trigger button");
+    assert.ok(asViewer.includes(`value="${viewer.csrf}"`), "the viewer's own CSRF token");
+    const asAdmin = await page("/dags");
+    assert.match(asAdmin, />Trigger</);
+    assert.ok(!asAdmin.includes(viewer.csrf), "not the viewer's token");
+    assert.equal(asAdmin.match(/data-dag-id=/g)?.length, 3);
+    assert.match(await page("/dags?name=repar"), /data-dag-id="reparsed"/);
+    assert.doesNotMatch(await page("/dags?name=repar"), /data-dag-id="cached"/, "a filter is another entry");
+
     const first = await seedDag(fx.store, { dag_id: "reparsed", tasks: 2, doc_md: "# First doc" });
     await seedRuns(fx.store, first, 1);
     const grid1 = await page("/dags/reparsed");
@@ -198,5 +221,16 @@ describe("read cache over the REST API and the status page", () => {
     const grid3 = await page("/dags/reparsed");
     assert.equal(grid3.match(/class="runbar /g)?.length, 2, "the new run is in the grid");
     assert.match(grid3, /class="runbar st-queued"/);
+
+    // Kept: asking again costs only the data version's statement.
+    const s0 = fx.store.stats.statements;
+    assert.equal(await page("/dags/reparsed"), grid3);
+    assert.equal(fx.store.stats.statements - s0, 1, "a kept page reads only the data version");
+    // A run that started and has not ended shows its duration counted to now: never kept.
+    await other.db.updateTable("dag_run").set({ state: "running", start_date: new Date().toISOString() }).where("dag_id", "=", "reparsed").where("state", "=", "queued").execute();
+    await page("/dags/reparsed");
+    const s1 = fx.store.stats.statements;
+    assert.match(await page("/dags/reparsed"), /class="runbar st-running"/);
+    assert.ok(fx.store.stats.statements - s1 > 1, "a page with a running run is read and rendered again");
   });
 });

@@ -18,17 +18,31 @@ export const CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-/** Sends a page: doctype, security headers, no caching of pages that show live state. */
-export async function sendPage(c: Context, node: unknown, status = 200): Promise<Response> {
+function pageHeaders(c: Context): void {
   c.header("Content-Security-Policy", CSP);
   c.header("X-Content-Type-Options", "nosniff");
   c.header("X-Frame-Options", "DENY");
   c.header("Referrer-Policy", "same-origin");
   c.header("Cache-Control", "no-store");
+}
+
+/** A page as the document sendPage sends: doctype and HTML. */
+export async function renderPage(node: unknown): Promise<string> {
   // A component call gives a JSX node or an escaped string, either maybe in a promise.
   const value = (await node) as { toString(): string | Promise<string> };
-  const body = await value.toString();
-  return c.html(`<!DOCTYPE html>${body}`, status as 200);
+  return `<!DOCTYPE html>${await value.toString()}`;
+}
+
+/** Sends a page: doctype, security headers, no caching of pages that show live state. */
+export async function sendPage(c: Context, node: unknown, status = 200): Promise<Response> {
+  pageHeaders(c);
+  return c.html(await renderPage(node), status as 200);
+}
+
+/** Sends a page rendered before (renderPage, as UTF-8), with the same headers. */
+export function sendRenderedPage(c: Context, html: Uint8Array<ArrayBuffer>): Response {
+  pageHeaders(c);
+  return c.body(html, 200, { "Content-Type": "text/html; charset=UTF-8" });
 }
 
 // What encodeURIComponent leaves alone, plus `:` `+` `@`: a segment of only these (most ids) is
