@@ -31,7 +31,7 @@ export interface Dialect {
    *  it was last read, by this connection or any other (data-version.ts). SQLite: data_version
    *  moves on other connections' commits, total_changes() on this connection's rows. PostgreSQL:
    *  the current snapshot (xmin:xmax:in-progress ids) moves when any transaction that was given
-   *  a transaction id (every writer; never a plain read) ends. */
+   *  a transaction id (every writer; never a plain read) ends, in any database of the server. */
   dataVersionQuery(): RawBuilder<{ v: string }>;
 }
 

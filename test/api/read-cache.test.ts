@@ -15,7 +15,11 @@ async function setVariable(store: Store, key: string, val: string): Promise<void
   await store.db.insertInto("variable").values({ key, val, description: null, is_encrypted: 0 }).onConflict((oc) => oc.column("key").doUpdateSet({ val })).execute();
 }
 
+// On PostgreSQL the snapshot is the server's: a write to any database on it (other test files',
+// other programs) moves the version too. There only "a write is seen" is asserted; that a read is
+// kept while nothing is written is asserted on SQLite, where nothing else writes the file.
 for (const dialect of testDialects()) {
+  const quiet = dialect === "sqlite";
   describe(`${dialect}: read cache`, { skip: await dialectSkipReason(dialect) }, () => {
     let s: TestStore;
     let other: Store;
@@ -31,9 +35,11 @@ for (const dialect of testDialects()) {
 
     test("the data version stays while nothing is written and moves on every commit, from any connection", async () => {
       const v0 = await readDataVersion(s.store);
-      assert.equal(await readDataVersion(s.store), v0, "two reads with nothing written in between");
-      await s.store.db.selectFrom("variable").selectAll().execute();
-      assert.equal(await readDataVersion(s.store), v0, "a read is not a change");
+      if (quiet) {
+        assert.equal(await readDataVersion(s.store), v0, "two reads with nothing written in between");
+        await s.store.db.selectFrom("variable").selectAll().execute();
+        assert.equal(await readDataVersion(s.store), v0, "a read is not a change");
+      }
       await setVariable(s.store, "a", "1");
       const v1 = await readDataVersion(s.store);
       assert.notEqual(v1, v0, "a write through this connection");
@@ -57,26 +63,30 @@ for (const dialect of testDialects()) {
       await setVariable(s.store, "k", "one");
       assert.equal(await cache.get("k", load), "one");
       assert.equal(await cache.get("k", load), "one");
-      assert.equal(loads, 1, "the second read was kept");
+      if (quiet) assert.equal(loads, 1, "the second read was kept");
       await setVariable(s.store, "k", "two");
       assert.equal(await cache.get("k", load), "two", "a write through the same store is seen at once");
       await setVariable(other, "k", "three");
       assert.equal(await cache.get("k", load), "three", "a write through another connection is seen at once");
-      assert.equal(loads, 3);
-      assert.deepEqual(cache.stats, { hits: 1, misses: 3 });
+      if (quiet) {
+        assert.equal(loads, 3);
+        assert.deepEqual(cache.stats, { hits: 1, misses: 3 });
+      }
     });
 
     test("concurrent requests share one load; a failed load is not kept", async () => {
       const cache = createReadCache(s.store);
       let loads = 0;
       const values = await Promise.all(Array.from({ length: 5 }, () => cache.get("same", async () => ++loads)));
-      assert.equal(loads, 1);
-      assert.deepEqual(values, [1, 1, 1, 1, 1]);
+      if (quiet) {
+        assert.equal(loads, 1);
+        assert.deepEqual(values, [1, 1, 1, 1, 1]);
+      }
       await assert.rejects(cache.get("fails", async () => Promise.reject(new Error("boom"))), /boom/);
       assert.equal(await cache.get("fails", async () => "ok"), "ok", "the failure was not kept");
     });
 
-    test("entries are bounded: the least recently used goes first", async () => {
+    test("entries are bounded: the least recently used goes first", { skip: quiet ? false : "counts loads: needs a database nothing else writes" }, async () => {
       const cache = createReadCache(s.store, { maxEntries: 2 });
       let loads = 0;
       const load = async () => ++loads;
@@ -91,7 +101,7 @@ for (const dialect of testDialects()) {
       assert.equal(loads, 4, "b was evicted");
     });
 
-    test("a value `keep` refuses is served once and loaded again next time", async () => {
+    test("a value `keep` refuses is served once and loaded again next time", { skip: quiet ? false : "counts loads: needs a database nothing else writes" }, async () => {
       const cache = createReadCache(s.store);
       let loads = 0;
       const load = async () => ({ n: ++loads, live: loads === 1 });
@@ -101,7 +111,7 @@ for (const dialect of testDialects()) {
       assert.equal((await cache.get("p", load, { keep })).n, 2, "the settled one was");
     });
 
-    test("kept bodies are bounded by their bytes; one too large is not kept", async () => {
+    test("kept bodies are bounded by their bytes; one too large is not kept", { skip: quiet ? false : "counts loads: needs a database nothing else writes" }, async () => {
       const cache = createReadCache(s.store, { maxBytes: 1000 });
       let loads = 0;
       const body = (n: number) => async () => {
