@@ -1,4 +1,4 @@
-// Reads kept until the database changes: a listing's response body or a page's data, stamped with
+// Reads kept until the database changes: a listing's response body or a rendered page, stamped with
 // the data version (src/store/data-version.ts) read just before it was loaded, and served again
 // while the version reads the same. Any committed write, by this process or another (scheduler,
 // DAG processor, CLI, a second api-server on PostgreSQL), changes the version, so an entry is never
@@ -30,7 +30,7 @@ export interface GetOptions<T> {
 interface Entry {
   version: string;
   value: Promise<unknown>;
-  /** Bytes of a loaded Uint8Array value (a response body), else 0. */
+  /** Bytes of the loaded value (GetOptions.bytes), counted against maxBytes. */
   bytes: number;
 }
 
