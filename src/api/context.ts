@@ -7,6 +7,7 @@ import type { LoginThrottle } from "./auth/login-throttle.ts";
 import { roleAtLeast, type Access, type Role } from "./auth/roles.ts";
 import type { TokenSigner } from "./auth/tokens.ts";
 import { HttpError } from "./http-error.ts";
+import type { ReadCache } from "./read-cache.ts";
 
 export interface AuthUser {
   username: string;
@@ -24,6 +25,11 @@ export interface ApiDeps {
   allAdmins: boolean;
   /** A run was triggered, tasks cleared, a DAG (un)paused: the scheduler should look now. */
   changed(): Promise<void>;
+}
+
+/** What route modules are given: the deps, and the read cache createApiApp makes over their store. */
+export interface RouteDeps extends ApiDeps {
+  reads: ReadCache;
 }
 
 /** Refuses (403) a user whose role is below what the resource needs for this method. */

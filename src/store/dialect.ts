@@ -27,6 +27,12 @@ export interface Dialect {
    *  listed ids (6 ms per statement); SQLite's documented opt-out is a unary `+`. PostgreSQL plans
    *  by its statistics and gets the bare column. */
   unindexed(column: string): RawBuilder<unknown>;
+  /** One row `{ v }` whose text changes whenever a write has been committed to the database since
+   *  it was last read, by this connection or any other (data-version.ts). SQLite: data_version
+   *  moves on other connections' commits, total_changes() on this connection's rows. PostgreSQL:
+   *  the current snapshot (xmin:xmax:in-progress ids) moves when any transaction that was given
+   *  a transaction id (every writer; never a plain read) ends, in any database of the server. */
+  dataVersionQuery(): RawBuilder<{ v: string }>;
 }
 
 export const sqliteDialect: Dialect = {
@@ -37,6 +43,7 @@ export const sqliteDialect: Dialect = {
   supportsArrayParameters: false,
   autoId: (col) => col.primaryKey().autoIncrement(),
   unindexed: (column) => sql`+${sql.ref(column)}`,
+  dataVersionQuery: () => sql<{ v: string }>`select data_version || ':' || total_changes() as v from pragma_data_version`,
 };
 
 export const postgresDialect: Dialect = {
@@ -47,4 +54,5 @@ export const postgresDialect: Dialect = {
   supportsArrayParameters: true,
   autoId: (col) => col.primaryKey().generatedByDefaultAsIdentity(),
   unindexed: (column) => sql.ref(column),
+  dataVersionQuery: () => sql<{ v: string }>`select pg_current_snapshot()::text as v`,
 };

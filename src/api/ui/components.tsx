@@ -18,22 +18,39 @@ export const CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-/** Sends a page: doctype, security headers, no caching of pages that show live state. */
-export async function sendPage(c: Context, node: unknown, status = 200): Promise<Response> {
+function pageHeaders(c: Context): void {
   c.header("Content-Security-Policy", CSP);
   c.header("X-Content-Type-Options", "nosniff");
   c.header("X-Frame-Options", "DENY");
   c.header("Referrer-Policy", "same-origin");
   c.header("Cache-Control", "no-store");
-  // A component call gives a JSX node or an escaped string, either maybe in a promise.
-  const value = (await node) as { toString(): string | Promise<string> };
-  const body = await value.toString();
-  return c.html(`<!DOCTYPE html>${body}`, status as 200);
 }
 
+/** A page as the document sendPage sends: doctype and HTML. */
+export async function renderPage(node: unknown): Promise<string> {
+  // A component call gives a JSX node or an escaped string, either maybe in a promise.
+  const value = (await node) as { toString(): string | Promise<string> };
+  return `<!DOCTYPE html>${await value.toString()}`;
+}
+
+/** Sends a page: doctype, security headers, no caching of pages that show live state. */
+export async function sendPage(c: Context, node: unknown, status = 200): Promise<Response> {
+  pageHeaders(c);
+  return c.html(await renderPage(node), status as 200);
+}
+
+/** Sends a page rendered before (renderPage, as UTF-8), with the same headers. */
+export function sendRenderedPage(c: Context, html: Uint8Array<ArrayBuffer>): Response {
+  pageHeaders(c);
+  return c.body(html, 200, { "Content-Type": "text/html; charset=UTF-8" });
+}
+
+// What encodeURIComponent leaves alone, plus `:` `+` `@`: a segment of only these (most ids) is
+// returned as it is; the DAG list's 1,000 links spent 6% of its CPU encoding and un-encoding.
+const PATH_SAFE = /^[A-Za-z0-9\-_.!~*'():+@]*$/;
 /** A path segment: percent-encoded, but `:` `+` `@` kept as they are (legal in a path, and run ids
  *  such as manual__2024-01-01T00:00:00+00:00 stay readable, as in Airflow's URLs). */
-export const enc = (s: string) => encodeURIComponent(s).replace(/%3A/gi, ":").replace(/%2B/gi, "+").replace(/%40/gi, "@");
+export const enc = (s: string) => (PATH_SAFE.test(s) ? s : encodeURIComponent(s).replace(/%3A/gi, ":").replace(/%2B/gi, "+").replace(/%40/gi, "@"));
 export const dagUrl = (dagId: string) => `/dags/${enc(dagId)}`;
 export const runUrl = (dagId: string, runId: string) => `${dagUrl(dagId)}/runs/${enc(runId)}`;
 export const tiUrl = (dagId: string, runId: string, taskId: string, tryNumber?: number) =>

@@ -32,12 +32,12 @@ import { setDagPaused } from "../../store/run-edits.ts";
 import type { TaskInstanceRow } from "../../store/schema.ts";
 import { listTaskInstances } from "../../store/task-instances.ts";
 import { checkLogin, clientAddress } from "../auth/login.ts";
-import type { ApiDeps } from "../context.ts";
+import type { RouteDeps } from "../context.ts";
 import { errorStatus, HttpError, notFound } from "../http-error.ts";
 import { followTaskLog, tryIsLive } from "../log-follow.ts";
 import { parseIsoField } from "../validate.ts";
 import { requireDagRow, requireRun, requireSchedulable } from "../routes/common.ts";
-import { dagUrl, enc, runUrl, sendPage, showJson, tiUrl } from "./components.tsx";
+import { dagUrl, enc, renderPage, runUrl, sendPage, sendRenderedPage, showJson, tiUrl } from "./components.tsx";
 import { AssetsPage, BackfillPage, BackfillsPage, backfillUrl, EMPTY_BACKFILL_FORM, mayManageBackfills, type BackfillForm, type DryRunRow } from "./pages/backfills.tsx";
 import { DagListPage, loadDagList, parseDagListQuery } from "./pages/dag-list.tsx";
 import { DagPage, loadDagPage, taskOrder } from "./pages/dag.tsx";
@@ -66,7 +66,7 @@ function pageOf(c: Ctx) {
   return { user: c.get("user"), csrf: c.get("csrf") };
 }
 
-export function uiRoutes(deps: ApiDeps): Hono<UiEnv> {
+export function uiRoutes(deps: RouteDeps): Hono<UiEnv> {
   const r = new Hono<UiEnv>();
   const { store } = deps;
   const read = requireSession(deps);
@@ -122,9 +122,14 @@ export function uiRoutes(deps: ApiDeps): Hono<UiEnv> {
 
   r.get("/dags", read, async (c) => {
     const q = parseDagListQuery((k) => c.req.query(k));
-    const data = await loadDagList(store, q);
     const url = new URL(c.req.url);
-    return sendPage(c, DagListPage({ data, q, back: url.pathname + url.search, ...pageOf(c) }));
+    const page = { q, back: url.pathname + url.search, ...pageOf(c) };
+    // The page is kept until the database changes (read-cache.ts), per user and session (it names
+    // the user and carries their CSRF token): a list polled while nothing happens is sent again
+    // as it was. Nothing on it depends on the clock.
+    const key = `ui /dags ${JSON.stringify([page.q, page.back, page.user.username, page.user.role, page.csrf])}`;
+    const html = await deps.reads.get(key, async () => Buffer.from(await renderPage(DagListPage({ data: await loadDagList(store, q), ...page }))));
+    return sendRenderedPage(c, html);
   });
 
   r.post("/dags/:dag_id/pause", write, async (c) => {
@@ -137,9 +142,20 @@ export function uiRoutes(deps: ApiDeps): Hono<UiEnv> {
   });
 
   r.get("/dags/:dag_id", read, async (c) => {
-    const dag = await requireDagRow(store, c.req.param("dag_id"));
-    const sched = await requireSchedulable(store, dag.dag_id);
-    return sendPage(c, DagPage({ data: await loadDagPage(store, dag, sched), ...pageOf(c) }));
+    const dagId = c.req.param("dag_id");
+    const user = c.get("user");
+    // Kept as the DAG list is, except while a run has started and not ended: its duration is
+    // counted to now, so that page is rendered every time.
+    const page = await deps.reads.get(
+      `ui /dags/:dag_id ${JSON.stringify([dagId, user.username, user.role, c.get("csrf")])}`,
+      async () => {
+        const dag = await requireDagRow(store, dagId);
+        const data = await loadDagPage(store, dag, await requireSchedulable(store, dag.dag_id));
+        return { html: Buffer.from(await renderPage(DagPage({ data, ...pageOf(c) }))), live: data.runs.some((r) => !!r.start_date && !r.end_date) };
+      },
+      { keep: (p) => !p.live, bytes: (p) => p.html.byteLength },
+    );
+    return sendRenderedPage(c, page.html);
   });
 
   r.get("/dags/:dag_id/trigger", write, async (c) => {

@@ -2,13 +2,15 @@
 // pause toggle and a Trigger button per DAG; filters by name, tag, paused and last run state; the
 // import errors in a banner above.
 import type { FC } from "hono/jsx";
+import { raw } from "hono/html";
+import type { HtmlEscapedString } from "hono/utils/html";
 import { listDags } from "../../../store/dags.ts";
 import type { Store } from "../../../store/index.ts";
 import { listDagsPage, listImportErrorsPage } from "../../../store/listings.ts";
 import type { DagRow, ImportErrorRow } from "../../../store/schema.ts";
 import { listRecentRunsPerDag, type RecentRun } from "../../../store/summaries.ts";
 import type { AuthUser } from "../../context.ts";
-import { Csrf, dagUrl, fmtDate, Layout, runUrl, squaresHtml } from "../components.tsx";
+import { dagUrl, esc, fmtDate, Layout, runUrl, squaresHtml } from "../components.tsx";
 import { canWrite } from "../session.ts";
 
 export const RECENT_RUNS = 10;
@@ -114,19 +116,50 @@ function listUrl(q: DagListQuery, change: Partial<DagListQuery>): string {
   return s ? `/dags?${s}` : "/dags";
 }
 
-export const PauseToggle: FC<{ dag: DagRow; csrf: string; back: string; enabled: boolean }> = ({ dag, csrf, back, enabled }) => {
+/** The pause toggle as one pre-escaped string (the list has one per DAG; see dagRowsHtml). */
+export function pauseToggleHtml(dag: DagRow, csrf: string, back: string, enabled: boolean): string {
   const paused = dag.is_paused === 1;
   return (
-    <form class="inline" method="post" action={`${dagUrl(dag.dag_id)}/pause`}>
-      <Csrf token={csrf} />
-      <input type="hidden" name="is_paused" value={paused ? "false" : "true"} />
-      <input type="hidden" name="next" value={back} />
-      <button type="submit" class={`toggle${paused ? "" : " on"}`} disabled={!enabled} title={paused ? "Paused: click to unpause" : "Active: click to pause"} data-testid={`pause-${dag.dag_id}`}>
-        {paused ? "Paused" : "Active"}
-      </button>
-    </form>
+    `<form class="inline" method="post" action="${esc(`${dagUrl(dag.dag_id)}/pause`)}">` +
+    `<input type="hidden" name="_csrf" value="${esc(csrf)}"/>` +
+    `<input type="hidden" name="is_paused" value="${paused ? "false" : "true"}"/>` +
+    `<input type="hidden" name="next" value="${esc(back)}"/>` +
+    `<button type="submit" class="toggle${paused ? "" : " on"}"${enabled ? "" : ` disabled=""`} title="${paused ? "Paused: click to unpause" : "Active: click to pause"}" data-testid="${esc(`pause-${dag.dag_id}`)}">${paused ? "Paused" : "Active"}</button>` +
+    `</form>`
   );
-};
+}
+
+export const PauseToggle: FC<{ dag: DagRow; csrf: string; back: string; enabled: boolean }> = ({ dag, csrf, back, enabled }) => raw(pauseToggleHtml(dag, csrf, back, enabled));
+
+/** The table's rows as one pre-escaped string, every interpolated value through esc(): as JSX,
+ *  100 rows of eight cells, a form and links were about 60% of the page's render time. */
+function dagRowsHtml(data: DagListData, q: DagListQuery, csrf: string, back: string, write: boolean): HtmlEscapedString {
+  const tagUrls = new Map<string, string>();
+  const tagUrl = (t: string) => {
+    let u = tagUrls.get(t);
+    if (u === undefined) tagUrls.set(t, (u = esc(listUrl(q, { tag: t }))));
+    return u;
+  };
+  let out = "";
+  for (const d of data.dags) {
+    const runs = [...(data.recent.get(d.dag_id) ?? [])].reverse();
+    const url = dagUrl(d.dag_id);
+    out +=
+      `<tr data-dag-id="${esc(d.dag_id)}">` +
+      `<td>${pauseToggleHtml(d, csrf, back, write)}</td>` +
+      `<td><a href="${esc(url)}"><strong>${esc(d.dag_id)}</strong></a>${d.description ? `<div class="muted">${esc(d.description)}</div>` : ""}</td>` +
+      `<td>${esc(d.owners ?? "")}</td>` +
+      `<td>${tagsOf(d)
+        .map((t) => `<a class="tag" href="${tagUrl(t)}">${esc(t)}</a>`)
+        .join("")}</td>` +
+      `<td title="${esc(d.timetable_summary ?? "")}">${esc(d.timetable_description ?? d.timetable_summary ?? "None")}</td>` +
+      `<td class="mono">${esc(fmtDate(d.next_dagrun_create_after))}</td>` +
+      `<td class="recent">${squaresHtml(runs.map((r) => ({ state: r.state, href: runUrl(d.dag_id, r.run_id), title: `${r.run_id}: ${r.state}` })))}</td>` +
+      `<td>${write ? `<a class="button" href="${esc(`${url}/trigger`)}">Trigger</a>` : ""}</td>` +
+      `</tr>`;
+  }
+  return raw(out);
+}
 
 export const DagListPage: FC<{ data: DagListData; q: DagListQuery; user: AuthUser; csrf: string; back: string }> = ({ data, q, user, csrf, back }) => {
   const write = canWrite(user);
@@ -198,42 +231,7 @@ export const DagListPage: FC<{ data: DagListData; q: DagListQuery; user: AuthUse
               </td>
             </tr>
           ) : null}
-          {data.dags.map((d) => {
-            const runs = [...(data.recent.get(d.dag_id) ?? [])].reverse();
-            return (
-              <tr data-dag-id={d.dag_id}>
-                <td>
-                  <PauseToggle dag={d} csrf={csrf} back={back} enabled={write} />
-                </td>
-                <td>
-                  <a href={dagUrl(d.dag_id)}>
-                    <strong>{d.dag_id}</strong>
-                  </a>
-                  {d.description ? <div class="muted">{d.description}</div> : null}
-                </td>
-                <td>{d.owners ?? ""}</td>
-                <td>
-                  {tagsOf(d).map((t) => (
-                    <a class="tag" href={listUrl(q, { tag: t })}>
-                      {t}
-                    </a>
-                  ))}
-                </td>
-                <td title={d.timetable_summary ?? ""}>{d.timetable_description ?? d.timetable_summary ?? "None"}</td>
-                <td class="mono">{fmtDate(d.next_dagrun_create_after)}</td>
-                <td class="recent">
-                  {squaresHtml(runs.map((r) => ({ state: r.state, href: runUrl(d.dag_id, r.run_id), title: `${r.run_id}: ${r.state}` })))}
-                </td>
-                <td>
-                  {write ? (
-                    <a class="button" href={`${dagUrl(d.dag_id)}/trigger`}>
-                      Trigger
-                    </a>
-                  ) : null}
-                </td>
-              </tr>
-            );
-          })}
+          {dagRowsHtml(data, q, csrf, back, write)}
         </tbody>
       </table>
       {data.total > PAGE ? (
