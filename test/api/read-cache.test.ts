@@ -18,6 +18,9 @@ async function setVariable(store: Store, key: string, val: string): Promise<void
 // On PostgreSQL the snapshot is the server's: a write to any database on it (other test files',
 // other programs) moves the version too. There only "a write is seen" is asserted; that a read is
 // kept while nothing is written is asserted on SQLite, where nothing else writes the file.
+// The tests that count loads are declared on SQLite only (they test the cache's bounds, which
+// do not depend on the dialect), rather than declared and skipped on PostgreSQL.
+const NOT_DECLARED = (..._args: unknown[]): void => undefined;
 for (const dialect of testDialects()) {
   const quiet = dialect === "sqlite";
   describe(`${dialect}: read cache`, { skip: await dialectSkipReason(dialect) }, () => {
@@ -86,7 +89,7 @@ for (const dialect of testDialects()) {
       assert.equal(await cache.get("fails", async () => "ok"), "ok", "the failure was not kept");
     });
 
-    test("entries are bounded: the least recently used goes first", { skip: quiet ? false : "counts loads: needs a database nothing else writes" }, async () => {
+    (quiet ? test : NOT_DECLARED)("entries are bounded: the least recently used goes first", async () => {
       const cache = createReadCache(s.store, { maxEntries: 2 });
       let loads = 0;
       const load = async () => ++loads;
@@ -101,7 +104,7 @@ for (const dialect of testDialects()) {
       assert.equal(loads, 4, "b was evicted");
     });
 
-    test("a value `keep` refuses is served once and loaded again next time", { skip: quiet ? false : "counts loads: needs a database nothing else writes" }, async () => {
+    (quiet ? test : NOT_DECLARED)("a value `keep` refuses is served once and loaded again next time", async () => {
       const cache = createReadCache(s.store);
       let loads = 0;
       const load = async () => ({ n: ++loads, live: loads === 1 });
@@ -111,7 +114,7 @@ for (const dialect of testDialects()) {
       assert.equal((await cache.get("p", load, { keep })).n, 2, "the settled one was");
     });
 
-    test("kept bodies are bounded by their bytes; one too large is not kept", { skip: quiet ? false : "counts loads: needs a database nothing else writes" }, async () => {
+    (quiet ? test : NOT_DECLARED)("kept bodies are bounded by their bytes; one too large is not kept", async () => {
       const cache = createReadCache(s.store, { maxBytes: 1000 });
       let loads = 0;
       const body = (n: number) => async () => {
