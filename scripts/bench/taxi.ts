@@ -20,7 +20,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { runDbtFallback } from "../../src/providers/dbt/run.ts";
@@ -104,32 +104,32 @@ async function yellow(db: string, tmp: string): Promise<void> {
   }
 }
 
-const cpuMs = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
-
 /**
- * Child: loadPartition of one file in a fresh process, from dist/ as a worker runs it; prints the
- * wall and CPU ms of each part (import of orch/providers, connect, loadPartition).
+ * loadPartition of one file in a fresh plain-node process (no tsx, nothing of this script loaded),
+ * from dist/ as a worker runs it; prints the wall and CPU ms of each part (import of orch/providers,
+ * connect, loadPartition).
  */
-async function coldChild(db: string, file: string, month: string): Promise<void> {
-  const out: Record<string, number> = {};
-  let t = performance.now();
-  let c = process.cpuUsage();
-  const step = (name: string) => {
-    out[`${name}Ms`] = performance.now() - t;
-    out[`${name}CpuMs`] = cpuMs(process.cpuUsage(c));
-    t = performance.now();
-    c = process.cpuUsage();
-  };
-  const P = (await import(join(ROOT, "dist", "providers", "index.mjs"))) as typeof import("../../src/providers/index.ts");
-  step("import");
-  const hook = new P.PostgresHook(db);
-  await hook.getConn();
-  step("connect");
-  out.rows = await P.loadPartition(hook, "raw_trips", { partition: { column: "source_month", value: month }, source: file });
-  step("load");
-  await hook.close();
-  console.log(JSON.stringify(out));
-}
+const COLD_CHILD = `
+const [db, file, month, providers] = process.argv.slice(1);
+const out = {};
+let t = performance.now(), c = process.cpuUsage();
+const step = (name) => {
+  const u = process.cpuUsage(c);
+  out[name + "Ms"] = performance.now() - t;
+  out[name + "CpuMs"] = (u.user + u.system) / 1000;
+  t = performance.now();
+  c = process.cpuUsage();
+};
+const P = await import(providers);
+step("import");
+const hook = new P.PostgresHook(db);
+await hook.getConn();
+step("connect");
+out.rows = await P.loadPartition(hook, "raw_trips", { partition: { column: "source_month", value: month }, source: file });
+step("load");
+await hook.close();
+console.log(JSON.stringify(out));
+`;
 
 type Cold = { importMs: number; importCpuMs: number; connectMs: number; connectCpuMs: number; loadMs: number; loadCpuMs: number; rows: number };
 
@@ -137,7 +137,8 @@ type Cold = { importMs: number; importCpuMs: number; connectMs: number; connectC
 function coldLoad(db: string, file: string, month: string): Cold {
   let best: Cold | undefined;
   for (let run = 0; run < RUNS; run++) {
-    const out = execFileSync(process.execPath, ["--import", "tsx", SELF, "--cold-child", db, file, month], { encoding: "utf8" });
+    const providers = pathToFileURL(join(ROOT, "dist", "providers", "index.mjs")).href;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", COLD_CHILD, db, file, month, providers], { encoding: "utf8" });
     const r = JSON.parse(out.trim().split("\n").at(-1)!) as Cold;
     if (!best || r.connectMs + r.loadMs < best.connectMs + best.loadMs) best = r;
   }
@@ -226,8 +227,6 @@ async function dagRun(db: string, baseUrl: string, month: string, tmp: string): 
 async function main(): Promise<void> {
   const child = process.argv.indexOf("--yellow-child");
   if (child >= 0) return yellowChild(process.argv[child + 1]!, process.argv[child + 2]!);
-  const cold = process.argv.indexOf("--cold-child");
-  if (cold >= 0) return coldChild(process.argv[cold + 1]!, process.argv[cold + 2]!, process.argv[cold + 3]!);
   if (!existsSync(join(TLC, "green_tripdata_2024-01.parquet"))) {
     console.error(`the real TLC green months are not at ${TLC}; this benchmark needs them`);
     process.exit(2);

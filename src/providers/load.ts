@@ -7,7 +7,9 @@
 // or the new one, never both or half. The partition column is added by the loader, not taken from
 // the data (a TLC month holds a few pickups from the month before, so keying by pickup date would
 // not be idempotent). The source is validated whole (Parquet magic and footer, schema against the
-// table) before the transaction opens, so a bad file writes nothing.
+// table) before the transaction opens, so a bad file writes nothing. The first row group is decoded
+// while the schema check, the lock and the DELETE run in the server (they overlap instead of adding
+// up); a decode that fails later rolls the transaction back like any failure mid-COPY.
 import { OrchError } from "../errors.ts";
 import { csvSource } from "./csv.ts";
 import { parquetSource } from "./parquet.ts";

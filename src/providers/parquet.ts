@@ -3,7 +3,7 @@
 //
 // Reader: hyparquet's footer parser and page decoders (decompressors: codecs.ts), with
 // orch's own flat-column assembly into typed arrays (parquet-flat.ts). Chosen by measurement, see
-// docs/providers.md: exact on the real TLC files, no native or wasm build, and memory bounded by one
+// docs/providers.md: exact on the real TLC files, no native build, and memory bounded by one
 // row group.
 import { open, stat } from "node:fs/promises";
 import { parquetMetadata, type FileMetaData, type SchemaElement } from "hyparquet";
