@@ -13,6 +13,7 @@ import type { SchemaElement } from "hyparquet";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { brotliCompressSync, gzipSync } from "node:zlib";
 
 export type TaxiKind = "yellow" | "green";
 type PhysicalKind = "int32" | "int64" | "double" | "string" | "timestamp";
@@ -159,6 +160,8 @@ export interface WriteTaxiOptions {
   seed?: number;
   /** Rows per row group; Arrow's default unless a test wants several small groups. */
   rowGroupRows?: number;
+  /** Page compression: SNAPPY (default), or UNCOMPRESSED, GZIP, BROTLI (through node:zlib). */
+  codec?: "SNAPPY" | "UNCOMPRESSED" | "GZIP" | "BROTLI";
 }
 
 export interface TaxiFileSummary {
@@ -176,7 +179,8 @@ export function writeTaxiParquet(o: WriteTaxiOptions): TaxiFileSummary {
   const writer = new ParquetWriter({
     writer: fileWriter(o.path),
     schema: taxiSchema(o.kind),
-    codec: "SNAPPY",
+    codec: o.codec ?? "SNAPPY",
+    compressors: { GZIP: (b: Uint8Array) => gzipSync(b), BROTLI: (b: Uint8Array) => brotliCompressSync(b) },
     createdBy: "orch gen-taxi-parquet (hyparquet-writer)",
   });
   const totalIdx = cols.findIndex((c) => c.name === "total_amount");

@@ -3,6 +3,9 @@
 // Retries with exponential backoff on 5xx, 429 and connection errors (including a body cut off
 // mid-way); never on other 4xx. A 404 fails with ORCH_NOT_PUBLISHED naming the URL (a TLC month
 // that is not out yet). Reports size and sha256.
+// HTTP through node:http / node:https (one connection per attempt, no redirects followed): a task's
+// worker loads this module with orch/providers, and the undici package took ~80 ms of CPU to import
+// there, node:http ~5 ms.
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { rename, rm, stat, mkdir } from "node:fs/promises";
@@ -10,7 +13,7 @@ import { basename, dirname, join } from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
-import { Agent, request } from "undici";
+import type { IncomingMessage } from "node:http";
 import { OrchError } from "../errors.ts";
 
 export interface DownloadProgress {
@@ -45,6 +48,37 @@ export interface DownloadResult {
 }
 
 class Retryable extends Error {}
+
+/** One GET on a connection of its own; resolves at the response's headers. */
+async function httpGet(url: URL, o: { headers?: Record<string, string>; signal: AbortSignal; connectTimeoutMs: number }): Promise<IncomingMessage> {
+  const { request } = url.protocol === "https:" ? await import("node:https") : await import("node:http");
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: o.headers, signal: o.signal, agent: false });
+    const connect = setTimeout(() => req.destroy(new Error(`connect timeout after ${o.connectTimeoutMs} ms`)), o.connectTimeoutMs);
+    connect.unref();
+    req.once("socket", (socket) => {
+      if (!socket.connecting) clearTimeout(connect);
+      else socket.once("connect", () => clearTimeout(connect));
+    });
+    req.once("response", (res) => {
+      clearTimeout(connect);
+      resolve(res);
+    });
+    req.once("error", (e) => {
+      clearTimeout(connect);
+      reject(e);
+    });
+    req.end();
+  });
+}
+
+/** Reads and drops the rest of a response we do not keep. */
+function dump(res: IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    res.once("end", resolve).once("error", () => resolve()).once("close", resolve);
+    res.resume();
+  });
+}
 
 function tempBeside(dest: string): string {
   return join(dirname(dest), `.${basename(dest)}.${randomBytes(4).toString("hex")}.part`);
@@ -125,35 +159,31 @@ async function attemptOnce(url: string, tmp: string, o: DownloadOptions): Promis
       }
       body = createReadStream(path);
     } else if (u.protocol === "http:" || u.protocol === "https:") {
-      const dispatcher = new Agent({ connect: { timeout: o.connectTimeoutMs ?? 10_000 }, headersTimeout: readTimeout, bodyTimeout: readTimeout });
-      let res;
+      let res: IncomingMessage;
       try {
-        res = await request(url, { dispatcher, headers: o.headers, signal: ac.signal });
+        res = await httpGet(u, { headers: o.headers, signal: ac.signal, connectTimeoutMs: o.connectTimeoutMs ?? 10_000 });
       } catch (e) {
         clearTimeout(idle);
-        await dispatcher.close().catch(() => {});
         const why = ac.signal.aborted ? `no response within ${readTimeout} ms` : `connection error: ${(e as Error).message}`;
         throw new Retryable(why);
       }
-      if (res.statusCode === 404) {
-        await res.body.dump();
-        await dispatcher.close().catch(() => {});
+      idle.refresh();
+      const status = res.statusCode ?? 0;
+      if (status === 404) {
+        await dump(res);
         throw new OrchError("ORCH_NOT_PUBLISHED", `${url} is not published (HTTP 404)`, { url, status: 404 });
       }
-      if (res.statusCode >= 500 || res.statusCode === 429) {
-        await res.body.dump().catch(() => {});
-        await dispatcher.close().catch(() => {});
-        throw new Retryable(`HTTP ${res.statusCode}`);
+      if (status >= 500 || status === 429) {
+        await dump(res);
+        throw new Retryable(`HTTP ${status}`);
       }
-      if (res.statusCode < 200 || res.statusCode >= 300) {
-        await res.body.dump().catch(() => {});
-        await dispatcher.close().catch(() => {});
-        throw new OrchError("ORCH_DOWNLOAD_FAILED", `download of ${url} failed: HTTP ${res.statusCode} (not retried)`, { url, status: res.statusCode });
+      if (status < 200 || status >= 300) {
+        await dump(res);
+        throw new OrchError("ORCH_DOWNLOAD_FAILED", `download of ${url} failed: HTTP ${status} (not retried)`, { url, status });
       }
       const len = res.headers["content-length"];
       total = typeof len === "string" ? Number(len) : undefined;
-      body = res.body;
-      body.once("close", () => void dispatcher.close().catch(() => {}));
+      body = res;
     } else {
       throw new OrchError("ORCH_USAGE", `cannot download ${url}: only http, https and file URLs`, { url });
     }

@@ -7,7 +7,9 @@
 // or the new one, never both or half. The partition column is added by the loader, not taken from
 // the data (a TLC month holds a few pickups from the month before, so keying by pickup date would
 // not be idempotent). The source is validated whole (Parquet magic and footer, schema against the
-// table) before the transaction opens, so a bad file writes nothing.
+// table) before the transaction opens, so a bad file writes nothing. The first row group is decoded
+// while the schema check, the lock and the DELETE run in the server (they overlap instead of adding
+// up); a decode that fails later rolls the transaction back like any failure mid-COPY.
 import { OrchError } from "../errors.ts";
 import { csvSource } from "./csv.ts";
 import { parquetSource } from "./parquet.ts";
@@ -104,41 +106,74 @@ export function checkFits(dialect: "postgres" | "sqlite", table: string, existin
   }
 }
 
+/**
+ * Starts pulling the first item of `source` now and hands back an iterable that yields it and the
+ * rest. `close()` ends the source when nobody consumed it (it releases the file).
+ */
+function prefetchFirst<T>(source: AsyncIterable<T>): { items: AsyncIterable<T>; close(): Promise<void> } {
+  const it = source[Symbol.asyncIterator]();
+  const first = it.next();
+  first.catch(() => {}); // seen by whoever iterates; until then not an unhandled rejection
+  let started = false;
+  return {
+    items: {
+      async *[Symbol.asyncIterator]() {
+        started = true;
+        for (let n = await first; !n.done; n = await it.next()) yield n.value;
+      },
+    },
+    async close() {
+      if (started) return;
+      await first.catch(() => {});
+      await it.return?.(undefined)?.catch(() => {});
+    },
+  };
+}
+
 async function loadInto(hook: WarehouseHook, table: string, src: TableSource, partition: Partition | undefined, onProgress?: (rows: number) => void): Promise<number> {
   const extra = partition ? [partitionColumn(partition)] : [];
   if (partition && src.columns.some((c) => c.name === partition.column)) {
     throw new OrchError("ORCH_SCHEMA_MISMATCH", `${src.name} already has a column ${partition.column}; choose another partition column name`, { column: partition.column });
   }
   const all = [...src.columns, ...extra];
-  const existing = await hook.describeTable(table);
-  if (existing) checkFits(hook.dialect, table, existing, all, src.name);
-  const names = all.map((c) => c.name);
-  return hook.transaction(async () => {
-    if (!existing) {
-      await hook.lockForLoad(`create ${table}`);
-      await hook.createTable(table, all);
-    }
-    await hook.lockForLoad(`load ${table} ${partition ? String(partition.value) : ""}`);
-    const where = partition ? ` WHERE ${quoteColumn(partition.column)} = $1` : "";
-    await hook.run(`DELETE FROM ${quoteIdent(table)}${where}`, partition ? [partition.value] : []);
-    let written = 0;
-    const pcol = partition ? partitionColumn(partition) : undefined;
-    async function* withPartition() {
-      for await (const b of src.batches()) {
-        if (!partition || !pcol) yield b;
-        else if (b.flat) {
-          const values = pcol.type === "text" ? new Array<string>(b.numRows).fill(String(partition.value)) : new Float64Array(b.numRows).fill(Number(partition.value));
-          yield flatBatch(b.numRows, [...b.flat, { type: pcol.type, values }]);
-        } else {
-          yield columnBatch(b.numRows, [...b.columns, constantColumn(partition.value, b.numRows)], [...(b.types ?? b.columns.map(() => undefined)), undefined]);
-        }
-        written += b.numRows;
-        onProgress?.(written);
+  // Decoding (CPU in this process) starts now, beside the connection, the schema check, the lock and
+  // the DELETE (round trips and work in the server's process): on the green month the decode and
+  // those overlap instead of adding up. Only the first row group is decoded ahead, the one the COPY
+  // needs first, so memory stays at one row group; nothing is written before the DELETE.
+  const pre = prefetchFirst(src.batches());
+  try {
+    const existing = await hook.describeTable(table);
+    if (existing) checkFits(hook.dialect, table, existing, all, src.name);
+    const names = all.map((c) => c.name);
+    return await hook.transaction(async () => {
+      if (!existing) {
+        await hook.lockForLoad(`create ${table}`);
+        await hook.createTable(table, all);
       }
-    }
-    const tableTypes = hook.dialect === "postgres" ? (existing ? names.map((n) => pgColumnType(existing.find((c) => c.name === n)!.declaredType)) : all.map((c) => c.type)) : undefined;
-    return hook.copyFrom(table, withPartition(), { columns: names, types: tableTypes });
-  });
+      await hook.lockForLoad(`load ${table} ${partition ? String(partition.value) : ""}`);
+      const where = partition ? ` WHERE ${quoteColumn(partition.column)} = $1` : "";
+      await hook.run(`DELETE FROM ${quoteIdent(table)}${where}`, partition ? [partition.value] : []);
+      let written = 0;
+      const pcol = partition ? partitionColumn(partition) : undefined;
+      async function* withPartition() {
+        for await (const b of pre.items) {
+          if (!partition || !pcol) yield b;
+          else if (b.flat) {
+            const values = pcol.type === "text" ? new Array<string>(b.numRows).fill(String(partition.value)) : new Float64Array(b.numRows).fill(Number(partition.value));
+            yield flatBatch(b.numRows, [...b.flat, { type: pcol.type, values }]);
+          } else {
+            yield columnBatch(b.numRows, [...b.columns, constantColumn(partition.value, b.numRows)], [...(b.types ?? b.columns.map(() => undefined)), undefined]);
+          }
+          written += b.numRows;
+          onProgress?.(written);
+        }
+      }
+      const tableTypes = hook.dialect === "postgres" ? (existing ? names.map((n) => pgColumnType(existing.find((c) => c.name === n)!.declaredType)) : all.map((c) => c.type)) : undefined;
+      return hook.copyFrom(table, withPartition(), { columns: names, types: tableTypes });
+    });
+  } finally {
+    await pre.close();
+  }
 }
 
 function constantColumn<T>(value: T, length: number): T[] {

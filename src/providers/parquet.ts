@@ -1,12 +1,13 @@
 // Parquet decoding for loads: validate a file completely from its two ends before anyone opens a
 // transaction, then decode it a row group at a time into ColumnBatches.
 //
-// Reader: hyparquet's footer parser and page decoders (+ hyparquet-compressors for zstd etc.), with
+// Reader: hyparquet's footer parser and page decoders (decompressors: codecs.ts), with
 // orch's own flat-column assembly into typed arrays (parquet-flat.ts). Chosen by measurement, see
-// docs/providers.md: exact on the real TLC files, no native or wasm build, and memory bounded by one
+// docs/providers.md: exact on the real TLC files, no native build, and memory bounded by one
 // row group.
 import { open, stat } from "node:fs/promises";
 import { parquetMetadata, type FileMetaData, type SchemaElement } from "hyparquet";
+import { preloadCodecs } from "./codecs.ts";
 import { decodeFlatChunk, sliceFlat, type FlatColumn } from "./parquet-flat.ts";
 import { OrchError } from "../errors.ts";
 import { columnBatch, flatBatch, type ColumnBatch, type ColumnSpec, type ColumnType, type SqlValue, type TableSource } from "./types.ts";
@@ -145,6 +146,9 @@ export async function inspectParquet(path: string): Promise<ParquetFileInfo> {
       columns.push({ name: e.name, type: t, nullable: e.repetition_type !== "REQUIRED" });
       i++;
     }
+    // A valid file is about to be decoded: load its decompressors now, beside what runs before the
+    // decode (a load's connection and schema check).
+    preloadCodecs(metadata.row_groups.flatMap((g) => g.columns.map((c) => c.meta_data?.codec ?? "UNCOMPRESSED")));
     return { path, bytes: size, rows, rowGroups, columns, createdBy: metadata.created_by, metadata };
   } finally {
     await fh.close();

@@ -1,7 +1,8 @@
 // PostgresHook: a warehouse on PostgreSQL through pg. One hook is one session (one pg.Client,
 // connected on first use), so a transaction and the COPY inside it share a connection.
 // Bulk loads stream `COPY … FROM STDIN` (text format) through pg-copy-streams with backpressure.
-import pg from "pg";
+import { createRequire } from "node:module";
+import type pg from "pg";
 import { from as copyFromStdin } from "pg-copy-streams";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -12,6 +13,29 @@ import { encodeCopyRows } from "./copy-text.ts";
 import { asBatches } from "./rows.ts";
 import type { ColumnBatch, ColumnSpec, ColumnType, InsertOptions, RowSource, SqlValue, TableColumn, WarehouseHook, WriteOptions } from "./types.ts";
 import { naiveFromMicros, quoteColumn, quoteIdent } from "./values.ts";
+
+const requireCjs = createRequire(import.meta.url);
+let pgModule: typeof pg | undefined;
+
+/**
+ * pg, loaded on first connect (a SQLite warehouse never loads it). On load, pg's lib/stream.js asks
+ * whether it runs on Cloudflare Workers: with no `navigator` global (Node 20 has none; Node 21+ has
+ * one), it builds a `Response`, which makes Node load its built-in fetch, ~25 ms of CPU in every
+ * process that loads pg (a task's worker among them). A `navigator` that says Node.js answers the
+ * question instead; it exists only during this synchronous require, so nothing else sees it.
+ */
+function loadPg(): typeof pg {
+  if (pgModule) return pgModule;
+  const g = globalThis as { navigator?: unknown };
+  const shim = !("navigator" in globalThis);
+  if (shim) Object.defineProperty(globalThis, "navigator", { value: { userAgent: `Node.js/${process.versions.node}` }, configurable: true, writable: true });
+  try {
+    pgModule = requireCjs("pg") as typeof pg;
+  } finally {
+    if (shim) delete g.navigator;
+  }
+  return pgModule;
+}
 
 /** The fields of a row of the `connection` table (src/store/schema.ts) a hook needs. */
 export interface ConnectionRecord {
@@ -103,7 +127,7 @@ export class PostgresHook implements WarehouseHook {
   async getConn(): Promise<pg.Client> {
     if (this.client) return this.client;
     this.connecting ??= (async () => {
-      const c = new pg.Client(this.config);
+      const c = new (loadPg().Client)(this.config);
       try {
         await c.connect();
       } catch (e) {

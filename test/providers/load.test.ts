@@ -2,10 +2,11 @@
 // inputs that change nothing, schema mismatch, and the zone lookup's NA / N/A kept as text.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isOrchError } from "../../src/errors.ts";
 import { loadCsv, loadPartition } from "../../src/providers/load.ts";
+import { inspectParquet } from "../../src/providers/parquet.ts";
 import { PostgresHook } from "../../src/providers/postgres.ts";
 import { SqliteHook } from "../../src/providers/sqlite.ts";
 import type { WarehouseHook } from "../../src/providers/types.ts";
@@ -123,6 +124,26 @@ for (const d of dialects) {
         assert.deepEqual(await byMonth(), before);
       });
     }
+
+    it("a file that fails mid-decode (footer intact, a later row group's pages garbage) rolls back: the old partition is intact", async () => {
+      const before = await byMonth();
+      const info = await inspectParquet(jan);
+      assert.ok(info.rowGroups.length >= 3, "expected several row groups, so the COPY has begun when the decode fails");
+      const chunk = info.metadata.row_groups.at(-1)!.columns[0]!.meta_data!;
+      const dict = Number(chunk.dictionary_page_offset ?? 0);
+      const start = dict > 0 && dict < Number(chunk.data_page_offset) ? dict : Number(chunk.data_page_offset);
+      const bytes = await readFile(jan);
+      bytes.fill(0xff, start, start + Number(chunk.total_compressed_size));
+      const path = join(fx.dir, "corrupt-pages.parquet");
+      await writeFile(path, bytes);
+      let progress = 0;
+      await assert.rejects(
+        loadPartition(hook, "yellow_trips", { partition: { column: "source_month", value: "2024-01" }, source: path, onProgress: (n) => (progress = n) }),
+        (e) => isOrchError(e, "ORCH_PARQUET_INVALID") && /could not be decoded in row group 2/.test(e.message),
+      );
+      assert.ok(progress >= 2400, `expected the first row groups to have been written before the failure, got ${progress}`);
+      assert.deepEqual(await byMonth(), before);
+    });
 
     it("a file whose schema does not fit the table is refused, naming the column; rows unchanged", async () => {
       const before = await byMonth();

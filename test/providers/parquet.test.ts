@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { isOrchError } from "../../src/errors.ts";
 import { formatTimestamps, inspectParquet, readParquetBatches } from "../../src/providers/parquet.ts";
 import { naiveFromMicros } from "../../src/providers/values.ts";
-import { TAXI_COLUMNS, taxiColumns, type TaxiKind } from "../../scripts/gen-taxi-parquet.ts";
+import { TAXI_COLUMNS, taxiColumns, writeTaxiParquet, type TaxiKind } from "../../scripts/gen-taxi-parquet.ts";
 import { fixtures, HAVE_REAL_TLC, REAL_TLC_DIR, type Fixtures } from "./fixtures.ts";
 
 let fx: Fixtures;
@@ -26,6 +26,22 @@ async function decodeAll(path: string, batchRows: number) {
   }
   return { info, cols, batches };
 }
+
+describe("parquet: page codecs (decompressors loaded on first use, src/providers/codecs.ts)", () => {
+  // SNAPPY is every generated file above; ZSTD is the real green months below.
+  for (const codec of ["UNCOMPRESSED", "GZIP", "BROTLI"] as const) {
+    it(`${codec} pages decode to the same values as SNAPPY ones`, async () => {
+      const path = join(fx.dir, `green-${codec}.parquet`);
+      writeTaxiParquet({ kind: "green", month: "2024-01", rows: 1500, rowGroupRows: 1000, path, codec });
+      const info = await inspectParquet(path);
+      assert.ok(info.metadata.row_groups[0].columns.every((c) => c.meta_data?.codec === codec), `expected ${codec} column chunks`);
+      const got = await decodeAll(path, 600);
+      const want = await decodeAll(fx.file("green", "2024-01", 1500, 1000).path, 600);
+      assert.equal(got.info.rows, 1500);
+      assert.deepEqual(got.cols, want.cols);
+    });
+  }
+});
 
 describe("parquet: generated TLC files round-trip", () => {
   for (const kind of ["yellow", "green"] as TaxiKind[]) {
