@@ -200,6 +200,11 @@ for (const dialect of testDialects()) {
       const manual = await triggerDagRun(s.store, d, { logicalDate: at("2021-01-20") });
       const gate3 = await loadRunGate(s.store.db, await listActiveDagRuns(s.store.db));
       assert.equal(gate3.admit(manual, 1), true);
+      // The DAG is paused: a step leaves its manual run out, but not its backfill's running run.
+      const listedIds = async () => (await listRunsToSchedule(s.store.db)).filter((x) => x.dag_id === d.dag.dag_id).map((x) => x.id);
+      assert.deepEqual(await listedIds(), runs2.filter((x) => x.state === "running").map((x) => x.id));
+      await s.store.db.updateTable("dag").set({ is_paused: 0 }).where("dag_id", "=", d.dag.dag_id).execute();
+      assert.ok((await listedIds()).includes(manual.id), "an unpaused DAG's queued manual run is listed");
       // Paused: nothing new starts.
       await s.store.db.updateTable("backfill").set({ is_paused: 1 }).where("id", "=", r.backfill.id).execute();
       const gate4 = await loadRunGate(s.store.db, runs2);

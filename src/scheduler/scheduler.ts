@@ -9,7 +9,7 @@ import type { Config } from "../config.ts";
 import type { Executor } from "../executor/local-executor.ts";
 import { hostname } from "node:os";
 import { finishDagRun, listActiveDagRuns, listRunsToSchedule, startDagRunWithinLimit } from "../store/dag-runs.ts";
-import { listPausedDagIds, listSchedulableDagIds } from "../store/dags.ts";
+import { listSchedulableDagIds } from "../store/dags.ts";
 import type { Store } from "../store/index.ts";
 import { endJob, heartbeatJob, startJob } from "../store/jobs.ts";
 import { listenForNotifications, type NotificationListener } from "../store/notify.ts";
@@ -192,12 +192,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   }
 
   async function activeRuns(): Promise<DagRunRow[]> {
-    // A backfill's queued runs come from its gate (loadRunGate), the few it may start now.
     if (opts.onlyRunIds) return (await listActiveDagRuns(store.db)).filter((r) => opts.onlyRunIds!.has(r.id));
-    const runs = await listRunsToSchedule(store.db);
-    const paused = new Set(await listPausedDagIds(store.db));
-    // Backfill runs go on while their DAG is paused, as in Airflow 3.
-    return runs.filter((r) => !paused.has(r.dag_id) || r.backfill_id !== null);
+    // Paused DAGs' runs left out, except a backfill's; a backfill's queued runs come from its gate
+    // (loadRunGate), the few it may start now.
+    return listRunsToSchedule(store.db);
   }
 
   async function step(): Promise<void> {
