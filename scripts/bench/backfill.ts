@@ -81,6 +81,12 @@ async function months36(store: Store, home: string) {
   // The same at the medians: what a typical task costs, which a loaded machine's outliers do not move.
   typicalOverhead = ((median(gaps) + median(inside)) * tis.length) / ownMs;
   console.log(`  startup ${startupMs} ms; between tasks: median ${median(gaps).toFixed(1)} ms, total ${(gaps.reduce((a, b) => a + b, 0) / 1000).toFixed(2)} s; in a try beyond the callable: median ${median(inside).toFixed(1)} ms, total ${(inside.reduce((a, b) => a + b, 0) / 1000).toFixed(2)} s`);
+  // The run level: between a run's last task and the next task (its run ends; with 10 runs active
+  // the next task is another run's, and a queued run starts meanwhile) against between two tasks.
+  const afterLast = gaps.filter((_, i) => tis[i]!.task_id === "t4");
+  const afterOther = gaps.filter((_, i) => tis[i]!.task_id !== "t4");
+  const total = (a: number[]) => (a.reduce((x, y) => x + y, 0) / 1000).toFixed(2);
+  console.log(`  between tasks, after a run's last task: median ${median(afterLast).toFixed(1)} ms, total ${total(afterLast)} s (${afterLast.length}); after any other: median ${median(afterOther).toFixed(1)} ms, total ${total(afterOther)} s (${afterOther.length})`);
   const failed = await store.db.selectFrom("dag_run").select("run_id").where("dag_id", "=", "monthly5").where("state", "!=", "success").execute();
   return { wallMs, ownMs, tasks: xcoms.length, failed: failed.length, work };
 }
