@@ -10,7 +10,7 @@ import { cancelBackfill, createBackfill, decideDate, loadRunGate, planBackfill, 
 import { triggerDagRun } from "../src/scheduler/run-creation.ts";
 import { Asset, CronDataIntervalTimetable, dag, Param, task } from "../src/sdk/index.ts";
 import { backfillProgress, getBackfill, listBackfillDagRuns, type ReprocessBehavior } from "../src/store/backfills.ts";
-import { listActiveDagRuns } from "../src/store/dag-runs.ts";
+import { listActiveDagRuns, listRunsToSchedule } from "../src/store/dag-runs.ts";
 import { dagHash, upsertDag, upsertSerializedDag } from "../src/store/dags.ts";
 import type { Store } from "../src/store/index.ts";
 import { dialectSkipReason, freshStore, testDialects, type TestStore } from "./helpers/store.ts";
@@ -183,19 +183,33 @@ for (const dialect of testDialects()) {
       // The DAG's own max_active_runs (16) does not matter: the backfill's 2 does.
       const admitted = runs.filter((x) => gate.admit(x, 16)).map((x) => day(x.logical_date));
       assert.deepEqual(admitted.sort(), ["2021-01-04", "2021-01-05"]);
+      // A scheduler step lists none of the backfill's queued runs: the gate reads the ones it admits, in sort order.
+      const ours = (rs: readonly { backfill_id: number | null; logical_date: string | null }[]) => rs.filter((x) => x.backfill_id === r.backfill.id).map((x) => day(x.logical_date));
+      const listed = await listRunsToSchedule(s.store.db);
+      assert.deepEqual(ours(listed), []);
+      assert.deepEqual(ours((await loadRunGate(s.store.db, listed)).backfillRuns), ["2021-01-05", "2021-01-04"]);
       // One running counts against the limit: one more is admitted.
       await s.store.db.updateTable("dag_run").set({ state: "running" }).where("run_id", "=", "backfill__2021-01-05T00:00:00+00:00").where("dag_id", "=", d.dag.dag_id).execute();
       const runs2 = (await listActiveDagRuns(s.store.db)).filter((x) => x.backfill_id === r.backfill.id);
       const gate2 = await loadRunGate(s.store.db, runs2);
       assert.deepEqual(runs2.filter((x) => x.state === "queued" && gate2.admit(x, 1)).map((x) => day(x.logical_date)), ["2021-01-04"]);
+      const listed2 = await listRunsToSchedule(s.store.db);
+      assert.deepEqual(ours(listed2), ["2021-01-05"]);
+      assert.deepEqual(ours((await loadRunGate(s.store.db, listed2)).backfillRuns), ["2021-01-04"]);
       // A backfill's runs do not use up the DAG's max_active_runs for its other runs.
       const manual = await triggerDagRun(s.store, d, { logicalDate: at("2021-01-20") });
       const gate3 = await loadRunGate(s.store.db, await listActiveDagRuns(s.store.db));
       assert.equal(gate3.admit(manual, 1), true);
+      // The DAG is paused: a step leaves its manual run out, but not its backfill's running run.
+      const listedIds = async () => (await listRunsToSchedule(s.store.db)).filter((x) => x.dag_id === d.dag.dag_id).map((x) => x.id);
+      assert.deepEqual(await listedIds(), runs2.filter((x) => x.state === "running").map((x) => x.id));
+      await s.store.db.updateTable("dag").set({ is_paused: 0 }).where("dag_id", "=", d.dag.dag_id).execute();
+      assert.ok((await listedIds()).includes(manual.id), "an unpaused DAG's queued manual run is listed");
       // Paused: nothing new starts.
       await s.store.db.updateTable("backfill").set({ is_paused: 1 }).where("id", "=", r.backfill.id).execute();
       const gate4 = await loadRunGate(s.store.db, runs2);
       assert.equal(runs2.filter((x) => x.state === "queued" && gate4.admit(x, 16)).length, 0);
+      assert.deepEqual(ours(gate4.backfillRuns), []);
     });
 
     it("cancel: queued runs end failed, running ones are left to finish, the backfill is paused and completed", async () => {

@@ -5,6 +5,12 @@
 //     the figure as its XCom). Goal: overhead under 15 %.
 //  2. `backfill create` of 10 years of a daily DAG (3,650 runs with their task instances): the time
 //     createBackfill takes. Goal: <= 2 s.
+//  3. the first 100 runs of that backfill (a 1-task DAG), with the other 3,550 waiting: what a
+//     scheduler step costs with many queued runs (no goal; it should not depend on how many wait).
+//
+// Next to the wall clock, figures the machine's load does not move: statements and write
+// transactions (each a commit: on PostgreSQL an fsync of the WAL) per task, and the scheduler
+// process's CPU per task.
 //
 //   npm run bench backfill            ORCH_BENCH_DIALECTS=sqlite for one store
 import { loadConfig } from "../../src/config.ts";
@@ -50,14 +56,17 @@ async function months36(store: Store, home: string) {
   let left = 36;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
-  const scheduler = createScheduler({ store, config, executor, log: () => {}, onRunFinished: () => --left === 0 && done() });
+  const counted = counting(store);
+  const scheduler = createScheduler({ store: counted.store, config, executor, log: () => {}, onRunFinished: () => --left === 0 && done() });
   const t0 = performance.now();
   const wall0 = Date.now();
+  counted.start();
   await scheduler.start();
   await finished;
   // Done when the scheduler has marked the backfill complete (the step after the last run ends).
   while (!(await getBackfill(store.db, b.backfill.id))?.completed_at) await new Promise((r) => setTimeout(r, 5));
   const wallMs = performance.now() - t0;
+  const work = counted.read();
   await scheduler.stop();
   const xcoms = await store.db.selectFrom("xcom").select(["run_id", "task_id", "value"]).where("dag_id", "=", "monthly5").where("key", "=", "return_value").execute();
   const ownMs = xcoms.reduce((s, x) => s + Number(JSON.parse(x.value)), 0);
@@ -72,8 +81,57 @@ async function months36(store: Store, home: string) {
   // The same at the medians: what a typical task costs, which a loaded machine's outliers do not move.
   typicalOverhead = ((median(gaps) + median(inside)) * tis.length) / ownMs;
   console.log(`  startup ${startupMs} ms; between tasks: median ${median(gaps).toFixed(1)} ms, total ${(gaps.reduce((a, b) => a + b, 0) / 1000).toFixed(2)} s; in a try beyond the callable: median ${median(inside).toFixed(1)} ms, total ${(inside.reduce((a, b) => a + b, 0) / 1000).toFixed(2)} s`);
+  // The run level: between a run's last task and the next task (its run ends; with 10 runs active
+  // the next task is another run's, and a queued run starts meanwhile) against between two tasks.
+  const afterLast = gaps.filter((_, i) => tis[i]!.task_id === "t4");
+  const afterOther = gaps.filter((_, i) => tis[i]!.task_id !== "t4");
+  const total = (a: number[]) => (a.reduce((x, y) => x + y, 0) / 1000).toFixed(2);
+  console.log(`  between tasks, after a run's last task: median ${median(afterLast).toFixed(1)} ms, total ${total(afterLast)} s (${afterLast.length}); after any other: median ${median(afterOther).toFixed(1)} ms, total ${total(afterOther)} s (${afterOther.length})`);
   const failed = await store.db.selectFrom("dag_run").select("run_id").where("dag_id", "=", "monthly5").where("state", "!=", "success").execute();
-  return { wallMs, ownMs, tasks: xcoms.length, failed: failed.length };
+  return { wallMs, ownMs, tasks: xcoms.length, failed: failed.length, work };
+}
+
+/** The store with its write transactions counted, and the statements and CPU from start() to read(). */
+function counting(store: Store) {
+  let writes = 0;
+  let statements = 0;
+  let cpu = process.cpuUsage();
+  const counted: Store = Object.create(store) as Store;
+  counted.writeTransaction = (fn) => {
+    writes++;
+    return store.writeTransaction(fn);
+  };
+  return {
+    store: counted,
+    start() {
+      writes = 0;
+      statements = store.stats.statements;
+      cpu = process.cpuUsage();
+    },
+    read() {
+      const c = process.cpuUsage(cpu);
+      return { writes, statements: store.stats.statements - statements, cpuMs: (c.user + c.system) / 1000 };
+    },
+  };
+}
+
+/** The first `n` runs of the 3,650-run backfill of daily1 (created by create3650), the rest queued. */
+async function first100(store: Store, home: string, n = 100) {
+  const config = loadConfig({ ...process.env, ORCH_HOME: home });
+  const executor = createLocalExecutor({ parallelism: 1 });
+  let left = n;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const counted = counting(store);
+  const scheduler = createScheduler({ store: counted.store, config, executor, log: () => {}, onRunFinished: (r) => r.dag_id === "daily1" && --left === 0 && done() });
+  const t0 = performance.now();
+  counted.start();
+  await scheduler.start();
+  await finished;
+  const wallMs = performance.now() - t0;
+  const work = counted.read();
+  await scheduler.stop();
+  return { msPerRun: wallMs / n, statementsPerRun: work.statements / n, writesPerRun: work.writes / n, cpuMsPerRun: work.cpuMs / n };
 }
 
 async function create3650(store: Store) {
@@ -89,15 +147,33 @@ for (const dialect of (process.env.ORCH_BENCH_DIALECTS ?? "sqlite,postgres").spl
     await withBenchHome(dialect, { name: "backfill", dags: DAGS }, async (store, home) => {
       const m = await months36(store, home);
       const c = await create3650(store);
+      const f = await first100(store, home);
       const overhead = (m.wallMs / m.ownMs - 1) * 100;
-      rows.push([dialect, String(m.tasks), (m.wallMs / 1000).toFixed(2), (m.ownMs / 1000).toFixed(2), `${overhead.toFixed(1)} %`, `${(typicalOverhead * 100).toFixed(1)} %`, `${m.failed}`, String(c.runs), (c.ms / 1000).toFixed(2)]);
-      console.log(`${dialect}: 36 months in ${(m.wallMs / 1000).toFixed(2)} s (tasks' own ${(m.ownMs / 1000).toFixed(2)} s, overhead ${overhead.toFixed(1)} %); create 3,650 runs: ${(c.ms / 1000).toFixed(2)} s`);
+      const per = (x: number) => (x / m.tasks).toFixed(1);
+      rows.push([
+        dialect,
+        String(m.tasks),
+        (m.wallMs / 1000).toFixed(2),
+        (m.ownMs / 1000).toFixed(2),
+        `${overhead.toFixed(1)} %`,
+        `${(typicalOverhead * 100).toFixed(1)} %`,
+        `${m.failed}`,
+        per(m.work.writes),
+        per(m.work.statements),
+        per(m.work.cpuMs),
+        String(c.runs),
+        (c.ms / 1000).toFixed(2),
+        f.msPerRun.toFixed(1),
+        f.statementsPerRun.toFixed(1),
+        f.cpuMsPerRun.toFixed(1),
+      ]);
+      console.log(`${dialect}: 36 months in ${(m.wallMs / 1000).toFixed(2)} s (tasks' own ${(m.ownMs / 1000).toFixed(2)} s, overhead ${overhead.toFixed(1)} %); per task ${per(m.work.writes)} commits, ${per(m.work.statements)} statements, ${per(m.work.cpuMs)} ms scheduler CPU; create 3,650 runs: ${(c.ms / 1000).toFixed(2)} s; its first 100 runs: ${f.msPerRun.toFixed(1)} ms, ${f.statementsPerRun.toFixed(1)} statements, ${f.writesPerRun.toFixed(1)} commits, ${f.cpuMsPerRun.toFixed(1)} ms CPU a run`);
     });
   } catch (e) {
     console.log(`${dialect}: skipped (${(e as Error).message})`);
   }
 }
-const header = ["store", "tasks run", "wall s", "tasks' own s", "overhead", "at the medians", "runs not success", "create: runs", "create: s"];
+const header = ["store", "tasks run", "wall s", "tasks' own s", "overhead", "at the medians", "runs not success", "commits/task", "statements/task", "CPU ms/task", "create: runs", "create: s", "next 100: ms/run", "statements/run", "CPU ms/run"];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 console.log("\n" + header.map((h, i) => h.padEnd(widths[i]!)).join(" | "));
 console.log(widths.map((w) => "-".repeat(w)).join("-|-"));

@@ -26,7 +26,7 @@ import {
   listActiveBackfills,
   listRunsInRange,
   lockDagForBackfill,
-  nextQueuedBackfillRunIds,
+  nextQueuedBackfillRuns,
   requeueRunForBackfill,
   type BackfillRow,
   type ReprocessBehavior,
@@ -264,18 +264,21 @@ export function backfillNotFound(id: number): OrchError {
  *  order, none while it is paused. */
 export interface RunGate {
   admit(run: DagRunRow, dagMaxActiveRuns: number): boolean;
+  /** The backfills' queued runs it admits that were not among the step's runs (the step lists
+   *  no backfill's queued runs: listRunsToSchedule), in sort order. */
+  readonly backfillRuns: readonly DagRunRow[];
 }
 
 /** Loads the gate for one scheduler step over its active runs; first marks finished backfills
- *  complete (Airflow's _mark_backfills_complete). */
+ *  complete (Airflow's _mark_backfills_complete). A backfill below its max_active_runs has its
+ *  next queued runs read (as many as it has free slots); one whose slots are all taken costs no
+ *  read, so a step costs the same with 10 or 3,650 runs waiting. */
 export async function loadRunGate(db: Db, runs: readonly DagRunRow[]): Promise<RunGate> {
   const running = new Map<string, number>();
   const runningPerBackfill = new Map<number, number>();
-  const queuedBackfills = new Set<number>();
   for (const r of runs) {
     if (r.backfill_id !== null) {
       if (r.state === "running") runningPerBackfill.set(r.backfill_id, (runningPerBackfill.get(r.backfill_id) ?? 0) + 1);
-      else if (r.state === "queued") queuedBackfills.add(r.backfill_id);
     } else if (r.state === "running") running.set(r.dag_id, (running.get(r.dag_id) ?? 0) + 1);
   }
   // One small read a step while backfills exist. Only a backfill with no run among the active
@@ -285,11 +288,17 @@ export async function loadRunGate(db: Db, runs: readonly DagRunRow[]): Promise<R
   const withActiveRuns = new Set(runs.map((r) => r.backfill_id));
   await completeFinishedBackfills(db, active.map((b) => b.id).filter((id) => !withActiveRuns.has(id)));
   const admitted = new Set<number>();
+  const listed = new Set(runs.map((r) => r.id));
+  const backfillRuns: DagRunRow[] = [];
   for (const b of active) {
-    if (b.is_paused || !queuedBackfills.has(b.id)) continue;
-    for (const id of await nextQueuedBackfillRunIds(db, b.id, b.max_active_runs - (runningPerBackfill.get(b.id) ?? 0))) admitted.add(id);
+    if (b.is_paused) continue;
+    for (const r of await nextQueuedBackfillRuns(db, b.id, b.max_active_runs - (runningPerBackfill.get(b.id) ?? 0))) {
+      admitted.add(r.id);
+      if (!listed.has(r.id)) backfillRuns.push(r);
+    }
   }
   return {
+    backfillRuns,
     admit(run, dagMaxActiveRuns) {
       if (run.backfill_id !== null) return admitted.has(run.id);
       const n = running.get(run.dag_id) ?? 0;

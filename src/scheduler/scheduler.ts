@@ -8,8 +8,8 @@
 import type { Config } from "../config.ts";
 import type { Executor } from "../executor/local-executor.ts";
 import { hostname } from "node:os";
-import { finishDagRun, listActiveDagRuns, startDagRunWithinLimit } from "../store/dag-runs.ts";
-import { listPausedDagIds, listSchedulableDagIds } from "../store/dags.ts";
+import { finishDagRun, listActiveDagRuns, listRunsToSchedule, startDagRunWithinLimit } from "../store/dag-runs.ts";
+import { listSchedulableDagIds } from "../store/dags.ts";
 import type { Store } from "../store/index.ts";
 import { endJob, heartbeatJob, startJob } from "../store/jobs.ts";
 import { listenForNotifications, type NotificationListener } from "../store/notify.ts";
@@ -191,11 +191,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   }
 
   async function activeRuns(): Promise<DagRunRow[]> {
-    const runs = await listActiveDagRuns(store.db);
-    if (opts.onlyRunIds) return runs.filter((r) => opts.onlyRunIds!.has(r.id));
-    const paused = new Set(await listPausedDagIds(store.db));
-    // Backfill runs go on while their DAG is paused, as in Airflow 3.
-    return runs.filter((r) => !paused.has(r.dag_id) || r.backfill_id !== null);
+    if (opts.onlyRunIds) return (await listActiveDagRuns(store.db)).filter((r) => opts.onlyRunIds!.has(r.id));
+    // Paused DAGs' runs left out, except a backfill's; a backfill's queued runs come from its gate
+    // (loadRunGate), the few it may start now.
+    return listRunsToSchedule(store.db);
   }
 
   async function step(): Promise<void> {
@@ -211,6 +210,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       await terminateClearedTries();
     }
     const gate = await loadRunGate(store.db, runs);
+    if (!opts.onlyRunIds) runs.push(...gate.backfillRuns);
 
     const evaluateAll = allRunsDirty;
     allRunsDirty = false;
@@ -230,6 +230,9 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         continue;
       }
       if (!ev) continue;
+      // A run just started while a worker is idle: its first task goes now, not after the other
+      // runs this step starts (a backfill starts its 10 at once, a commit each).
+      if (run.state === "queued") await dispatch();
       if (ev.runState !== "running") retryAt.delete(key);
       else if (ev.complete) {
         if (ev.nextRetryAt) retryAt.set(key, ev.nextRetryAt);

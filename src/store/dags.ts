@@ -171,10 +171,6 @@ export async function listSchedulableDagIds(db: Db): Promise<string[]> {
   return (await db.selectFrom("dag").select("dag_id").where("is_paused", "=", 0).where("is_stale", "=", 0).execute()).map((r) => r.dag_id);
 }
 
-export async function listPausedDagIds(db: Db): Promise<string[]> {
-  return (await db.selectFrom("dag").select("dag_id").where("is_paused", "=", 1).execute()).map((r) => r.dag_id);
-}
-
 
 /** The next run the timetable will create, as Airflow's dag.next_dagrun* fields show it. */
 export async function recordNextDagRun(
