@@ -10,7 +10,8 @@ import { loadSecretsSnapshot } from "../secrets/index.ts";
 import { listTriggeringAssetEvents, recordAssetEvent } from "../store/assets.ts";
 import { getDagRun } from "../store/dag-runs.ts";
 import type { Store } from "../store/index.ts";
-import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
+import type { Database, DagRunRow, TaskInstanceRow } from "../store/schema.ts";
+import { sql, type Kysely } from "kysely";
 import { finishRestartedTry, finishTry, releaseClaim, skipTaskInstancesOfRun, startTry } from "../store/task-instances.ts";
 import { notifyTriggerer } from "../store/notify.ts";
 import { deferTry, rescheduleTry } from "../store/triggers.ts";
@@ -105,6 +106,32 @@ export interface RunHooks {
   onStarted?(ti: TaskInstanceRow): void;
   /** The try deferred: the triggerer should look now. */
   onDeferred?(): void;
+  /** Airflow's mini-scheduler: runs inside the outcome's transaction, after the outcome is
+   *  written (in a savepoint: a failure here rolls back only its own writes, never the outcome).
+   *  It decides the finished task's direct downstream and may claim and start the next try for
+   *  the worker just freed. undefined: it did nothing, the scheduler's step looks at the run. */
+  handOff?(trx: Kysely<Database>, finished: TaskInstanceRow, run: DagRunRow, d: SchedulableDag): Promise<HandOff | undefined>;
+}
+
+/** The next try a hand-off claimed, started (its row is `running` at `tryNumber`, its worker
+ *  reserved) or only claimed (`queued`: the ordinary start path takes it). */
+export type NextTry =
+  | { ti: TaskInstanceRow; d: SchedulableDag | undefined; started?: undefined; run?: DagRunRow }
+  | { ti: TaskInstanceRow; d: SchedulableDag; started: { run: DagRunRow; tryNumber: number; pid: number }; run?: undefined };
+
+export interface HandOff {
+  next?: NextTry;
+  /** After the commit: the scheduler notes what the evaluation decided. */
+  committed(): void;
+  /** The transaction did not commit: gives back what was reserved. */
+  aborted(): void;
+}
+
+/** What became of a try's end: whether a hand-off looked at its downstream (then no step needs
+ *  to), and the next try it claimed for the same slot. */
+export interface TryEnd {
+  handedOff: boolean;
+  next?: NextTry;
 }
 
 /** Backoff for a store write that fails (database restarted, disk full): 1 s doubling to 30 s. */
@@ -147,10 +174,17 @@ function failure(message: string, e?: unknown): TaskOutcome {
  * claim and the outcome (the run gone, variables, the log file, the executor, the outcome's own
  * transaction) ends the try with a reason that says what broke; nothing leaves it `running`.
  */
-export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: TaskInstanceRow, d: SchedulableDag | undefined, hooks: RunHooks, listedRun?: DagRunRow): Promise<void> {
+export async function runClaimedTaskInstance(
+  deps: TaskRunnerDeps,
+  claimed: TaskInstanceRow,
+  d: SchedulableDag | undefined,
+  hooks: RunHooks,
+  listedRun?: DagRunRow,
+  preStarted?: { run: DagRunRow; tryNumber: number; pid: number },
+): Promise<TryEnd> {
   const { store, config, executor } = deps;
   const what = `${claimed.dag_id}.${claimed.task_id} (${claimed.run_id})`;
-  const started = await persist(`starting ${what}`, hooks, async () => {
+  const started = preStarted ?? await persist(`starting ${what}`, hooks, async () => {
     // The run as the scheduler listed it this step, when it was running then (a read per try saved);
     // a run deleted since is caught by startTry, whose row went with it.
     const run = listedRun ?? (await getDagRun(store.db, claimed.dag_id, claimed.run_id));
@@ -175,7 +209,7 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
   });
   if (!started || !d) {
     executor.release(claimed.id);
-    return;
+    return { handedOff: false };
   }
   const { run, tryNumber } = started;
   const ti: TaskInstanceRow = { ...claimed, state: "running", try_number: tryNumber, start_date: new Date().toISOString(), hostname: hostname(), pid: started.pid };
@@ -222,12 +256,16 @@ export async function runClaimedTaskInstance(deps: TaskRunnerDeps, claimed: Task
   executor.release(claimed.id);
   try {
     const final = outcome!;
-    const r = await persist(`recording the outcome of ${what} try ${tryNumber}`, hooks, () => recordOutcome(store, ti, run, d, final, log));
+    const handOff = hooks.handOff;
+    const r = await persist(`recording the outcome of ${what} try ${tryNumber}`, hooks, () =>
+      recordOutcome(store, ti, run, d, final, log, handOff && ((trx) => handOff(trx, ti, run, d))),
+    );
     if (r?.deferred) {
       hooks.onDeferred?.();
       // A triggerer in another process hears it on the store's triggerer channel.
       await notifyTriggerer(store).catch(() => {});
     }
+    return r?.handOff ? { handedOff: true, next: r.handOff.next } : { handedOff: false };
   } finally {
     await log?.close().catch(() => {});
   }
@@ -283,10 +321,47 @@ class StepError extends Error {
 /** Airflow's handle_failure / success bookkeeping, in one transaction. Each write is guarded by
  *  the state and try number this try holds: a clear or a recovery in between wins. A try cleared
  *  while it ran (`restarting`) has its outcome discarded and the task goes back to none. */
-export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagRunRow, d: SchedulableDag, outcome: TaskOutcome, log: TaskLog | undefined): Promise<{ deferred: boolean }> {
+export async function recordOutcome(
+  store: Store,
+  ti: TaskInstanceRow,
+  run: DagRunRow,
+  d: SchedulableDag,
+  outcome: TaskOutcome,
+  log: TaskLog | undefined,
+  handOff?: (trx: Kysely<Database>) => Promise<HandOff | undefined>,
+): Promise<{ deferred: boolean; handOff?: HandOff }> {
+  let handed: HandOff | undefined;
+  let deferred = false;
+  try {
+    await store.writeTransaction(async (trx) => {
+      deferred = await writeOutcome(trx, ti, run, d, outcome, log);
+      if (!handOff) return;
+      // Its own savepoint: an evaluation that throws (a corrupt row, a DAG that no longer fits the
+      // run) must not take the outcome with it; the scheduler's step then looks at the run.
+      await sql`savepoint orch_hand_off`.execute(trx);
+      try {
+        handed = await handOff(trx);
+        await sql`release savepoint orch_hand_off`.execute(trx);
+      } catch {
+        handed?.aborted();
+        handed = undefined;
+        await sql`rollback to savepoint orch_hand_off`.execute(trx);
+        await sql`release savepoint orch_hand_off`.execute(trx);
+      }
+    });
+  } catch (e) {
+    handed?.aborted();
+    throw e;
+  }
+  handed?.committed();
+  return { deferred, ...(handed ? { handOff: handed } : {}) };
+}
+
+/** The outcome's writes, in the caller's transaction; true when the try deferred. */
+async function writeOutcome(trx: Kysely<Database>, ti: TaskInstanceRow, run: DagRunRow, d: SchedulableDag, outcome: TaskOutcome, log: TaskLog | undefined): Promise<boolean> {
   const task = d.tasks.get(ti.task_id);
   let deferred = false;
-  await store.writeTransaction(async (trx) => {
+  await (async () => {
     if (outcome.rendered_map_index !== undefined) await recordRenderedMapIndex(trx, ti.id, outcome.rendered_map_index);
     // finishTry wrote nothing: the row moved on. Cleared while it ran (restarting): the outcome is
     // discarded and the task runs again; anything else (a recovery, a mark): their decision stands.
@@ -367,8 +442,8 @@ export async function recordOutcome(store: Store, ti: TaskInstanceRow, run: DagR
         throw new Error(`unknown outcome ${JSON.stringify(never)}`);
       }
     }
-  });
-  return { deferred };
+  })();
+  return deferred;
 }
 
 /** Which tasks a branch or short-circuit decision skips (Airflow's skip_all_except and

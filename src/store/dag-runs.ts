@@ -110,6 +110,11 @@ export async function getDagRun(db: Db, dagId: string, runId: string): Promise<D
   return db.selectFrom("dag_run").selectAll().where("dag_id", "=", dagId).where("run_id", "=", runId).executeTakeFirst();
 }
 
+/** A run's state alone (a run's other columns do not change while it runs; its state may). */
+export async function getDagRunState(db: Db, id: number): Promise<string | undefined> {
+  return (await db.selectFrom("dag_run").select("state").where("id", "=", id).executeTakeFirst())?.state;
+}
+
 export async function getDagRunById(db: Db, id: number): Promise<DagRunRow | undefined> {
   return db.selectFrom("dag_run").selectAll().where("id", "=", id).executeTakeFirst();
 }
