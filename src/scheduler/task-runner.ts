@@ -11,7 +11,7 @@ import { listTriggeringAssetEvents, recordAssetEvent } from "../store/assets.ts"
 import { getDagRun } from "../store/dag-runs.ts";
 import type { Store } from "../store/index.ts";
 import type { Database, DagRunRow, TaskInstanceRow } from "../store/schema.ts";
-import { sql, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
 import { finishRestartedTry, finishTry, releaseClaim, skipTaskInstancesOfRun, startTry } from "../store/task-instances.ts";
 import { notifyTriggerer } from "../store/notify.ts";
 import { deferTry, rescheduleTry } from "../store/triggers.ts";
@@ -107,7 +107,7 @@ export interface RunHooks {
   /** The try deferred: the triggerer should look now. */
   onDeferred?(): void;
   /** Airflow's mini-scheduler: runs inside the outcome's transaction, after the outcome is
-   *  written (in a savepoint: a failure here rolls back only its own writes, never the outcome).
+   *  written (a failure here rolls the transaction back and the outcome is written alone).
    *  It decides the finished task's direct downstream and may claim and start the next try for
    *  the worker just freed. undefined: it did nothing, the scheduler's step looks at the run. */
   handOff?(trx: Kysely<Database>, finished: TaskInstanceRow, run: DagRunRow, d: SchedulableDag): Promise<HandOff | undefined>;
@@ -332,26 +332,27 @@ export async function recordOutcome(
 ): Promise<{ deferred: boolean; handOff?: HandOff }> {
   let handed: HandOff | undefined;
   let deferred = false;
+  let handOffFailed = false;
   try {
     await store.writeTransaction(async (trx) => {
       deferred = await writeOutcome(trx, ti, run, d, outcome, log);
       if (!handOff) return;
-      // Its own savepoint: an evaluation that throws (a corrupt row, a DAG that no longer fits the
-      // run) must not take the outcome with it; the scheduler's step then looks at the run.
-      await sql`savepoint orch_hand_off`.execute(trx);
       try {
         handed = await handOff(trx);
-        await sql`release savepoint orch_hand_off`.execute(trx);
-      } catch {
-        handed?.aborted();
-        handed = undefined;
-        await sql`rollback to savepoint orch_hand_off`.execute(trx);
-        await sql`release savepoint orch_hand_off`.execute(trx);
+      } catch (e) {
+        handOffFailed = true;
+        throw e;
       }
     });
   } catch (e) {
     handed?.aborted();
-    throw e;
+    if (!handOffFailed) throw e;
+    // The hand-off threw (a corrupt row, a DAG that no longer fits the run): the outcome must not
+    // go with it. Written again alone (its log lines are already in the log), and the scheduler's
+    // step looks at the run. A savepoint would do the same at two more statements per task, each
+    // a round trip on PostgreSQL.
+    const again = await store.writeTransaction((trx) => writeOutcome(trx, ti, run, d, outcome, undefined));
+    return { deferred: again };
   }
   handed?.committed();
   return { deferred, ...(handed ? { handOff: handed } : {}) };
