@@ -23,7 +23,7 @@ import { evaluateDagRun, type RunEvaluation } from "./evaluate-run.ts";
 import { dagDependsOnPast } from "./past-depends.ts";
 import { jobsOfThisProcess, recoverOrphanedTaskInstances } from "./recovery.ts";
 import { createDueScheduledRuns } from "./run-creation.ts";
-import { persist, runClaimedTaskInstance, type HandOff, type NextTry, type TryEnd } from "./task-runner.ts";
+import { mayHoldXcoms, persist, runClaimedTaskInstance, type HandOff, type NextTry, type TryEnd } from "./task-runner.ts";
 import { clearTaskXcoms } from "../store/xcom.ts";
 
 export interface SchedulerOptions {
@@ -303,7 +303,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           next = { ti: c, d: d2 };
           const n = await startTry(trx, c.id, { hostname: hostname(), pid, jobId });
           if (n !== null) {
-            if (!c.next_method) await clearTaskXcoms(trx, run2.id, c.task_id, c.map_index);
+            if (mayHoldXcoms(c, d2)) await clearTaskXcoms(trx, run2.id, c.task_id, c.map_index);
             next = { ti: c, d: d2, started: { run: run2, tryNumber: n, pid } };
           } else executor.release(c.id);
         } else next = { ti: c, d: d2, ...(run2 ? { run: run2 } : {}) };

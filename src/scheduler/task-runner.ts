@@ -95,6 +95,16 @@ export function buildRequest(args: {
   };
 }
 
+/** Whether a try about to start may find XComs of an earlier try to clear. Not one resuming after
+ *  deferral (it keeps what it pushed before it deferred), nor the first try of an unmapped task:
+ *  XComs are written only by a task's own tries, and its row (try_number 0 until its first try
+ *  starts) is never re-made. A mapped instance may be re-made by a new expansion at try 0, so it
+ *  is cleared. One statement less per task, a round trip on PostgreSQL. */
+export function mayHoldXcoms(ti: TaskInstanceRow, d: SchedulableDag): boolean {
+  if (ti.next_method) return false;
+  return ti.try_number > 0 || ti.map_index >= 0 || Boolean(d.tasks.get(ti.task_id)?.expand_input);
+}
+
 export interface RunHooks {
   jobId: number | null;
   /** Says what went wrong (one line; the caller decides where it goes). */
@@ -199,7 +209,7 @@ export async function runClaimedTaskInstance(
     const n = await store.writeTransaction(async (trx) => {
       const t = await startTry(trx, claimed.id, { hostname: hostname(), pid, jobId: hooks.jobId });
       // A try resuming after deferral keeps what it pushed before it deferred.
-      if (t !== null && !claimed.next_method) await clearTaskXcoms(trx, run.id, claimed.task_id, claimed.map_index);
+      if (t !== null && mayHoldXcoms(claimed, d)) await clearTaskXcoms(trx, run.id, claimed.task_id, claimed.map_index);
       return t;
     });
     return n === null ? null : { run, tryNumber: n, pid };
