@@ -469,6 +469,13 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       }
       running.delete(ti.id);
       cur = end.next;
+      if (cur && stopped) {
+        // Stopping takes no new task. A try its hand-off started as the stop came is left as the
+        // job leaves it: recovery runs it again as interrupted (no retry spent), and a claim goes
+        // back to scheduled; handing it to a stopping executor failed it instead.
+        if (cur.started) executor.release(cur.ti.id);
+        cur = undefined;
+      }
       if (end.handedOff) continue;
       // The task itself (it may wait for a retry) and its downstream are what changed; a
       // branch or short-circuit may have skipped further afield, so those look at everything.
