@@ -44,6 +44,12 @@ export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.Pr
   const retiring = new Set<Promise<void>>();
   const byTi = new Map<number, WorkerProcess>();
   const reserved = new Map<number, WorkerProcess>();
+  // A worker that has a fresh successor waiting (see spareFor).
+  const succeeded = new WeakSet<WorkerProcess>();
+  // Its successor starts when a worker has a fifth of its tasks left: a fresh worker takes ~0.3 s
+  // to be ready (Node, tsx, the DAG module), which a chain of short tasks waited for at each
+  // recycling (a chain of 1,000 no-op tasks recycles once at the default worker_max_tasks of 500).
+  const spareAfter = maxTasks - Math.ceil(maxTasks / 5);
 
   function take(): WorkerProcess {
     while (idle.length) {
@@ -92,6 +98,18 @@ export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.Pr
       }
     },
     async execute(request, log, answer) {
+      const spareFor = (w: WorkerProcess) => {
+        if (w.tasksRun < spareAfter || succeeded.has(w) || stopping) return;
+        succeeded.add(w);
+        try {
+          const spare = spawnWorker({ env: opts.env });
+          all.add(spare);
+          // At the bottom of the idle stack: warm workers still running tasks are taken first.
+          idle.unshift(spare);
+        } catch {
+          // An optimisation only: the recycled worker's replacement is spawned when needed.
+        }
+      };
       const held = reserved.get(request.tiId);
       reserved.delete(request.tiId);
       if (stopping) {
@@ -108,6 +126,7 @@ export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.Pr
         return { state: "failed", error: { message: `cannot start a worker process: ${(e as Error).message}`, retryable: true } };
       }
       byTi.set(request.tiId, w);
+      spareFor(w);
       try {
         return await w.run(request, log, answer);
       } finally {

@@ -8,21 +8,23 @@
 import type { Config } from "../config.ts";
 import type { Executor } from "../executor/local-executor.ts";
 import { hostname } from "node:os";
-import { finishDagRun, listActiveDagRuns, listRunsToSchedule, startDagRunWithinLimit } from "../store/dag-runs.ts";
+import type { Kysely } from "kysely";
+import { finishDagRun, getDagRun, getDagRunState, listActiveDagRuns, listRunsToSchedule, startDagRunWithinLimit } from "../store/dag-runs.ts";
 import { listSchedulableDagIds } from "../store/dags.ts";
 import type { Store } from "../store/index.ts";
 import { endJob, heartbeatJob, startJob } from "../store/jobs.ts";
 import { listenForNotifications, type NotificationListener } from "../store/notify.ts";
-import type { DagRunRow, TaskInstanceRow } from "../store/schema.ts";
-import { claimScheduledTaskInstances, listRestarting } from "../store/task-instances.ts";
+import type { Database, DagRunRow, TaskInstanceRow } from "../store/schema.ts";
+import { claimScheduledTaskInstances, listRestarting, startTry } from "../store/task-instances.ts";
 import { assetCondition, createAssetTriggeredRun } from "./asset-runs.ts";
-import { createDagBag, type DagBag } from "./dag-bag.ts";
+import { createDagBag, type DagBag, type SchedulableDag } from "./dag-bag.ts";
 import { loadRunGate, type RunGate } from "./backfill.ts";
 import { evaluateDagRun, type RunEvaluation } from "./evaluate-run.ts";
 import { dagDependsOnPast } from "./past-depends.ts";
 import { jobsOfThisProcess, recoverOrphanedTaskInstances } from "./recovery.ts";
 import { createDueScheduledRuns } from "./run-creation.ts";
-import { persist, runClaimedTaskInstance } from "./task-runner.ts";
+import { mayHoldXcoms, persist, runClaimedTaskInstance, type HandOff, type NextTry, type TryEnd } from "./task-runner.ts";
+import { clearTaskXcoms } from "../store/xcom.ts";
 
 export interface SchedulerOptions {
   store: Store;
@@ -233,18 +235,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       // A run just started while a worker is idle: its first task goes now, not after the other
       // runs this step starts (a backfill starts its 10 at once, a commit each).
       if (run.state === "queued") await dispatch();
-      if (ev.runState !== "running") retryAt.delete(key);
-      else if (ev.complete) {
-        if (ev.nextRetryAt) retryAt.set(key, ev.nextRetryAt);
-        else retryAt.delete(key);
-      } else if (ev.nextRetryAt && !(retryAt.get(key)! <= ev.nextRetryAt)) retryAt.set(key, ev.nextRetryAt);
-      if (ev.runState !== "running") {
-        log(`${run.dag_id} ${run.run_id} finished: ${ev.runState}`);
-        runCreationDue = true;
-        // A finished run frees a max_active_runs slot: queued runs get evaluated next step.
-        wanted = true;
-        opts.onRunFinished?.({ dag_id: run.dag_id, run_id: run.run_id, state: ev.runState });
-      }
+      noteEvaluation(run, key, ev);
     }
 
     const active = new Set(runs.map((r) => runKey(r.dag_id, r.run_id)));
@@ -254,6 +245,87 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     }
     await dispatch();
     setTimer(nextWake);
+  }
+
+  /** What an evaluation decided, for the next steps: the run's retry time, a finished run. */
+  function noteEvaluation(run: DagRunRow, key: string, ev: RunEvaluation): void {
+    if (ev.runState !== "running") retryAt.delete(key);
+    else if (ev.complete) {
+      if (ev.nextRetryAt) retryAt.set(key, ev.nextRetryAt);
+      else retryAt.delete(key);
+    } else if (ev.nextRetryAt && !(retryAt.get(key)! <= ev.nextRetryAt)) retryAt.set(key, ev.nextRetryAt);
+    if (ev.runState !== "running") {
+      log(`${run.dag_id} ${run.run_id} finished: ${ev.runState}`);
+      runCreationDue = true;
+      // A finished run frees a max_active_runs slot: queued runs get evaluated next step.
+      wanted = true;
+      opts.onRunFinished?.({ dag_id: run.dag_id, run_id: run.run_id, state: ev.runState });
+    }
+  }
+
+  /** A step without marking any run dirty: a dispatch, a timer to set, queued runs to start. */
+  function wake(): void {
+    if (stopped) return;
+    wanted = true;
+    looping ??= loop();
+  }
+
+  /**
+   * Airflow's mini-scheduler, in the finished try's outcome transaction: its direct downstream is
+   * decided (the focused evaluation a step would make after the nudge), and the worker it freed
+   * takes the next runnable try at once (claimed as dispatch claims, by priority, within the DAGs'
+   * limits, and started in the same transaction). A chain's hop is then one transaction and one
+   * message to the worker, instead of a step (three reads), an evaluation, a claim and a start,
+   * each its own transaction. Left to the step: branch and short-circuit tasks (their skips reach
+   * further than the direct downstream), depends_on_past DAGs (other runs wait on this one), a run
+   * no longer running.
+   */
+  async function handOff(trx: Kysely<Database>, finished: TaskInstanceRow, run: DagRunRow, d: SchedulableDag): Promise<HandOff | undefined> {
+    if (stopped) return undefined;
+    const task = d.tasks.get(finished.task_id);
+    if (!task || task.kind === "branch" || task.kind === "short_circuit" || dagDependsOnPast(d)) return undefined;
+    // The run as listed when the try started: its state may have moved since (marked by a user).
+    if ((await getDagRunState(trx, run.id)) !== "running") return undefined;
+    const key = runKey(run.dag_id, run.run_id);
+    const ev = await evaluateDagRun(trx, run, d, clock(), new Set([finished.task_id, ...task.downstream_task_ids]), mapping, store.dialect);
+    let next: NextTry | undefined;
+    if (ev.runState === "running" && executor.freeSlots() > 0) {
+      const [c] = await claimScheduledTaskInstances(trx, store.dialect, {
+        limit: 1,
+        jobId,
+        defaultMaxActiveTasks: config.getNumber("core", "max_active_tasks_per_dag"),
+        onlyRunIds: opts.onlyRunIds ? [...opts.onlyRunIds] : undefined,
+      });
+      if (c) {
+        const sameRun = c.dag_id === run.dag_id && c.run_id === run.run_id;
+        const d2 = c.dag_id === run.dag_id ? d : await bag.get(trx, c.dag_id);
+        const run2 = sameRun ? run : (listedRuns.get(runKey(c.dag_id, c.run_id)) ?? (await getDagRun(trx, c.dag_id, c.run_id)));
+        const pid = d2 && run2 ? executor.reserve(c.id) : undefined;
+        if (d2 && run2 && pid !== undefined) {
+          next = { ti: c, d: d2 };
+          const n = await startTry(trx, c.id, { hostname: hostname(), pid, jobId });
+          if (n !== null) {
+            if (mayHoldXcoms(c, d2)) await clearTaskXcoms(trx, run2.id, c.task_id, c.map_index);
+            next = { ti: c, d: d2, started: { run: run2, tryNumber: n, pid } };
+          } else executor.release(c.id);
+        } else next = { ti: c, d: d2, ...(run2 ? { run: run2 } : {}) };
+      }
+    }
+    const claimed = next ? 1 : 0;
+    return {
+      next,
+      aborted: () => {
+        if (next?.started) executor.release(next.ti.id);
+      },
+      committed: () => {
+        dirtyRuns.delete(key);
+        noteEvaluation(run, key, ev);
+        // Scheduled more than it claimed (a fan-out with free workers), a retry time to wait for,
+        // an outlet's event for asset-scheduled DAGs: a step dispatches, sets the timer, creates runs.
+        if (task.outlets.length) runCreationDue = true;
+        if (ev.scheduled > claimed || ev.nextRetryAt || ev.runState !== "running" || task.outlets.length) wake();
+      },
+    };
   }
 
   /** A queued run starts only below its DAG's max_active_runs, counted in the same transaction as
@@ -371,31 +443,51 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       }),
     );
     for (const ti of claimed) {
-      const hooks = {
-        jobId,
-        log,
-        stopping: () => stopped,
-        onStarted: (t: TaskInstanceRow) => running.set(t.id, t),
-        onDeferred: opts.onDeferred,
-      };
       // A store that fails here must not strand the claim: read again until it answers (or we stop).
-      const d = await persist(`reading DAG ${ti.dag_id}`, hooks, () => bag.get(store.db, ti.dag_id));
-      const p: Promise<void> = runClaimedTaskInstance({ store, config, executor }, ti, d, hooks, listedRuns.get(runKey(ti.dag_id, ti.run_id)))
-        .catch((e) => log(`running ${ti.dag_id}.${ti.task_id} failed: ${(e as Error).stack ?? e}`))
-        .finally(() => {
-          inFlight.delete(p);
-          running.delete(ti.id);
-          // The task itself (it may wait for a retry) and its downstream are what changed; a
-          // branch or short-circuit may have skipped further afield, so those look at everything.
-          const task = d?.tasks.get(ti.task_id);
-          const local = task && task.kind !== "branch" && task.kind !== "short_circuit";
-          // An outlet's event may complete a consumer's asset condition: look at run creation now.
-          if (task?.outlets.length) runCreationDue = true;
-          nudge({ run: ti, tasks: local ? [ti.task_id, ...task.downstream_task_ids] : undefined });
-          // depends_on_past: the next run of the DAG may have been waiting on this one.
-          if (d && dagDependsOnPast(d)) nudge();
-        });
+      const d = await persist(`reading DAG ${ti.dag_id}`, { log, stopping: () => stopped }, () => bag.get(store.db, ti.dag_id));
+      const p: Promise<void> = runSlot({ ti, d }).finally(() => inFlight.delete(p));
       inFlight.add(p);
+    }
+  }
+
+  /** One executor slot: the claimed try, then each next try its hand-off claimed for the same worker. */
+  async function runSlot(first: NextTry): Promise<void> {
+    const hooks = {
+      jobId,
+      log,
+      stopping: () => stopped,
+      onStarted: (t: TaskInstanceRow) => running.set(t.id, t),
+      onDeferred: opts.onDeferred,
+      handOff,
+    };
+    for (let cur: NextTry | undefined = first; cur; ) {
+      const { ti, d } = cur;
+      hooks.jobId = jobId;
+      let end: TryEnd = { handedOff: false };
+      try {
+        end = await runClaimedTaskInstance({ store, config, executor }, ti, d, hooks, cur.started?.run ?? cur.run ?? listedRuns.get(runKey(ti.dag_id, ti.run_id)), cur.started);
+      } catch (e) {
+        log(`running ${ti.dag_id}.${ti.task_id} failed: ${(e as Error).stack ?? e}`);
+      }
+      running.delete(ti.id);
+      cur = end.next;
+      if (cur && stopped) {
+        // Stopping takes no new task. A try its hand-off started as the stop came is left as the
+        // job leaves it: recovery runs it again as interrupted (no retry spent), and a claim goes
+        // back to scheduled; handing it to a stopping executor failed it instead.
+        if (cur.started) executor.release(cur.ti.id);
+        cur = undefined;
+      }
+      if (end.handedOff) continue;
+      // The task itself (it may wait for a retry) and its downstream are what changed; a
+      // branch or short-circuit may have skipped further afield, so those look at everything.
+      const task = d?.tasks.get(ti.task_id);
+      const local = task && task.kind !== "branch" && task.kind !== "short_circuit";
+      // An outlet's event may complete a consumer's asset condition: look at run creation now.
+      if (task?.outlets.length) runCreationDue = true;
+      nudge({ run: ti, tasks: local ? [ti.task_id, ...task.downstream_task_ids] : undefined });
+      // depends_on_past: the next run of the DAG may have been waiting on this one.
+      if (d && dagDependsOnPast(d)) nudge();
     }
   }
 

@@ -1,5 +1,6 @@
 // SQL for dag_run (and the task instances a new run starts with). Deciding what to create and when
 // is the scheduler's job; these functions only read and write.
+import { hotQuery } from "./hot-query.ts";
 import type { Kysely } from "kysely";
 import { OrchError } from "../errors.ts";
 import type { Dialect } from "./dialect.ts";
@@ -109,6 +110,12 @@ export async function createDagRun(trx: Kysely<Database>, run: NewRun, tasks: re
 export async function getDagRun(db: Db, dagId: string, runId: string): Promise<DagRunRow | undefined> {
   return db.selectFrom("dag_run").selectAll().where("dag_id", "=", dagId).where("run_id", "=", runId).executeTakeFirst();
 }
+
+/** A run's state alone (a run's other columns do not change while it runs; its state may). */
+export async function getDagRunState(db: Db, id: number): Promise<string | undefined> {
+  return (await stateQuery(db, { id })).rows[0]?.state;
+}
+const stateQuery = hotQuery<{ id: number }, { state: string }>((db, p) => db.selectFrom("dag_run").select("state").where("id", "=", p.v("id")));
 
 export async function getDagRunById(db: Db, id: number): Promise<DagRunRow | undefined> {
   return db.selectFrom("dag_run").selectAll().where("id", "=", id).executeTakeFirst();

@@ -6,6 +6,7 @@ import { lockDags } from "./locks.ts";
 import type { Db } from "./open.ts";
 import type { Database, TaskInstanceRow, TaskInstanceTable } from "./schema.ts";
 import { nowIso } from "./schema.ts";
+import { hotQuery } from "./hot-query.ts";
 
 export type TaskInstanceState =
   | "scheduled"
@@ -67,15 +68,16 @@ const UNDECIDED: readonly (string | null)[] = [null, "up_for_retry", "up_for_res
 
 /** none/up_for_retry → scheduled: its dependencies are met. Returns whether it moved. */
 export async function scheduleTaskInstance(db: Db, id: number): Promise<boolean> {
-  const now = nowIso();
-  const r = await db
-    .updateTable("task_instance")
-    .set({ state: "scheduled", state_reason: null, scheduled_dttm: now, updated_at: now })
-    .where("id", "=", id)
-    .where(stateIn(UNDECIDED))
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
+  const r = await scheduleQuery(db, { id, now: nowIso() });
+  return Number(r.numAffectedRows ?? 0) > 0;
 }
+const scheduleQuery = hotQuery<{ id: number; now: string }>((db, p) =>
+  db
+    .updateTable("task_instance")
+    .set({ state: "scheduled", state_reason: null, scheduled_dttm: p.v("now"), updated_at: p.v("now") })
+    .where("id", "=", p.v("id"))
+    .where(stateIn(UNDECIDED)),
+);
 
 /** none/up_for_retry → skipped or upstream_failed: its trigger rule can never pass (or removed: a
  *  mapped instance beyond what its shrunk upstream now gives). */
@@ -144,6 +146,38 @@ export interface ClaimOptions {
   onlyRunIds?: readonly number[];
 }
 
+type Candidate = TaskInstanceRow & { cap: number; active: number };
+/** The claim's candidates (variant: how many run ids narrow it, -1 for none; whether to lock rows). */
+const candidatesQuery = hotQuery<{ max: number; window: number; runIds: readonly number[] }, Candidate>((db, p, variant) => {
+  const [runs, skipLocked] = variant.split(" ");
+  const activeOf = (eb: import("kysely").ExpressionBuilder<Database & { ti: TaskInstanceTable }, "ti">) =>
+    eb
+      .selectFrom("task_instance as a")
+      .select((e) => e.fn.countAll<number>().as("n"))
+      .whereRef("a.dag_id", "=", "ti.dag_id")
+      .where("a.state", "in", ACTIVE_STATES as string[]);
+  let q = db
+    .selectFrom("task_instance as ti")
+    .innerJoin("dag_run as dr", (j) => j.onRef("dr.dag_id", "=", "ti.dag_id").onRef("dr.run_id", "=", "ti.run_id"))
+    .leftJoin("dag as d", "d.dag_id", "ti.dag_id")
+    .selectAll("ti")
+    .select((eb) => [eb.fn.coalesce("d.max_active_tasks", eb.val(p.v("max"))).as("cap"), activeOf(eb).as("active")])
+    .where("ti.state", "=", "scheduled")
+    .where("dr.state", "=", "running")
+    // Only DAGs with a free slot: a correlated count on the (state, dag_id) index, evaluated for the
+    // few rows the claim index walks before the limit.
+    .where((eb) => eb(activeOf(eb), "<", eb.fn.coalesce("d.max_active_tasks", eb.val(p.v("max")))))
+    .orderBy("ti.priority_weight", "desc")
+    .orderBy("ti.scheduled_dttm")
+    .orderBy("ti.id")
+    .limit(p.v("window"));
+  // `+ 0` keeps the planner on the task_instance state index: filtering on dag_run.id's own index
+  // would read every task instance of the named runs (1,000 for a 1,000-task fan-out) per claim.
+  if (Number(runs) >= 0) q = q.where(sql<number>`dr.id + 0`, "in", p.list("runIds", Number(runs)));
+  if (skipLocked === "true") q = q.modifyEnd(sql`for update of ti skip locked`);
+  return q as unknown as import("kysely").Compilable<Candidate>;
+});
+
 /**
  * Claims up to `limit` scheduled task instances of running DAG runs for an executor: marks them
  * queued, stamps the claiming job, and returns them, in one transaction. Highest priority_weight
@@ -159,32 +193,10 @@ export interface ClaimOptions {
 export async function claimScheduledTaskInstances(trx: Kysely<Database>, dialect: Dialect, opts: ClaimOptions): Promise<TaskInstanceRow[]> {
   if (opts.limit <= 0) return [];
   if (opts.onlyRunIds && opts.onlyRunIds.length === 0) return [];
-  const activeOf = (eb: import("kysely").ExpressionBuilder<Database & { ti: TaskInstanceTable }, "ti">) =>
-    eb
-      .selectFrom("task_instance as a")
-      .select((e) => e.fn.countAll<number>().as("n"))
-      .whereRef("a.dag_id", "=", "ti.dag_id")
-      .where("a.state", "in", ACTIVE_STATES as string[]);
-  let q = trx
-    .selectFrom("task_instance as ti")
-    .innerJoin("dag_run as dr", (j) => j.onRef("dr.dag_id", "=", "ti.dag_id").onRef("dr.run_id", "=", "ti.run_id"))
-    .leftJoin("dag as d", "d.dag_id", "ti.dag_id")
-    .selectAll("ti")
-    .select((eb) => [eb.fn.coalesce("d.max_active_tasks", eb.val(opts.defaultMaxActiveTasks)).as("cap"), activeOf(eb).as("active")])
-    .where("ti.state", "=", "scheduled")
-    .where("dr.state", "=", "running")
-    // Only DAGs with a free slot: a correlated count on the (state, dag_id) index, evaluated for the
-    // few rows the claim index walks before the limit.
-    .where((eb) => eb(activeOf(eb), "<", eb.fn.coalesce("d.max_active_tasks", eb.val(opts.defaultMaxActiveTasks))))
-    .orderBy("ti.priority_weight", "desc")
-    .orderBy("ti.scheduled_dttm")
-    .orderBy("ti.id")
-    .limit(opts.limit * 4);
-  // `+ 0` keeps the planner on the task_instance state index: filtering on dag_run.id's own index
-  // would read every task instance of the named runs (1,000 for a 1,000-task fan-out) per claim.
-  if (opts.onlyRunIds) q = q.where(sql<number>`dr.id + 0`, "in", opts.onlyRunIds);
-  if (dialect.supportsSkipLocked) q = q.modifyEnd(sql`for update of ti skip locked`);
-  const candidates = await q.execute();
+  const runs = opts.onlyRunIds ? opts.onlyRunIds.length : -1;
+  const candidates = (
+    await candidatesQuery(trx, { max: opts.defaultMaxActiveTasks, window: opts.limit * 4, runIds: opts.onlyRunIds ?? [] }, `${runs} ${dialect.supportsSkipLocked}`)
+  ).rows;
   if (candidates.length === 0) return [];
 
   const counts = new Map(candidates.map((c) => [c.dag_id, Number(c.active)]));
@@ -214,39 +226,44 @@ export async function claimScheduledTaskInstances(trx: Kysely<Database>, dialect
   }
   if (picked.length === 0) return [];
   const now = nowIso();
-  await trx
-    .updateTable("task_instance")
-    .set({ state: "queued", queued_dttm: now, updated_at: now, queued_by_job_id: opts.jobId })
-    .where("id", "in", picked.map((p) => p.id))
-    .execute();
+  await queueQuery(trx, { ids: picked.map((p) => p.id), now, jobId: opts.jobId }, String(picked.length));
   return picked.map((p) => ({ ...p, state: "queued", queued_dttm: now, queued_by_job_id: opts.jobId }));
 }
 
+const queueQuery = hotQuery<{ ids: number[]; now: string; jobId: number | null }>((db, p, n) =>
+  db
+    .updateTable("task_instance")
+    .set({ state: "queued", queued_dttm: p.v("now"), updated_at: p.v("now"), queued_by_job_id: p.v("jobId") })
+    .where("id", "in", p.list("ids", Number(n))),
+);
+
 /** queued → running: a new try begins. Returns the try number, or null if the row moved on. */
 export async function startTry(db: Db, id: number, who: { hostname: string; pid: number; jobId: number | null }): Promise<number | null> {
-  const now = nowIso();
-  const row = await db
+  const r = await startQuery(db, { id, now: nowIso(), ...who });
+  const row = r.rows[0];
+  return row ? row.try_number : null;
+}
+const startQuery = hotQuery<{ id: number; now: string; hostname: string; pid: number; jobId: number | null }, { try_number: number }>((db, p) =>
+  db
     .updateTable("task_instance")
     .set((eb) => ({
       state: "running",
       // A try resuming after deferral (next_method set) or a reschedule is the same try.
       try_number: eb.case().when("next_method", "is", null).then(eb("try_number", "+", 1)).else(eb.ref("try_number")).end(),
-      start_date: now,
+      start_date: p.v("now"),
       end_date: null,
       duration: null,
-      hostname: who.hostname,
-      pid: who.pid,
-      queued_by_job_id: who.jobId,
+      hostname: p.v("hostname"),
+      pid: p.v("pid"),
+      queued_by_job_id: p.v("jobId"),
       next_retry_at: null,
       state_reason: null,
-      updated_at: now,
+      updated_at: p.v("now"),
     }))
-    .where("id", "=", id)
+    .where("id", "=", p.v("id"))
     .where("state", "=", "queued")
-    .returning("try_number")
-    .executeTakeFirst();
-  return row ? row.try_number : null;
-}
+    .returning("try_number"),
+);
 
 export interface TryOutcome {
   state: "success" | "failed" | "skipped" | "up_for_retry";
@@ -263,27 +280,29 @@ export interface TryOutcome {
 export async function finishTry(db: Db, ti: TaskInstanceRow, outcome: TryOutcome): Promise<boolean> {
   const now = nowIso();
   const duration = ti.start_date ? (Date.parse(now) - Date.parse(ti.start_date)) / 1000 : null;
-  const r = await db
-    .updateTable("task_instance")
-    .set({
-      state: outcome.state,
-      end_date: now,
-      duration,
-      state_reason: outcome.reason ?? null,
-      next_retry_at: outcome.nextRetryAt ?? null,
-      // The try is over: a retry starts from the task's beginning, not a deferred method.
-      next_method: null,
-      next_kwargs: null,
-      updated_at: now,
-    })
-    .where("id", "=", ti.id)
-    .where("state", "=", "running")
-    .where("try_number", "=", ti.try_number)
-    .executeTakeFirst();
-  if (Number(r.numUpdatedRows) === 0) return false;
+  const r = await finishQuery(db, { id: ti.id, tryNumber: ti.try_number, state: outcome.state, now, duration, reason: outcome.reason ?? null, nextRetryAt: outcome.nextRetryAt ?? null });
+  if (Number(r.numAffectedRows ?? 0) === 0) return false;
   await recordTryHistory(db, { ...ti, state: outcome.state, end_date: now, duration, state_reason: outcome.reason ?? null });
   return true;
 }
+const finishQuery = hotQuery<{ id: number; tryNumber: number; state: string; now: string; duration: number | null; reason: string | null; nextRetryAt: string | null }>((db, p) =>
+  db
+    .updateTable("task_instance")
+    .set({
+      state: p.v("state"),
+      end_date: p.v("now"),
+      duration: p.v("duration"),
+      state_reason: p.v("reason"),
+      next_retry_at: p.v("nextRetryAt"),
+      // The try is over: a retry starts from the task's beginning, not a deferred method.
+      next_method: null,
+      next_kwargs: null,
+      updated_at: p.v("now"),
+    })
+    .where("id", "=", p.v("id"))
+    .where("state", "=", "running")
+    .where("try_number", "=", p.v("tryNumber")),
+);
 
 /**
  * restarting → none: the try that was running when the task instance was cleared has ended (it
@@ -364,37 +383,40 @@ export async function listOrphanedClaims(db: Db): Promise<TaskInstanceRow[]> {
 
 export async function recordTryHistory(db: Db, ti: TaskInstanceRow, opts: { interrupted?: boolean } = {}): Promise<void> {
   if (ti.try_number < 1) return;
-  await db
+  await historyQuery(db, { ...ti, interrupted: opts.interrupted ? 1 : 0 });
+}
+const historyQuery = hotQuery<TaskInstanceRow & { interrupted: number }>((db, p) => {
+  const v = p.v;
+  return db
     .insertInto("task_instance_history")
     .values({
-      task_instance_id: ti.id,
-      dag_id: ti.dag_id,
-      run_id: ti.run_id,
-      task_id: ti.task_id,
-      map_index: ti.map_index,
-      try_number: ti.try_number,
-      max_tries: ti.max_tries,
-      state: ti.state,
-      start_date: ti.start_date,
-      end_date: ti.end_date,
-      duration: ti.duration,
-      hostname: ti.hostname,
-      pid: ti.pid,
-      operator: ti.operator,
-      state_reason: ti.state_reason,
-      interrupted: opts.interrupted ? 1 : 0,
+      task_instance_id: v("id"),
+      dag_id: v("dag_id"),
+      run_id: v("run_id"),
+      task_id: v("task_id"),
+      map_index: v("map_index"),
+      try_number: v("try_number"),
+      max_tries: v("max_tries"),
+      state: v("state"),
+      start_date: v("start_date"),
+      end_date: v("end_date"),
+      duration: v("duration"),
+      hostname: v("hostname"),
+      pid: v("pid"),
+      operator: v("operator"),
+      state_reason: v("state_reason"),
+      interrupted: v("interrupted"),
     })
     .onConflict((oc) =>
       oc.columns(["dag_id", "run_id", "task_id", "map_index", "try_number"]).doUpdateSet({
-        state: ti.state,
-        end_date: ti.end_date,
-        duration: ti.duration,
-        state_reason: ti.state_reason,
-        interrupted: opts.interrupted ? 1 : 0,
+        state: v("state"),
+        end_date: v("end_date"),
+        duration: v("duration"),
+        state_reason: v("state_reason"),
+        interrupted: v("interrupted"),
       }),
-    )
-    .execute();
-}
+    );
+});
 
 /** Unfinished claims that name no job (made before claims carried one): judged by host and pid. */
 export async function listClaimsWithoutJob(db: Db): Promise<TaskInstanceRow[]> {
@@ -454,14 +476,18 @@ export interface TaskInstanceBrief {
 
 /** A run's task instances (or only `taskIds` of them), in brief. */
 export async function listRunTaskBriefs(db: Db, run: { dag_id: string; run_id: string }, taskIds?: readonly string[]): Promise<TaskInstanceBrief[]> {
+  return (await briefsQuery(db, { dagId: run.dag_id, runId: run.run_id, taskIds: taskIds ?? [] }, String(taskIds ? taskIds.length : -1))).rows;
+}
+/** Variant: how many task ids narrow it (-1: the whole run). */
+const briefsQuery = hotQuery<{ dagId: string; runId: string; taskIds: readonly string[] }, TaskInstanceBrief>((db, p, n) => {
   let q = db
     .selectFrom("task_instance")
     .select(["id", "task_id", "map_index", "state", "next_retry_at", "state_reason"])
-    .where("dag_id", "=", run.dag_id)
-    .where("run_id", "=", run.run_id);
-  if (taskIds) q = q.where("task_id", "in", taskIds);
-  return q.execute();
-}
+    .where("dag_id", "=", p.v("dagId"))
+    .where("run_id", "=", p.v("runId"));
+  if (Number(n) >= 0) q = q.where("task_id", "in", p.list("taskIds", Number(n)));
+  return q;
+});
 
 /**
  * How many of these tasks' instances in a run are in each state: one aggregate, for a task with many

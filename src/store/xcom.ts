@@ -1,4 +1,5 @@
 // SQL for xcom. Values are JSON text; the size cap is enforced before they get here (the worker).
+import { hotQuery } from "./hot-query.ts";
 import type { Db } from "./open.ts";
 import { nowIso } from "./schema.ts";
 
@@ -46,8 +47,11 @@ export async function setXcoms(db: Db, run: XcomRef, taskId: string, mapIndex: n
 
 /** A try starts with none of its earlier tries' XComs (Airflow clears them at task start). */
 export async function clearTaskXcoms(db: Db, dagRunId: number, taskId: string, mapIndex: number): Promise<void> {
-  await db.deleteFrom("xcom").where("dag_run_id", "=", dagRunId).where("task_id", "=", taskId).where("map_index", "=", mapIndex).execute();
+  await clearQuery(db, { dagRunId, taskId, mapIndex });
 }
+const clearQuery = hotQuery<{ dagRunId: number; taskId: string; mapIndex: number }>((db, p) =>
+  db.deleteFrom("xcom").where("dag_run_id", "=", p.v("dagRunId")).where("task_id", "=", p.v("taskId")).where("map_index", "=", p.v("mapIndex")),
+);
 
 export async function listRunXcoms(db: Db, dagRunId: number): Promise<XcomEntry[]> {
   const rows = await db.selectFrom("xcom").select(["task_id", "map_index", "key", "value"]).where("dag_run_id", "=", dagRunId).execute();
