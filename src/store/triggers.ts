@@ -162,9 +162,27 @@ export interface ResumedTaskInstance {
   task_id: string;
 }
 
-// Rows per UPDATE: each row costs 7 parameters (3 CASE columns and the IN list); 300 rows stay far
-// below SQLite's 32,766 and PostgreSQL's 65,535.
-const UPDATE_CHUNK = 100;
+/** `column IN (ids)` as one parameter, so the statement's text (and its prepared statement) is the
+ *  same whatever the list's length: an array on PostgreSQL, JSON read by json_each on SQLite. */
+function inIds(dialect: Dialect, column: string, ids: readonly number[]) {
+  return dialect.supportsArrayParameters
+    ? sql<boolean>`${sql.ref(column)} = any(${[...ids]}::bigint[])`
+    : sql<boolean>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(ids)}))`;
+}
+
+/** Rows `v(id, a[, b])` from [id, text, text?] tuples, as one parameter per column on PostgreSQL
+ *  (arrays) and one on SQLite (JSON read by json_each; with one text column, an object by id). */
+function idTextRows(dialect: Dialect, rows: readonly (readonly [number, string, string?])[], columns: 1 | 2) {
+  if (dialect.supportsArrayParameters) {
+    const ids = rows.map((r) => r[0]);
+    return columns === 1
+      ? sql`unnest(${ids}::bigint[], ${rows.map((r) => r[1])}::text[]) as v(id, a)`
+      : sql`unnest(${ids}::bigint[], ${rows.map((r) => r[1])}::text[], ${rows.map((r) => r[2] ?? "")}::text[]) as v(id, a, b)`;
+  }
+  return columns === 1
+    ? sql`(select cast(key as integer) as id, value as a from json_each(${JSON.stringify(Object.fromEntries(rows.map((r) => [r[0], r[1]])))})) as v`
+    : sql`(select cast(json_extract(value, '$[0]') as integer) as id, json_extract(value, '$[1]') as a, json_extract(value, '$[2]') as b from json_each(${JSON.stringify(rows)})) as v`;
+}
 
 /**
  * Records a batch of trigger outcomes (Airflow's submit_event / submit_failure) in the caller's
@@ -177,8 +195,12 @@ const UPDATE_CHUNK = 100;
  * same trigger (a re-arm racing a fire) finds it gone and writes nothing. A task instance that left
  * `deferred` meanwhile (cleared, marked) is not moved.
  *
- * Per-trigger statements (4 per fire) made 10,000 fires within a second take a median 351 ms from
- * fire to scheduled on SQLite; see docs/assets-and-sensors.md for the figures now.
+ * The event joins next_kwargs in SQL: next_kwargs of a deferred try is always JSON.stringify of an
+ * object (deferTry writes it), so `…}` becomes `…,"event":<event>}` (a kwarg named "event" is
+ * overridden, as JSON.parse keeps the last of two equal keys, like `{ ...kwargs, event }`). Reading
+ * next_kwargs back, parsing and re-serialising each one in JS, and binding four parameters a row,
+ * cost more than the rows' own UPDATE (see docs/assets-and-sensors.md for the figures). Lists travel
+ * as one parameter (inIds), so each statement is prepared once, not once per batch size.
  */
 export async function recordTriggerOutcomes(
   trx: Kysely<Database>,
@@ -188,46 +210,57 @@ export async function recordTriggerOutcomes(
 ): Promise<{ resumed: ResumedTaskInstance[]; notOwned: number[] }> {
   if (outcomes.length === 0) return { resumed: [], notOwned: [] };
   const byId = new Map(outcomes.map((o) => [o.id, o]));
-  let q = trx.selectFrom("trigger").select("id").where("id", "in", [...byId.keys()]).where("triggerer_id", "=", triggererId).orderBy("id");
+  const asked = [...byId.keys()];
+  let q = trx.selectFrom("trigger").select("id").where(inIds(dialect, "id", asked)).where("triggerer_id", "=", triggererId).orderBy("id");
   if (dialect.supportsSkipLocked) q = q.forUpdate();
   const owned = (await q.execute()).map((r) => r.id);
   const ownedSet = new Set(owned);
-  const notOwned = [...byId.keys()].filter((id) => !ownedSet.has(id));
+  const notOwned = asked.filter((id) => !ownedSet.has(id));
   if (owned.length === 0) return { resumed: [], notOwned };
 
   const waiting = await trx
     .selectFrom("task_instance")
-    .select(["id", "trigger_id", "next_method", "next_kwargs"])
-    .where("trigger_id", "in", owned)
+    .select(["id", "trigger_id"])
+    .where(inIds(dialect, "trigger_id", owned))
     .where(dialect.unindexed("state"), "=", "deferred")
-    .orderBy("id")
     .execute();
   const now = nowIso();
-  const resumed: ResumedTaskInstance[] = [];
-  for (let i = 0; i < waiting.length; i += UPDATE_CHUNK) {
-    const chunk = waiting.slice(i, i + UPDATE_CHUNK);
-    const next = chunk.map((ti) => {
-      const o = byId.get(ti.trigger_id!)!;
-      const kw = ti.next_kwargs ? (JSON.parse(ti.next_kwargs) as Record<string, unknown>) : {};
-      return o.kind === "fire"
-        ? { id: ti.id, method: ti.next_method ?? "execute_complete", kwargs: JSON.stringify({ ...kw, event: o.event }), reason: "trigger fired: resuming" }
-        : { id: ti.id, method: "__fail__", kwargs: JSON.stringify({ error: o.error }), reason: o.error };
-    });
-    // One UPDATE joined to the new values (a VALUES list as a CTE), found by primary key: a CASE
-    // per column cost 3x as much per row on SQLite, being searched linearly for each row.
-    const values = sql.join(next.map((n) => sql`(cast(${n.id} as integer), ${n.method}, ${n.kwargs}, ${n.reason})`));
-    const { rows } = await sql<{ id: number; dag_id: string; run_id: string; task_id: string }>`
-      with v(id, next_method, next_kwargs, state_reason) as (values ${values})
-      update task_instance
-      set state = 'scheduled', scheduled_dttm = ${now}, trigger_id = null, trigger_timeout = null,
-          next_method = v.next_method, next_kwargs = v.next_kwargs, state_reason = v.state_reason, updated_at = ${now}
-      from v
-      where task_instance.id = v.id and ${dialect.unindexed("task_instance.state")} = 'deferred'
-      returning task_instance.id, task_instance.dag_id, task_instance.run_id, task_instance.task_id`.execute(trx);
-    const triggerOf = new Map(chunk.map((ti) => [ti.id, ti.trigger_id!]));
-    for (const r of rows) resumed.push({ ...r, trigger_id: triggerOf.get(r.id)! });
+  const triggerOf = new Map<number, number>();
+  const fires: [number, string][] = [];
+  const fails: [number, string, string][] = [];
+  for (const ti of waiting) {
+    const o = byId.get(ti.trigger_id!)!;
+    triggerOf.set(ti.id, o.id);
+    // An event of undefined (a trigger returning nothing) resumes with null.
+    if (o.kind === "fire") fires.push([ti.id, JSON.stringify(o.event ?? null)]);
+    else fails.push([ti.id, JSON.stringify({ error: o.error }), o.error]);
   }
-  await trx.deleteFrom("trigger").where("id", "in", owned).execute();
+  const resumed: ResumedTaskInstance[] = [];
+  const moved = (rows: { id: number; dag_id: string; run_id: string; task_id: string }[]) => {
+    for (const r of rows) resumed.push({ ...r, trigger_id: triggerOf.get(r.id)! });
+  };
+  const common = sql`state = 'scheduled', scheduled_dttm = ${now}, trigger_id = null, trigger_timeout = null, updated_at = ${now}`;
+  const where = sql`task_instance.id = v.id and ${dialect.unindexed("task_instance.state")} = 'deferred'`;
+  const returning = sql`returning task_instance.id, task_instance.dag_id, task_instance.run_id, task_instance.task_id`;
+  if (fires.length) {
+    const { rows } = await sql<{ id: number; dag_id: string; run_id: string; task_id: string }>`
+      update task_instance
+      set ${common}, next_method = coalesce(next_method, 'execute_complete'), state_reason = 'trigger fired: resuming',
+          next_kwargs = case when next_kwargs is null or next_kwargs = '{}' then '{"event":' || v.a || '}'
+                        else substr(next_kwargs, 1, length(next_kwargs) - 1) || ',"event":' || v.a || '}' end
+      from ${idTextRows(dialect, fires, 1)}
+      where ${where} ${returning}`.execute(trx);
+    moved(rows);
+  }
+  if (fails.length) {
+    const { rows } = await sql<{ id: number; dag_id: string; run_id: string; task_id: string }>`
+      update task_instance
+      set ${common}, next_method = '__fail__', next_kwargs = v.a, state_reason = v.b
+      from ${idTextRows(dialect, fails, 2)}
+      where ${where} ${returning}`.execute(trx);
+    moved(rows);
+  }
+  await trx.deleteFrom("trigger").where(inIds(dialect, "id", owned)).execute();
   return { resumed, notOwned };
 }
 

@@ -8,6 +8,10 @@
 // no longer owned. It runs on start, on a nudge (a task deferred here or, through the store's
 // triggerer channel, elsewhere) and on each heartbeat.
 //
+// A *moment trigger* (date-time; time-delta is one underneath) is not an async function: its fire
+// time waits in the moment queue (moments.ts), one timer for all of them, as do the deferrals'
+// timeouts; the due ones are popped together. The other built-ins are async functions.
+//
 // A *fire* (or failure) is not written at once: fires within COALESCE_MS of the first, and those
 // arriving while a batch is being written, go into the next batch, recorded by one transaction of
 // four statements whatever its size (recordTriggerOutcomes). Then the in-process scheduler is
@@ -29,7 +33,8 @@ import {
   type TriggerRow,
   type TriggerScope,
 } from "../store/triggers.ts";
-import { BUILTIN_TRIGGERS, isAborted } from "./builtins.ts";
+import { BUILTIN_TRIGGERS, isAborted, MOMENT_TRIGGERS } from "./builtins.ts";
+import { createMomentQueue } from "./moments.ts";
 
 export interface TriggererOptions {
   store: Store;
@@ -61,8 +66,8 @@ const COALESCE_MS = 3;
 const BATCH = 500;
 
 interface Armed {
-  abort: AbortController;
-  timer?: NodeJS.Timeout;
+  /** An async trigger's; a moment trigger has nothing to abort. */
+  abort?: AbortController;
 }
 
 /** The runs of resumed task instances, each with its resumed tasks: the scheduler's nudges. */
@@ -94,6 +99,10 @@ export function createTriggerer(opts: TriggererOptions): Triggerer {
   let housekeeping: NodeJS.Timeout | undefined;
   let listener: NotificationListener | undefined;
   let ticks = 0;
+  // Moment triggers' fire times and every trigger's timeout, on one timer (src/triggerer/moments.ts).
+  const moments = createMomentQueue<{ id: number; a: Armed; outcome: TriggerOutcome; settled: boolean }>((due) => {
+    for (const d of due) finish(d.id, d.a, d.outcome, d.settled);
+  }, (d) => armed.get(d.id) !== d.a);
 
   function nudge(): void {
     if (stopped || jobId === null) return;
@@ -132,28 +141,41 @@ export function createTriggerer(opts: TriggererOptions): Triggerer {
   /** Stops the trigger (`settled`: its function already returned, so nothing to abort; an abort
    *  builds a DOMException, a measurable cost for 10,000 fires in a second). */
   function disarm(id: number, a: Armed, settled = false): void {
-    if (a.timer) clearTimeout(a.timer);
-    if (!settled) a.abort.abort();
+    // Its entries in the moment queue stay until due and are skipped then (finish checks `armed`).
+    if (!settled) a.abort?.abort();
     armed.delete(id);
+    moments.forgetStale(armed.size);
   }
 
   function arm(row: TriggerRow): void {
+    const moment = MOMENT_TRIGGERS[row.classpath];
     const fn = BUILTIN_TRIGGERS[row.classpath];
-    const a: Armed = { abort: new AbortController() };
+    const a: Armed = moment ? {} : { abort: new AbortController() };
     armed.set(row.id, a);
     if (!fn) {
       finish(row.id, a, { id: row.id, kind: "fail", error: `unknown trigger ${row.classpath}; known: ${Object.keys(BUILTIN_TRIGGERS).join(", ")}` });
       return;
     }
     if (row.timeout) {
-      const ms = Date.parse(row.timeout) - Date.now();
       const error = `Trigger timeout: the trigger did not fire before the deferral's timeout (${row.timeout})`;
-      a.timer = setTimeout(() => finish(row.id, a, { id: row.id, kind: "fail", error }, false), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+      moments.add(Date.parse(row.timeout), { id: row.id, a, outcome: { id: row.id, kind: "fail", error }, settled: false });
     }
-    fn(row.kwargs, { store, signal: a.abort.signal, updateKwargs: (kw) => updateTriggerKwargs(store.db, row.id, kw) }).then(
+    if (moment) {
+      let m: ReturnType<typeof moment>;
+      try {
+        m = moment(row.kwargs);
+      } catch (e) {
+        finish(row.id, a, { id: row.id, kind: "fail", error: `Trigger ${row.classpath} failed: ${(e as Error).message}` });
+        return;
+      }
+      moments.add(m.at, { id: row.id, a, outcome: { id: row.id, kind: "fire", event: m.event }, settled: true });
+      return;
+    }
+    const abort = a.abort!;
+    fn(row.kwargs, { store, signal: abort.signal, updateKwargs: (kw) => updateTriggerKwargs(store.db, row.id, kw) }).then(
       (event) => finish(row.id, a, { id: row.id, kind: "fire", event }),
       (e: unknown) => {
-        if (isAborted(e) || a.abort.signal.aborted) return;
+        if (isAborted(e) || abort.signal.aborted) return;
         finish(row.id, a, { id: row.id, kind: "fail", error: `Trigger ${row.classpath} failed: ${(e as Error)?.message ?? String(e)}` });
       },
     );
@@ -254,6 +276,7 @@ export function createTriggerer(opts: TriggererOptions): Triggerer {
       if (stopped) return;
       stopped = true;
       if (housekeeping) clearInterval(housekeeping);
+      moments.stop();
       await listener?.close();
       await syncing;
       for (const [id, a] of armed) disarm(id, a);

@@ -106,7 +106,29 @@ for (const dialect of testDialects()) {
       assert.deepEqual(await triggerIds(t, r.triggers), []);
     });
 
-    it("a batch larger than one UPDATE (250 tasks) gives each task its own event", async () => {
+    it("the event joins the try's own kwargs: none, empty, one named event (the event wins); events of every JSON kind", async () => {
+      const r = await deferredRun(t, "kinds", 7);
+      const me = await job(t);
+      await claimAll(t, me, { dag_id: "kinds", run_id: r.run_id });
+      // deferTry wrote { i }; give three of them other kwargs: none, empty, and one named "event".
+      await t.store.db.updateTable("task_instance").set({ next_kwargs: null }).where("id", "=", r.tis[0].id).execute();
+      await t.store.db.updateTable("task_instance").set({ next_kwargs: "{}" }).where("id", "=", r.tis[1].id).execute();
+      await t.store.db.updateTable("task_instance").set({ next_kwargs: JSON.stringify({ event: "mine", keep: [1, { x: "}" }] }) }).where("id", "=", r.tis[2].id).execute();
+      const odd = 'quote " backslash \\ brace } nul \u0000 emoji \u{1F600} ünïcode';
+      const events: unknown[] = [{ a: 1 }, [1, "two"], { theirs: true }, odd, 42.5, null, undefined];
+      const out = await record(t, me, r.triggers.map((id, i) => ({ id, kind: "fire" as const, event: events[i] })));
+      assert.equal(out.resumed.length, 7);
+      const kw = await Promise.all(r.tis.map(async (ti) => JSON.parse((await tiRow(t, ti.id)).next_kwargs as string) as Record<string, unknown>));
+      assert.deepEqual(kw[0], { event: { a: 1 } });
+      assert.deepEqual(kw[1], { event: [1, "two"] });
+      assert.deepEqual(kw[2], { keep: [1, { x: "}" }], event: { theirs: true } });
+      assert.deepEqual(kw[3], { i: 3, event: odd });
+      assert.deepEqual(kw[4], { i: 4, event: 42.5 });
+      assert.deepEqual(kw[5], { i: 5, event: null });
+      assert.deepEqual(kw[6], { i: 6, event: null }, "a trigger returning nothing resumes with null");
+    });
+
+    it("a large batch (250 tasks) gives each task its own event", async () => {
       const r = await deferredRun(t, "many", 250);
       const me = await job(t);
       await claimAll(t, me, { dag_id: "many", run_id: r.run_id });
