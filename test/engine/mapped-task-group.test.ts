@@ -7,13 +7,11 @@
 // (tests/unit/models/test_dagrun.py, setup/teardown in a mapped group) restated as tables.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, afterEach, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { runOrch } from "../helpers/cli.ts";
-import { dagsTest, migrateHome, writeDag } from "../helpers/engine.ts";
-import { tempHome, type TempHome } from "../helpers/home.ts";
-import { assertNoLeakedProcesses } from "../helpers/leaks.ts";
-import { freshPgDatabase, pgSkipReason, type FreshDatabase } from "../helpers/pg.ts";
-import { killHard, startScheduler, waitFor, withStoreOf, type SchedulerProcess } from "../helpers/scheduler-process.ts";
+import { dagsTest, schedulerSuite, writeDag } from "../helpers/engine.ts";
+import { pgSkipReason } from "../helpers/pg.ts";
+import { waitFor, withStoreOf } from "../helpers/scheduler-process.ts";
 
 const DAGS = `import { dag, task, empty, taskGroup, AirflowSkipException, type GroupArgs } from "orch";
 
@@ -129,11 +127,7 @@ const dialects: { name: string; skip: string | undefined }[] = [
 
 for (const dialect of dialects) {
   describe(`${dialect.name}: mapped task groups in real runs`, { skip: dialect.skip }, () => {
-    let h: TempHome;
-    let db: FreshDatabase | undefined;
-    let env: Record<string, string> = {};
-    let child: SchedulerProcess | undefined;
-    const url = () => env.ORCH_DATABASE_URL;
+    const h = schedulerSuite({ stop: "SIGKILL", ...(dialect.name === "postgres" ? { postgres: "mtg" } : {}) });
     const readRun = (dagId: string) =>
       withStoreOf(h.home, async (s) => {
         const run = await s.db.selectFrom("dag_run").selectAll().where("dag_id", "=", dagId).orderBy("id", "desc").executeTakeFirst();
@@ -155,28 +149,11 @@ for (const dialect of dialects) {
         const states: Record<string, Record<number, string | null>> = {};
         for (const t of tis) (states[t.task_id] ??= {})[t.map_index] = t.state;
         return { run, tis, value, states };
-      }, url());
-    before(async () => {
-      h = await tempHome();
-      if (dialect.name === "postgres") {
-        db = await freshPgDatabase("mtg");
-        env = { ORCH_DATABASE_URL: db.url };
-      }
-      await migrateHome(h.home, env);
-      await writeDag(h.dags, "mtg.ts", DAGS);
-    });
-    afterEach(async () => {
-      await killHard(child);
-      child = undefined;
-    });
-    after(async () => {
-      await assertNoLeakedProcesses(h.home);
-      await db?.drop();
-      await h.cleanup();
-    });
+      }, h.env.ORCH_DATABASE_URL);
+    before(() => writeDag(h.dags, "mtg.ts", DAGS));
 
     it("every task of the group runs per element of an upstream's list; inside, a task gets the group's argument and its upstream's value at its own index; outside, a reduce in map-index order", async () => {
-      const r = await dagsTest(h.home, "mtg_basic", ["2024-03-01"], env);
+      const r = await dagsTest(h.home, "mtg_basic", ["2024-03-01"], h.env);
       assert.equal(r.runState, "success", r.cli.stdout + r.cli.stderr);
       const run = (await readRun("mtg_basic"))!;
       assert.deepEqual(run.states, {
@@ -194,7 +171,7 @@ for (const dialect of dialects) {
       const collectStart = run.tis.find((t) => t.task_id === "collect")!.start_date!;
       for (const t of run.tis.filter((x) => x.task_id.startsWith("per_file."))) assert.ok(t.end_date! <= collectStart, `${t.task_id}[${t.map_index}] ended before collect started`);
       // The CLI lists the group's tasks with their map_index.
-      const listed = await runOrch(["tasks", "states-for-dag-run", "mtg_basic", run.run.run_id, "-o", "json"], { home: h.home, env });
+      const listed = await runOrch(["tasks", "states-for-dag-run", "mtg_basic", run.run.run_id, "-o", "json"], { home: h.home, env: h.env });
       assert.equal(listed.code, 0, listed.stderr);
       const rows = (JSON.parse(listed.stdout) as { task_id: string; map_index: number; state: string }[])
         .filter((t) => t.task_id === "per_file.label")
@@ -202,13 +179,13 @@ for (const dialect of dialects) {
         .sort();
       assert.deepEqual(rows, [[0, "success"], [1, "success"], [2, "success"]]);
       // One instance of a task in the group, by map index.
-      const one = await runOrch(["tasks", "test", "mtg_basic", "per_file.label", "2024-03-01", "--map-index", "1"], { home: h.home, env });
+      const one = await runOrch(["tasks", "test", "mtg_basic", "per_file.label", "2024-03-01", "--map-index", "1"], { home: h.home, env: h.env });
       assert.equal(one.code, 0, one.stderr);
       assert.match(one.stdout, /XCom return_value: "m:bb=2"/);
     });
 
     it("expand_kwargs over a literal list; a group mapped over an empty list skips its instances; a group over a mapped task's output", async () => {
-      const r = await dagsTest(h.home, "mtg_shapes", ["2024-03-01"], env);
+      const r = await dagsTest(h.home, "mtg_shapes", ["2024-03-01"], h.env);
       assert.equal(r.runState, "success", r.cli.stdout + r.cli.stderr);
       const run = (await readRun("mtg_shapes"))!;
       assert.deepEqual(run.value("collect"), ["p:x=1", "q:yy=2"]);
@@ -223,7 +200,7 @@ for (const dialect of dialects) {
     });
 
     it("trigger rules inside the group count only the upstream instance at the same map index", async () => {
-      const r = await dagsTest(h.home, "mtg_rules", ["2024-03-01"], env);
+      const r = await dagsTest(h.home, "mtg_rules", ["2024-03-01"], h.env);
       const run = (await readRun("mtg_rules"))!;
       // Table: task -> state by map index (x = 1 succeeds, 2 fails, 3 skips).
       assert.deepEqual(run.states, {
@@ -253,7 +230,7 @@ for (const dialect of dialects) {
     ];
     for (const [dagId, expected, runState] of setupCases) {
       it(`setup/teardown inside a mapped group decide each index on its own (${dagId})`, async () => {
-        const r = await dagsTest(h.home, dagId, ["2024-03-01"], env);
+        const r = await dagsTest(h.home, dagId, ["2024-03-01"], h.env);
         const run = (await readRun(dagId))!;
         assert.deepEqual(run.states, expected, r.cli.stdout + r.cli.stderr);
         assert.equal(r.runState, runState);
@@ -261,15 +238,15 @@ for (const dialect of dialects) {
     }
 
     it("a shorter re-expansion after a clear removes the extra instances of every task in the group", async () => {
-      const set3 = await runOrch(["variables", "set", "mtg_n", "3"], { home: h.home, env });
+      const set3 = await runOrch(["variables", "set", "mtg_n", "3"], { home: h.home, env: h.env });
       assert.equal(set3.code, 0, set3.stderr);
-      const first = await dagsTest(h.home, "mtg_shrink", ["2024-03-01"], env);
+      const first = await dagsTest(h.home, "mtg_shrink", ["2024-03-01"], h.env);
       assert.equal(first.runState, "success", first.cli.stdout + first.cli.stderr);
       assert.deepEqual((await readRun("mtg_shrink"))!.value("collect"), [10, 20, 30]);
-      await runOrch(["variables", "set", "mtg_n", "1"], { home: h.home, env });
-      const c = await runOrch(["tasks", "clear", "mtg_shrink", "-y"], { home: h.home, env });
+      await runOrch(["variables", "set", "mtg_n", "1"], { home: h.home, env: h.env });
+      const c = await runOrch(["tasks", "clear", "mtg_shrink", "-y"], { home: h.home, env: h.env });
       assert.equal(c.code, 0, c.stderr);
-      child = startScheduler(h.home, [], env);
+      const child = h.start();
       const run = await waitFor("the cleared mtg_shrink run to finish", async () => {
         const r = await readRun("mtg_shrink");
         return r && (r.run.state === "success" || r.run.state === "failed") ? r : undefined;
@@ -286,7 +263,7 @@ for (const dialect of dialects) {
     it("releases per map index: second[0] runs and finishes while first[1] is still running", async () => {
       const gate = join(h.home, "second0.done");
       await writeDag(h.dags, "release.ts", gateDag(gate));
-      child = startScheduler(h.home, ["-p", "3"], env);
+      const child = h.start(["-p", "3"]);
       const run = await waitFor("mtg_release to finish", async () => {
         const r = await readRun("mtg_release");
         return r && (r.run.state === "success" || r.run.state === "failed") ? r : undefined;
