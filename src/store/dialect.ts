@@ -19,6 +19,10 @@ export interface Dialect {
    *  scalars, so a list travels as JSON text read by json_each. Either way one parameter, so a
    *  statement's text does not change with the list's length. */
   supportsArrayParameters: boolean;
+  /** `column IN (values)` as one parameter whatever the list's length (see supportsArrayParameters):
+   *  `= any($1::text[])` or `::bigint[]` on PostgreSQL, `in (select value from json_each($1))` on
+   *  SQLite, so the statement is prepared once. */
+  inList(column: string, values: readonly string[] | readonly number[], type: "text" | "bigint"): RawBuilder<boolean>;
   /** The integer primary key that the database numbers itself. */
   autoId(col: ColumnDefinitionBuilder): ColumnDefinitionBuilder;
   /** A column compared in a WHERE clause that must not choose the index. SQLite without ANALYZE
@@ -41,6 +45,7 @@ export const sqliteDialect: Dialect = {
   needsImmediateWriteTransactions: true,
   supportsAdvisoryLocks: false,
   supportsArrayParameters: false,
+  inList: (column, values) => sql<boolean>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(values)}))`,
   autoId: (col) => col.primaryKey().autoIncrement(),
   unindexed: (column) => sql`+${sql.ref(column)}`,
   dataVersionQuery: () => sql<{ v: string }>`select data_version || ':' || total_changes() as v from pragma_data_version`,
@@ -52,6 +57,7 @@ export const postgresDialect: Dialect = {
   needsImmediateWriteTransactions: false,
   supportsAdvisoryLocks: true,
   supportsArrayParameters: true,
+  inList: (column, values, type) => sql<boolean>`${sql.ref(column)} = any(${[...values]}::${sql.raw(type)}[])`,
   autoId: (col) => col.primaryKey().generatedByDefaultAsIdentity(),
   unindexed: (column) => sql.ref(column),
   dataVersionQuery: () => sql<{ v: string }>`select pg_current_snapshot()::text as v`,

@@ -496,13 +496,12 @@ const briefsQuery = hotQuery<{ dagId: string; runId: string; taskIds: readonly s
  * statement's text, its compilation and its prepared form are the same whatever the count.
  */
 export async function countRunTaskStates(db: Db, dialect: Dialect, run: { dag_id: string; run_id: string }, taskIds: readonly string[]): Promise<{ state: string | null; n: number }[]> {
-  const ids = dialect.supportsArrayParameters ? sql<boolean>`task_id = any(${[...taskIds]}::text[])` : sql<boolean>`task_id in (select value from json_each(${JSON.stringify(taskIds)}))`;
   const rows = await db
     .selectFrom("task_instance")
     .select(["state", (eb) => eb.fn.countAll<number>().as("n")])
     .where("dag_id", "=", run.dag_id)
     .where("run_id", "=", run.run_id)
-    .where(ids)
+    .where(dialect.inList("task_id", taskIds, "text"))
     .groupBy("state")
     .execute();
   return rows.map((r) => ({ state: r.state, n: Number(r.n) }));

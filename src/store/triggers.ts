@@ -162,13 +162,6 @@ export interface ResumedTaskInstance {
   task_id: string;
 }
 
-/** `column IN (ids)` as one parameter, so the statement's text (and its prepared statement) is the
- *  same whatever the list's length: an array on PostgreSQL, JSON read by json_each on SQLite. */
-function inIds(dialect: Dialect, column: string, ids: readonly number[]) {
-  return dialect.supportsArrayParameters
-    ? sql<boolean>`${sql.ref(column)} = any(${[...ids]}::bigint[])`
-    : sql<boolean>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(ids)}))`;
-}
 
 /** Rows `v(id, a[, b])` from [id, text, text?] tuples, as one parameter per column on PostgreSQL
  *  (arrays) and one on SQLite (JSON read by json_each; with one text column, an object by id). */
@@ -211,7 +204,7 @@ export async function recordTriggerOutcomes(
   if (outcomes.length === 0) return { resumed: [], notOwned: [] };
   const byId = new Map(outcomes.map((o) => [o.id, o]));
   const asked = [...byId.keys()];
-  let q = trx.selectFrom("trigger").select("id").where(inIds(dialect, "id", asked)).where("triggerer_id", "=", triggererId).orderBy("id");
+  let q = trx.selectFrom("trigger").select("id").where(dialect.inList("id", asked, "bigint")).where("triggerer_id", "=", triggererId).orderBy("id");
   if (dialect.supportsSkipLocked) q = q.forUpdate();
   const owned = (await q.execute()).map((r) => r.id);
   const ownedSet = new Set(owned);
@@ -221,7 +214,7 @@ export async function recordTriggerOutcomes(
   const waiting = await trx
     .selectFrom("task_instance")
     .select(["id", "trigger_id"])
-    .where(inIds(dialect, "trigger_id", owned))
+    .where(dialect.inList("trigger_id", owned, "bigint"))
     .where(dialect.unindexed("state"), "=", "deferred")
     .execute();
   const now = nowIso();
@@ -260,7 +253,7 @@ export async function recordTriggerOutcomes(
       where ${where} ${returning}`.execute(trx);
     moved(rows);
   }
-  await trx.deleteFrom("trigger").where(inIds(dialect, "id", owned)).execute();
+  await trx.deleteFrom("trigger").where(dialect.inList("id", owned, "bigint")).execute();
   return { resumed, notOwned };
 }
 
