@@ -270,6 +270,16 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     looping ??= loop();
   }
 
+  /** Claims up to `limit` runnable task instances for this job (dispatch and the hand-off alike). */
+  function claim(trx: Kysely<Database>, limit: number): Promise<TaskInstanceRow[]> {
+    return claimScheduledTaskInstances(trx, store.dialect, {
+      limit,
+      jobId,
+      defaultMaxActiveTasks: config.getNumber("core", "max_active_tasks_per_dag"),
+      onlyRunIds: opts.onlyRunIds ? [...opts.onlyRunIds] : undefined,
+    });
+  }
+
   /**
    * Airflow's mini-scheduler, in the finished try's outcome transaction: its direct downstream is
    * decided (the focused evaluation a step would make after the nudge), and the worker it freed
@@ -290,12 +300,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const ev = await evaluateDagRun(trx, run, d, clock(), new Set([finished.task_id, ...task.downstream_task_ids]), mapping, store.dialect);
     let next: NextTry | undefined;
     if (ev.runState === "running" && executor.freeSlots() > 0) {
-      const [c] = await claimScheduledTaskInstances(trx, store.dialect, {
-        limit: 1,
-        jobId,
-        defaultMaxActiveTasks: config.getNumber("core", "max_active_tasks_per_dag"),
-        onlyRunIds: opts.onlyRunIds ? [...opts.onlyRunIds] : undefined,
-      });
+      const [c] = await claim(trx, 1);
       if (c) {
         const sameRun = c.dag_id === run.dag_id && c.run_id === run.run_id;
         const d2 = c.dag_id === run.dag_id ? d : await bag.get(trx, c.dag_id);
@@ -435,12 +440,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const free = Math.min(executor.freeSlots(), executor.parallelism - inFlight.size);
     if (free <= 0 || stopped) return;
     const claimed = await store.writeTransaction((trx) =>
-      claimScheduledTaskInstances(trx, store.dialect, {
-        limit: free,
-        jobId,
-        defaultMaxActiveTasks: config.getNumber("core", "max_active_tasks_per_dag"),
-        onlyRunIds: opts.onlyRunIds ? [...opts.onlyRunIds] : undefined,
-      }),
+      claim(trx, free),
     );
     for (const ti of claimed) {
       // A store that fails here must not strand the claim: read again until it answers (or we stop).
