@@ -19,31 +19,53 @@ export interface XcomRef {
   runId: string;
 }
 
-/** Replaces the task's XComs under these keys. */
+/**
+ * Replaces the task's XComs under these keys: one upsert on the primary key for all of them (a
+ * key given twice keeps its last value, as writing them in turn would). One statement instead of
+ * a delete and an insert per key: on PostgreSQL each is a round trip inside the try's outcome
+ * transaction, which a chain's next task waits for.
+ */
 export async function setXcoms(db: Db, run: XcomRef, taskId: string, mapIndex: number, entries: readonly { key: string; value: unknown }[]): Promise<void> {
-  for (const e of entries) {
-    await db
-      .deleteFrom("xcom")
-      .where("dag_run_id", "=", run.dagRunId)
-      .where("task_id", "=", taskId)
-      .where("map_index", "=", mapIndex)
-      .where("key", "=", e.key)
-      .execute();
-    await db
-      .insertInto("xcom")
-      .values({
-        dag_run_id: run.dagRunId,
-        task_id: taskId,
-        map_index: mapIndex,
-        key: e.key,
-        dag_id: run.dagId,
-        run_id: run.runId,
-        value: JSON.stringify(e.value),
-        timestamp: nowIso(),
-      })
-      .execute();
+  if (entries.length === 0) return;
+  const byKey = new Map<string, unknown>();
+  for (const e of entries) byKey.set(e.key, e.value);
+  const timestamp = nowIso();
+  const all = [...byKey].map(([key, value]) => ({ key, value: JSON.stringify(value) }));
+  // In slices, so that a task pushing thousands of keys stays under the dialects' parameter limits.
+  for (let i = 0; i < all.length; i += UPSERT_SLICE) {
+    const slice = all.slice(i, i + UPSERT_SLICE);
+    const params = { dagRunId: run.dagRunId, taskId, mapIndex, dagId: run.dagId, runId: run.runId, timestamp };
+    await upsertQuery(db, { ...params, keys: slice.map((v) => v.key), values: slice.map((v) => v.value) }, String(slice.length));
   }
 }
+const UPSERT_SLICE = 200;
+const upsertQuery = hotQuery<{ dagRunId: number; taskId: string; mapIndex: number; dagId: string; runId: string; timestamp: string; keys: string[]; values: string[] }>((db, p, variant) => {
+  const n = Number(variant);
+  const keys = p.list("keys", n);
+  const values = p.list("values", n);
+  return db
+    .insertInto("xcom")
+    .values(
+      keys.map((key, i) => ({
+        dag_run_id: p.v("dagRunId"),
+        task_id: p.v("taskId"),
+        map_index: p.v("mapIndex"),
+        key,
+        dag_id: p.v("dagId"),
+        run_id: p.v("runId"),
+        value: values[i]!,
+        timestamp: p.v("timestamp"),
+      })),
+    )
+    .onConflict((oc) =>
+      oc.columns(["dag_run_id", "task_id", "map_index", "key"]).doUpdateSet((eb) => ({
+        dag_id: eb.ref("excluded.dag_id"),
+        run_id: eb.ref("excluded.run_id"),
+        value: eb.ref("excluded.value"),
+        timestamp: eb.ref("excluded.timestamp"),
+      })),
+    );
+});
 
 /** A try starts with none of its earlier tries' XComs (Airflow clears them at task start). */
 export async function clearTaskXcoms(db: Db, dagRunId: number, taskId: string, mapIndex: number): Promise<void> {

@@ -156,5 +156,20 @@ for (const dialect of testDialects()) {
         ],
       );
     });
+
+    it("one call with a key twice keeps the last value, and 450 keys (three upsert slices) all land", async () => {
+      const run = await t.store.writeTransaction((trx) => createDagRun(trx, newRun("x", 2), TASKS.slice(0, 1)));
+      const ref = { dagRunId: run.id, dagId: "x", runId: run.run_id };
+      await setXcoms(t.store.db, ref, "a", 3, [{ key: "k", value: 1 }, { key: "k", value: "last" }]);
+      const many = Array.from({ length: 450 }, (_, i) => ({ key: `m${i}`, value: i }));
+      await setXcoms(t.store.db, ref, "a", 3, many);
+      await setXcoms(t.store.db, ref, "a", 3, [{ key: "m449", value: "again" }]);
+      const xs = new Map((await listRunXcoms(t.store.db, run.id)).map((x) => [x.key, x.value]));
+      assert.equal(xs.size, 451);
+      assert.equal(xs.get("k"), "last");
+      assert.equal(xs.get("m0"), 0);
+      assert.equal(xs.get("m448"), 448);
+      assert.equal(xs.get("m449"), "again");
+    });
   });
 }
