@@ -144,7 +144,7 @@ async function recoverTry(store: Store, ti: TaskInstanceRow, opts: RecoveryOptio
     return;
   }
   const final = `${reason}; it was interrupted ${interrupted + 1} times, more than [scheduler] max_interrupted_tries = ${opts.maxInterruptedTries}`;
-  if (await store.writeTransaction((trx) => finishTry(trx, ti, { state: "failed", reason: final }))) {
+  if (await store.writeTransaction((trx) => finishTry(trx, store.dialect, ti, { state: "failed", reason: final }))) {
     report.failed++;
     noteInLog(opts.baseLogFolder, ti, `${final}. Marking task as FAILED`);
   }

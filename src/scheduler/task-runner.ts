@@ -8,6 +8,7 @@ import type { Executor } from "../executor/local-executor.ts";
 import { createSecretsMasker, openTaskLog, taskLogPath, type TaskLog } from "../logging/index.ts";
 import { listTriggeringAssetEvents, recordAssetEvent } from "../store/assets.ts";
 import { getDagRun } from "../store/dag-runs.ts";
+import type { Dialect } from "../store/dialect.ts";
 import type { Store } from "../store/index.ts";
 import type { Database, DagRunRow, TaskInstanceRow } from "../store/schema.ts";
 import type { Kysely } from "kysely";
@@ -316,7 +317,7 @@ export async function recordOutcome(
   let handOffFailed = false;
   try {
     await store.writeTransaction(async (trx) => {
-      deferred = await writeOutcome(trx, ti, run, d, outcome, log);
+      deferred = await writeOutcome(trx, store.dialect, ti, run, d, outcome, log);
       if (!handOff) return;
       try {
         handed = await handOff(trx);
@@ -332,7 +333,7 @@ export async function recordOutcome(
     // go with it. Written again alone (its log lines are already in the log), and the scheduler's
     // step looks at the run. A savepoint would do the same at two more statements per task, each
     // a round trip on PostgreSQL.
-    const again = await store.writeTransaction((trx) => writeOutcome(trx, ti, run, d, outcome, undefined));
+    const again = await store.writeTransaction((trx) => writeOutcome(trx, store.dialect, ti, run, d, outcome, undefined));
     return { deferred: again };
   }
   handed?.committed();
@@ -340,7 +341,7 @@ export async function recordOutcome(
 }
 
 /** The outcome's writes, in the caller's transaction; true when the try deferred. */
-async function writeOutcome(trx: Kysely<Database>, ti: TaskInstanceRow, run: DagRunRow, d: SchedulableDag, outcome: TaskOutcome, log: TaskLog | undefined): Promise<boolean> {
+async function writeOutcome(trx: Kysely<Database>, dialect: Dialect, ti: TaskInstanceRow, run: DagRunRow, d: SchedulableDag, outcome: TaskOutcome, log: TaskLog | undefined): Promise<boolean> {
   const task = d.tasks.get(ti.task_id);
   let deferred = false;
   await (async () => {
@@ -354,7 +355,7 @@ async function writeOutcome(trx: Kysely<Database>, ti: TaskInstanceRow, run: Dag
     };
     switch (outcome.state) {
       case "success": {
-        if (!(await finishTry(trx, ti, { state: "success" }))) return notOurs();
+        if (!(await finishTry(trx, dialect, ti, { state: "success" }))) return notOurs();
         // The outlets' events commit with the success, or neither does.
         for (const asset of task?.outlets ?? []) {
           const extra = outcome.outletEvents?.find((e) => e.uri === asset.uri)?.extra ?? {};
@@ -379,7 +380,7 @@ async function writeOutcome(trx: Kysely<Database>, ti: TaskInstanceRow, run: Dag
         return;
       }
       case "skipped":
-        if (!(await finishTry(trx, ti, { state: "skipped", reason: outcome.reason }))) return notOurs();
+        if (!(await finishTry(trx, dialect, ti, { state: "skipped", reason: outcome.reason }))) return notOurs();
         log?.info(`Marking task as SKIPPED: ${outcome.reason}`);
         return;
       case "failed": {
@@ -394,11 +395,11 @@ async function writeOutcome(trx: Kysely<Database>, ti: TaskInstanceRow, run: Dag
             endDate: new Date(),
             taskKey: `${ti.dag_id}${ti.task_id}${ti.run_id}${ti.try_number}`,
           });
-          if (!(await finishTry(trx, ti, { state: "up_for_retry", reason: error.message, nextRetryAt: at.toISOString() }))) return notOurs();
+          if (!(await finishTry(trx, dialect, ti, { state: "up_for_retry", reason: error.message, nextRetryAt: at.toISOString() }))) return notOurs();
           log?.error(`${error.message}`);
           log?.info(`Marking task as UP_FOR_RETRY; next try at ${at.toISOString()}`);
         } else {
-          if (!(await finishTry(trx, ti, { state: "failed", reason: error.message }))) return notOurs();
+          if (!(await finishTry(trx, dialect, ti, { state: "failed", reason: error.message }))) return notOurs();
           log?.error(error.stack ?? error.message);
           log?.info(`Marking task as FAILED. dag_id=${ti.dag_id}, task_id=${ti.task_id}, run_id=${ti.run_id}`);
         }

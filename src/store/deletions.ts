@@ -2,6 +2,7 @@
 // date (as Airflow's dag.test() does), `orch dags delete` and `DELETE /api/v2/dags/{dag_id}`
 // (Airflow's delete_dag), `DELETE /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}`. A backfill keeps
 // its record of a deleted run's date, with the run unlinked.
+import type { Dialect } from "./dialect.ts";
 import type { Db } from "./open.ts";
 import { deleteTaskInstanceNotes } from "./task-instance-notes.ts";
 import { finishTry } from "./task-instances.ts";
@@ -49,7 +50,7 @@ export async function deleteDagRecords(db: Db, dagId: string): Promise<DeletedCo
 
 /** Marks a run failed and its unfinished task instances failed with `reason`, in one transaction
  *  (an interrupted `orch dags test`). Returns the task ids it failed. */
-export async function failDagRunAndTasks(db: Db, dagRunId: number, reason: string): Promise<string[]> {
+export async function failDagRunAndTasks(db: Db, dialect: Dialect, dagRunId: number, reason: string): Promise<string[]> {
   const run = await db.selectFrom("dag_run").select(["dag_id", "run_id", "note"]).where("id", "=", dagRunId).executeTakeFirst();
   if (!run) return [];
   const now = new Date().toISOString();
@@ -61,7 +62,7 @@ export async function failDagRunAndTasks(db: Db, dagRunId: number, reason: strin
     .where("state", "in", ["scheduled", "queued", "running", "up_for_retry", "up_for_reschedule", "deferred", "restarting"])
     .execute();
   // A running try gets its history row and duration; the rest never started this try.
-  for (const ti of open.filter((t) => t.state === "running")) await finishTry(db, ti, { state: "failed", reason });
+  for (const ti of open.filter((t) => t.state === "running")) await finishTry(db, dialect, ti, { state: "failed", reason });
   const waiting = open.filter((t) => t.state !== "running").map((t) => t.id);
   if (waiting.length) {
     await db

@@ -19,6 +19,9 @@ export interface Dialect {
    *  scalars, so a list travels as JSON text read by json_each. Either way one parameter, so a
    *  statement's text does not change with the list's length. */
   supportsArrayParameters: boolean;
+  /** PostgreSQL runs an UPDATE … RETURNING inside WITH and feeds its rows to an INSERT, one
+   *  statement (one round trip) for two writes; SQLite allows only SELECT in WITH. */
+  supportsDataModifyingCtes: boolean;
   /** `column IN (values)` as one parameter whatever the list's length (see supportsArrayParameters):
    *  `= any($1::text[])` or `::bigint[]` on PostgreSQL, `in (select value from json_each($1))` on
    *  SQLite, so the statement is prepared once. */
@@ -45,6 +48,7 @@ export const sqliteDialect: Dialect = {
   needsImmediateWriteTransactions: true,
   supportsAdvisoryLocks: false,
   supportsArrayParameters: false,
+  supportsDataModifyingCtes: false,
   inList: (column, values) => sql<boolean>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(values)}))`,
   autoId: (col) => col.primaryKey().autoIncrement(),
   unindexed: (column) => sql`+${sql.ref(column)}`,
@@ -57,6 +61,7 @@ export const postgresDialect: Dialect = {
   needsImmediateWriteTransactions: false,
   supportsAdvisoryLocks: true,
   supportsArrayParameters: true,
+  supportsDataModifyingCtes: true,
   inList: (column, values, type) => sql<boolean>`${sql.ref(column)} = any(${[...values]}::${sql.raw(type)}[])`,
   autoId: (col) => col.primaryKey().generatedByDefaultAsIdentity(),
   unindexed: (column) => sql.ref(column),

@@ -1,6 +1,6 @@
 // SQL for task_instance and task_instance_history. Each exported write is one step of Airflow's
 // state machine and runs inside the caller's transaction, so a transition is all-or-nothing.
-import { PostgresAdapter, sql, type Kysely, type QueryCreator } from "kysely";
+import { sql, type Kysely, type OnConflictBuilder, type QueryCreator } from "kysely";
 import type { Dialect } from "./dialect.ts";
 import { lockDags } from "./locks.ts";
 import type { Db } from "./open.ts";
@@ -277,14 +277,13 @@ export interface TryOutcome {
  * itself, so a clear or a recovery committed in between is never overwritten). Returns whether it
  * wrote; the caller writes nothing else of the try when it did not.
  */
-export async function finishTry(db: Db, ti: TaskInstanceRow, outcome: TryOutcome): Promise<boolean> {
+export async function finishTry(db: Db, dialect: Dialect, ti: TaskInstanceRow, outcome: TryOutcome): Promise<boolean> {
   const now = nowIso();
   const duration = ti.start_date ? (Date.parse(now) - Date.parse(ti.start_date)) / 1000 : null;
   const params = { id: ti.id, tryNumber: ti.try_number, state: outcome.state, now, duration, reason: outcome.reason ?? null, nextRetryAt: outcome.nextRetryAt ?? null };
-  // PostgreSQL: the update and its history row in one statement (a data-modifying CTE), one round
-  // trip fewer in the outcome transaction a chain's next task waits for. SQLite has no such CTE,
-  // and its statements cost no round trip.
-  if (db.getExecutor().adapter instanceof PostgresAdapter) return Number((await finishWithHistoryQuery(db, params)).numAffectedRows ?? 0) > 0;
+  // One statement where the dialect allows (the round trip saved is inside the outcome transaction
+  // a chain's next task waits for); SQLite's statements cost no round trip.
+  if (dialect.supportsDataModifyingCtes) return Number((await finishWithHistoryQuery(db, params)).numAffectedRows ?? 0) > 0;
   const r = await finishQuery(db, params);
   if (Number(r.numAffectedRows ?? 0) === 0) return false;
   await recordTryHistory(db, { ...ti, state: outcome.state, end_date: now, duration, state_reason: outcome.reason ?? null });
@@ -292,30 +291,14 @@ export async function finishTry(db: Db, ti: TaskInstanceRow, outcome: TryOutcome
 }
 type FinishParams = { id: number; tryNumber: number; state: string; now: string; duration: number | null; reason: string | null; nextRetryAt: string | null };
 const finishQuery = hotQuery<FinishParams>((db, p) => finishUpdate(db, p));
-const HISTORY_COLUMNS = ["task_instance_id", "dag_id", "run_id", "task_id", "map_index", "try_number", "max_tries", "state", "start_date", "end_date", "duration", "hostname", "pid", "operator", "state_reason", "interrupted"] as const;
-/** The finished row as the update returns it is the history row (the task instance's id, not interrupted). */
+/** The update and the history row its returned row becomes (under the task instance's id, not interrupted). */
 const finishWithHistoryQuery = hotQuery<FinishParams>((db, p) =>
   db
-    .with("u", (qb) =>
-      finishUpdate(qb, p).returning(["id", "dag_id", "run_id", "task_id", "map_index", "try_number", "max_tries", "state", "start_date", "end_date", "duration", "hostname", "pid", "operator", "state_reason"]),
-    )
+    .with("u", (qb) => finishUpdate(qb, p).returning(["id", ...TRY_COLUMNS]))
     .insertInto("task_instance_history")
-    .columns([...HISTORY_COLUMNS])
-    .expression((eb) =>
-      eb
-        .selectFrom("u")
-        .select(["u.id", "u.dag_id", "u.run_id", "u.task_id", "u.map_index", "u.try_number", "u.max_tries", "u.state", "u.start_date", "u.end_date", "u.duration", "u.hostname", "u.pid", "u.operator", "u.state_reason"])
-        .select(sql<number>`0`.as("interrupted")),
-    )
-    .onConflict((oc) =>
-      oc.columns(["dag_id", "run_id", "task_id", "map_index", "try_number"]).doUpdateSet((eb) => ({
-        state: eb.ref("excluded.state"),
-        end_date: eb.ref("excluded.end_date"),
-        duration: eb.ref("excluded.duration"),
-        state_reason: eb.ref("excluded.state_reason"),
-        interrupted: eb.ref("excluded.interrupted"),
-      })),
-    ),
+    .columns(["task_instance_id", ...TRY_COLUMNS, "interrupted"])
+    .expression((eb) => eb.selectFrom("u").select(["id", ...TRY_COLUMNS]).select(sql<number>`0`.as("interrupted")))
+    .onConflict(onHistoryConflict),
 );
 function finishUpdate(db: Pick<QueryCreator<Database>, "updateTable">, p: Slots<FinishParams>) {
   return db
@@ -439,16 +422,22 @@ const historyQuery = hotQuery<TaskInstanceRow & { interrupted: number }>((db, p)
       state_reason: v("state_reason"),
       interrupted: v("interrupted"),
     })
-    .onConflict((oc) =>
-      oc.columns(["dag_id", "run_id", "task_id", "map_index", "try_number"]).doUpdateSet({
-        state: v("state"),
-        end_date: v("end_date"),
-        duration: v("duration"),
-        state_reason: v("state_reason"),
-        interrupted: v("interrupted"),
-      }),
-    );
+    .onConflict(onHistoryConflict);
 });
+
+/** The task instance's columns a history row copies (besides its id, as task_instance_id). */
+const TRY_COLUMNS = ["dag_id", "run_id", "task_id", "map_index", "try_number", "max_tries", "state", "start_date", "end_date", "duration", "hostname", "pid", "operator", "state_reason"] as const;
+
+/** A try's history row written again (a try ended after a recovery recorded it) takes the new end. */
+function onHistoryConflict(oc: OnConflictBuilder<Database, "task_instance_history">) {
+  return oc.columns(["dag_id", "run_id", "task_id", "map_index", "try_number"]).doUpdateSet((eb) => ({
+    state: eb.ref("excluded.state"),
+    end_date: eb.ref("excluded.end_date"),
+    duration: eb.ref("excluded.duration"),
+    state_reason: eb.ref("excluded.state_reason"),
+    interrupted: eb.ref("excluded.interrupted"),
+  }));
+}
 
 /** Unfinished claims that name no job (made before claims carried one): judged by host and pid. */
 export async function listClaimsWithoutJob(db: Db): Promise<TaskInstanceRow[]> {

@@ -26,16 +26,15 @@ export interface XcomRef {
  * transaction, which a chain's next task waits for.
  */
 export async function setXcoms(db: Db, run: XcomRef, taskId: string, mapIndex: number, entries: readonly { key: string; value: unknown }[]): Promise<void> {
-  if (entries.length === 0) return;
   const byKey = new Map<string, unknown>();
   for (const e of entries) byKey.set(e.key, e.value);
-  const timestamp = nowIso();
-  const all = [...byKey].map(([key, value]) => ({ key, value: JSON.stringify(value) }));
+  const keys = [...byKey.keys()];
+  const values = [...byKey.values()].map((v) => JSON.stringify(v));
+  const params = { dagRunId: run.dagRunId, taskId, mapIndex, dagId: run.dagId, runId: run.runId, timestamp: nowIso() };
   // In slices, so that a task pushing thousands of keys stays under the dialects' parameter limits.
-  for (let i = 0; i < all.length; i += UPSERT_SLICE) {
-    const slice = all.slice(i, i + UPSERT_SLICE);
-    const params = { dagRunId: run.dagRunId, taskId, mapIndex, dagId: run.dagId, runId: run.runId, timestamp };
-    await upsertQuery(db, { ...params, keys: slice.map((v) => v.key), values: slice.map((v) => v.value) }, String(slice.length));
+  for (let i = 0; i < keys.length; i += UPSERT_SLICE) {
+    const slice = { keys: keys.slice(i, i + UPSERT_SLICE), values: values.slice(i, i + UPSERT_SLICE) };
+    await upsertQuery(db, { ...params, ...slice }, String(slice.keys.length));
   }
 }
 const UPSERT_SLICE = 200;

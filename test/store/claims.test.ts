@@ -93,7 +93,9 @@ for (const dialect of testDialects()) {
       // Cleared while it ran: restarting, and the try's success may not overwrite that.
       await clearTaskInstances(t.store.db, [{ id: running.id, retries: 0 }]);
       assert.equal((await getTaskInstanceById(t.store.db, running.id))!.state, "restarting");
-      assert.equal(await t.store.writeTransaction((trx) => finishTry(trx, running, { state: "success" })), false);
+      assert.equal(await t.store.writeTransaction((trx) => finishTry(trx, t.store.dialect, running, { state: "success" })), false);
+      const history = () => t.store.db.selectFrom("task_instance_history").select("state").where("task_instance_id", "=", running.id).execute();
+      assert.deepEqual(await history(), [], "a refused finish writes no history row either");
       assert.equal(await t.store.writeTransaction((trx) => interruptTry(trx, running, "x")), false);
       assert.equal((await getTaskInstanceById(t.store.db, running.id))!.state, "restarting");
       // Its end discards the outcome and leaves the task to run again.

@@ -132,9 +132,17 @@ for (const dialect of testDialects()) {
       await setTaskInstanceState(t.store.db, [ti.id], "queued");
       assert.equal(await startTry(t.store.db, ti.id, { hostname: "h", pid: 1, jobId: null }), 1);
       const running = (await getTaskInstanceById(t.store.db, ti.id))!;
-      await t.store.writeTransaction((trx) => finishTry(trx, running, { state: "up_for_retry", reason: "boom", nextRetryAt: new Date().toISOString() }));
+      await t.store.writeTransaction((trx) => finishTry(trx, t.store.dialect, running, { state: "up_for_retry", reason: "boom", nextRetryAt: new Date().toISOString() }));
       const hist = await t.store.db.selectFrom("task_instance_history").selectAll().where("task_instance_id", "=", ti.id).execute();
       assert.deepEqual(hist.map((h) => [h.try_number, h.state, h.state_reason]), [[1, "up_for_retry", "boom"]]);
+      // The history row copies the try as it ended (PostgreSQL writes it from the update's returned row).
+      const ended = (await getTaskInstanceById(t.store.db, ti.id))!;
+      const h = hist[0]!;
+      assert.deepEqual(
+        [h.dag_id, h.run_id, h.task_id, h.map_index, h.max_tries, h.hostname, h.pid, h.operator, h.start_date, h.end_date, h.duration, h.interrupted],
+        [ended.dag_id, ended.run_id, "a", -1, ended.max_tries, "h", 1, "@task", running.start_date, ended.end_date, ended.duration, 0],
+      );
+      assert.ok(h.end_date && h.duration !== null, "the end and duration are recorded");
       // Cleared: state none and a full set of retries again.
       await clearTaskInstances(t.store.db, [{ id: ti.id, retries: 3 }]);
       const cleared = (await getTaskInstanceById(t.store.db, ti.id))!;

@@ -84,7 +84,7 @@ export const testCommand: CommandModule<object, DagsTestArgs> = {
         interrupted = signal;
         process.stderr.write(`\n${signal}: failing run ${run.run_id} as "${INTERRUPTED}" and stopping the workers\n`);
         void store
-          .writeTransaction((trx) => failDagRunAndTasks(trx, run.id, INTERRUPTED))
+          .writeTransaction((trx) => failDagRunAndTasks(trx, store.dialect, run.id, INTERRUPTED))
           .catch((e) => process.stderr.write(`could not mark the run interrupted: ${(e as Error).message}\n`))
           .finally(onFinish);
       };
