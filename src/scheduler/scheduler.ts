@@ -7,7 +7,10 @@
 // coalesce into one more step.
 import type { Config } from "../config.ts";
 import type { Executor } from "../executor/local-executor.ts";
+import { mkdir } from "node:fs/promises";
 import { hostname } from "node:os";
+import { dirname } from "node:path";
+import { taskLogPath } from "../logging/index.ts";
 import type { Kysely } from "kysely";
 import { finishDagRun, getDagRun, getDagRunState, listActiveDagRuns, listRunsToSchedule, startDagRunWithinLimit } from "../store/dag-runs.ts";
 import { listSchedulableDagIds } from "../store/dags.ts";
@@ -15,7 +18,7 @@ import type { Store } from "../store/index.ts";
 import { endJob, heartbeatJob, startJob } from "../store/jobs.ts";
 import { listenForNotifications, type NotificationListener } from "../store/notify.ts";
 import type { Database, DagRunRow, TaskInstanceRow } from "../store/schema.ts";
-import { claimScheduledTaskInstances, listRestarting, startTry } from "../store/task-instances.ts";
+import { claimScheduledTaskInstances, listRestarting, startTry, unclaim } from "../store/task-instances.ts";
 import { assetCondition, createAssetTriggeredRun } from "./asset-runs.ts";
 import { createDagBag, type DagBag, type SchedulableDag } from "./dag-bag.ts";
 import { loadRunGate, type RunGate } from "./backfill.ts";
@@ -62,6 +65,10 @@ const MAX_RUN_EVALUATION_FAILURES = 3;
 /** A failing step backs off from 1 s, doubling, to 30 s. */
 const STEP_BACKOFF_MIN_MS = 1000;
 const STEP_BACKOFF_MAX_MS = 30_000;
+/** How long a try claimed ahead waits for a busy worker before it is given back. */
+const HOLD_AHEAD_MS = 1000;
+/** Tries shorter than this are not worth claiming ahead for (see worthAhead). */
+const AHEAD_MIN_TRY_MS = 10;
 
 export function createScheduler(opts: SchedulerOptions): Scheduler {
   const { store, config, executor } = opts;
@@ -151,7 +158,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   }
 
   function checkIdle(): void {
-    if (looping || inFlight.size || wanted) return;
+    if (looping || inFlight.size || wanted || pendingFollowUps) return;
     const w = idleWaiters;
     idleWaiters = [];
     for (const f of w) f();
@@ -270,14 +277,35 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     looping ??= loop();
   }
 
-  /** Claims up to `limit` runnable task instances for this job (dispatch and the hand-off alike). */
-  function claim(trx: Kysely<Database>, limit: number): Promise<TaskInstanceRow[]> {
-    return claimScheduledTaskInstances(trx, store.dialect, {
+  /** Claims up to `limit` runnable task instances for this job (dispatch and the hand-off alike).
+   *  A claim that took all it asked for and saw more notes the backlog: claiming ahead pays. */
+  async function claim(trx: Kysely<Database>, limit: number): Promise<TaskInstanceRow[]> {
+    const got = await claimScheduledTaskInstances(trx, store.dialect, {
       limit,
       jobId,
       defaultMaxActiveTasks: config.getNumber("core", "max_active_tasks_per_dag"),
       onlyRunIds: opts.onlyRunIds ? [...opts.onlyRunIds] : undefined,
     });
+    backlog = got.more;
+    return got.claimed;
+  }
+
+  /** Starts a claimed try in the caller's transaction for the worker a finished try freed: its
+   *  worker reserved, its row running, an earlier try's XComs cleared. Not started (no worker, the
+   *  row moved on, its DAG or run gone): the ordinary start path takes it, or says why not. */
+  async function startInTransaction(trx: Kysely<Database>, c: TaskInstanceRow, run: DagRunRow, d: SchedulableDag): Promise<NextTry> {
+    const sameRun = c.dag_id === run.dag_id && c.run_id === run.run_id;
+    const d2 = c.dag_id === run.dag_id ? d : await bag.get(trx, c.dag_id);
+    const run2 = sameRun ? run : (listedRuns.get(runKey(c.dag_id, c.run_id)) ?? (await getDagRun(trx, c.dag_id, c.run_id)));
+    const pid = d2 && run2 ? executor.reserve(c.id) : undefined;
+    if (!d2 || !run2 || pid === undefined) return { ti: c, d: d2, ...(run2 ? { run: run2 } : {}) };
+    const n = await startTry(trx, c.id, { hostname: hostname(), pid, jobId });
+    if (n === null) {
+      executor.release(c.id);
+      return { ti: c, d: d2, run: run2 };
+    }
+    if (mayHoldXcoms(c, d2)) await clearTaskXcoms(trx, run2.id, c.task_id, c.map_index);
+    return { ti: c, d: d2, started: { run: run2, tryNumber: n, pid } };
   }
 
   /**
@@ -287,34 +315,39 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
    * limits, and started in the same transaction). A chain's hop is then one transaction and one
    * message to the worker, instead of a step (three reads), an evaluation, a claim and a start,
    * each its own transaction. Left to the step: branch and short-circuit tasks (their skips reach
-   * further than the direct downstream), depends_on_past DAGs (other runs wait on this one), a run
-   * no longer running.
+   * further than the direct downstream), depends_on_past DAGs (other runs wait on this one).
+   *
+   * With a try claimed ahead (see `ahead`), the outcome's transaction only starts it: the finished
+   * try's downstream is decided by a follow-up transaction while the next try runs.
    */
   async function handOff(trx: Kysely<Database>, finished: TaskInstanceRow, run: DagRunRow, d: SchedulableDag): Promise<HandOff | undefined> {
     if (stopped) return undefined;
     const task = d.tasks.get(finished.task_id);
     if (!task || task.kind === "branch" || task.kind === "short_circuit" || dagDependsOnPast(d)) return undefined;
+    const downstream = new Set([finished.task_id, ...task.downstream_task_ids]);
+    const early = ahead.shift();
+    if (early) {
+      const next = await startInTransaction(trx, early, run, d);
+      return {
+        next,
+        aborted: () => {
+          // Rolled back: the claim stands (queued by this job), the worker is free again.
+          if (next.started) executor.release(early.id);
+          ahead.unshift(early);
+        },
+        committed: () => followUp({ finished, run, d, downstream, outlets: task.outlets.length > 0, ahead: worthAhead(finished) }),
+      };
+    }
     // The run as listed when the try started: its state may have moved since (marked by a user).
     if ((await getDagRunState(trx, run.id)) !== "running") return undefined;
     const key = runKey(run.dag_id, run.run_id);
-    const ev = await evaluateDagRun(trx, run, d, clock(), new Set([finished.task_id, ...task.downstream_task_ids]), mapping, store.dialect);
+    const ev = await evaluateDagRun(trx, run, d, clock(), downstream, mapping, store.dialect);
     let next: NextTry | undefined;
-    if (ev.runState === "running" && executor.freeSlots() > 0) {
+    // Claimed whether or not this run goes on: the worker takes another run's try as well (a
+    // backfill's next month starts while this one's end is noted).
+    if (executor.freeSlots() > 0) {
       const [c] = await claim(trx, 1);
-      if (c) {
-        const sameRun = c.dag_id === run.dag_id && c.run_id === run.run_id;
-        const d2 = c.dag_id === run.dag_id ? d : await bag.get(trx, c.dag_id);
-        const run2 = sameRun ? run : (listedRuns.get(runKey(c.dag_id, c.run_id)) ?? (await getDagRun(trx, c.dag_id, c.run_id)));
-        const pid = d2 && run2 ? executor.reserve(c.id) : undefined;
-        if (d2 && run2 && pid !== undefined) {
-          next = { ti: c, d: d2 };
-          const n = await startTry(trx, c.id, { hostname: hostname(), pid, jobId });
-          if (n !== null) {
-            if (mayHoldXcoms(c, d2)) await clearTaskXcoms(trx, run2.id, c.task_id, c.map_index);
-            next = { ti: c, d: d2, started: { run: run2, tryNumber: n, pid } };
-          } else executor.release(c.id);
-        } else next = { ti: c, d: d2, ...(run2 ? { run: run2 } : {}) };
-      }
+      if (c) next = await startInTransaction(trx, c, run, d);
     }
     const claimed = next ? 1 : 0;
     return {
@@ -329,8 +362,104 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         // an outlet's event for asset-scheduled DAGs: a step dispatches, sets the timer, creates runs.
         if (task.outlets.length) runCreationDue = true;
         if (ev.scheduled > claimed || ev.nextRetryAt || ev.runState !== "running" || task.outlets.length) wake();
+        if (backlog && worthAhead(finished)) followUp();
       },
     };
+  }
+
+  /**
+   * The executor's queue (Airflow's queued task instances waiting for an open slot): while every
+   * worker is busy and the latest claim left runnable tries behind, up to one try per worker is
+   * claimed ahead (queued by this job). A worker that frees up starts one in its outcome's own
+   * transaction, so the next try does not wait for the finished one's downstream to be decided and
+   * a claim to be made: on PostgreSQL, 5 round trips between two tries of a backfill instead of 13.
+   * A try claimed ahead keeps its place for HOLD_AHEAD_MS at most: a worker still busy then (a long
+   * task) gives it back, so another scheduler's free worker can take it.
+   */
+  const ahead: TaskInstanceRow[] = [];
+  let backlog = false;
+  let aheadTimer: NodeJS.Timeout | undefined;
+  let followUps: Promise<void> = Promise.resolve();
+  let pendingFollowUps = 0;
+
+  /** After a hand-off that only started a try claimed ahead: the finished try's downstream is
+   *  decided, and tries are claimed ahead again; one follow-up at a time, after the next try's
+   *  message is on its way to the worker. Without `work`: only the claim ahead. */
+  function followUp(work?: { finished: TaskInstanceRow; run: DagRunRow; d: SchedulableDag; downstream: Set<string>; outlets: boolean; ahead: boolean }): void {
+    pendingFollowUps++;
+    followUps = followUps
+      .then(() => new Promise<void>((r) => setImmediate(r)))
+      .then(() => runFollowUp(work))
+      .finally(() => {
+        pendingFollowUps--;
+        checkIdle();
+      });
+  }
+
+  async function runFollowUp(work: Parameters<typeof followUp>[0]): Promise<void> {
+    const key = work ? runKey(work.run.dag_id, work.run.run_id) : "";
+    let out: { ev?: RunEvaluation; early: TaskInstanceRow[] };
+    try {
+      out = await store.writeTransaction(async (trx) => {
+        let ev: RunEvaluation | undefined;
+        if (work && (await getDagRunState(trx, work.run.id)) === "running") ev = await evaluateDagRun(trx, work.run, work.d, clock(), work.downstream, mapping, store.dialect);
+        const room = executor.parallelism - ahead.length;
+        const early = !stopped && backlog && (work?.ahead ?? true) && room > 0 && executor.freeSlots() === 0 ? await claim(trx, room) : [];
+        return { ev, early };
+      });
+    } catch (e) {
+      // The step decides instead (and claims as dispatch does).
+      log(`deciding after ${work ? `${work.finished.dag_id}.${work.finished.task_id} (${work.finished.run_id})` : "a claim"} failed: ${(e as Error).message}; the next step looks again`);
+      if (work) nudge({ run: work.finished, tasks: [...work.downstream] });
+      return;
+    }
+    if (work) {
+      if (out.ev) {
+        dirtyRuns.delete(key);
+        noteEvaluation(work.run, key, out.ev);
+        if (work.outlets) runCreationDue = true;
+        if (out.ev.scheduled > 0 || out.ev.nextRetryAt || out.ev.runState !== "running" || work.outlets) wake();
+      } else nudge({ run: work.finished, tasks: [...work.downstream] });
+    }
+    if (out.early.length === 0) return;
+    ahead.push(...out.early);
+    // Their log folders are made now, while the workers are busy: creating a try's folders was
+    // most of opening its log (0.4-1.1 ms), in the gap between two tries.
+    for (const t of out.early) {
+      const path = taskLogPath(config.getString("logging", "base_log_folder"), { dag_id: t.dag_id, run_id: t.run_id, task_id: t.task_id, map_index: t.map_index, try_number: t.try_number + 1 });
+      void mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch(() => {});
+    }
+    // A worker freed meanwhile (its try's hand-off found nothing claimed ahead): a step dispatches.
+    if (executor.freeSlots() > 0 || stopped) wake();
+    holdTimer();
+  }
+
+  /** Claiming ahead pays when tries leave the scheduler idle while they run: a try shorter than
+   *  AHEAD_MIN_TRY_MS (a no-op) waits for the scheduler's work, not for its worker, and the claim's
+   *  own transaction would only add to it (measured: 100 runs x 10 no-op tasks, 12% slower). */
+  const worthAhead = (t: TaskInstanceRow) => Date.now() - Date.parse(t.start_date ?? "") >= AHEAD_MIN_TRY_MS;
+
+  const claimedAt = (t: TaskInstanceRow) => Date.parse(t.queued_dttm ?? "") || 0;
+
+  function holdTimer(): void {
+    if (aheadTimer || ahead.length === 0 || stopped) return;
+    const oldest = Math.min(...ahead.map(claimedAt));
+    aheadTimer = setTimeout(() => void giveBackAhead(false), Math.max(0, oldest + HOLD_AHEAD_MS - Date.now()));
+    aheadTimer.unref();
+  }
+
+  /** Claims held ahead for HOLD_AHEAD_MS go back to scheduled; at a stop (`all`), every one. */
+  async function giveBackAhead(all: boolean): Promise<void> {
+    aheadTimer = undefined;
+    const cutoff = Date.now() - HOLD_AHEAD_MS;
+    const back: number[] = [];
+    for (let i = ahead.length - 1; i >= 0; i--) {
+      if (all || claimedAt(ahead[i]!) <= cutoff) back.push(ahead.splice(i, 1)[0]!.id);
+    }
+    holdTimer();
+    if (back.length === 0) return;
+    await persist("giving back tries claimed ahead", { log, stopping: () => stopped }, () => unclaim(store.db, back, jobId));
+    if (!stopped) wake();
   }
 
   /** A queued run starts only below its DAG's max_active_runs, counted in the same transaction as
@@ -439,15 +568,16 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   async function dispatch(): Promise<void> {
     const free = Math.min(executor.freeSlots(), executor.parallelism - inFlight.size);
     if (free <= 0 || stopped) return;
-    const claimed = await store.writeTransaction((trx) =>
-      claim(trx, free),
-    );
+    // Tries claimed ahead go first: they were claimed before anything this claim would find.
+    const claimed = ahead.splice(0, free);
+    if (claimed.length < free) claimed.push(...(await store.writeTransaction((trx) => claim(trx, free - claimed.length))));
     for (const ti of claimed) {
       // A store that fails here must not strand the claim: read again until it answers (or we stop).
       const d = await persist(`reading DAG ${ti.dag_id}`, { log, stopping: () => stopped }, () => bag.get(store.db, ti.dag_id));
       const p: Promise<void> = runSlot({ ti, d }).finally(() => inFlight.delete(p));
       inFlight.add(p);
     }
+    if (backlog && claimed.length) followUp();
   }
 
   /** One executor slot: the claimed try, then each next try its hand-off claimed for the same worker. */
@@ -471,6 +601,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       }
       running.delete(ti.id);
       cur = end.next;
+      // No hand-off started another try: one claimed ahead takes the worker (its DAG read again
+      // here: the ordinary start path starts it).
+      if (!cur && !stopped) {
+        const early = ahead.shift();
+        if (early) cur = { ti: early, d: await persist(`reading DAG ${early.dag_id}`, { log, stopping: () => stopped }, () => bag.get(store.db, early.dag_id)) };
+      }
       if (cur && stopped) {
         // Stopping takes no new task. A try its hand-off started as the stop came is left as the
         // job leaves it: recovery runs it again as interrupted (no retry spent), and a claim goes
@@ -510,12 +646,18 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       await housekeepingTick;
       await listener?.close();
       await looping;
+      await followUps;
+      if (aheadTimer) clearTimeout(aheadTimer);
+      await giveBackAhead(true);
       const drained = Promise.all([...inFlight]);
       let t: NodeJS.Timeout | undefined;
       await Promise.race([drained, new Promise<void>((r) => (t = setTimeout(r, graceMs)))]);
       clearTimeout(t);
       await executor.stop(1000);
       await drained;
+      // Hand-offs that came as the stop did may have claimed ahead.
+      await followUps;
+      await giveBackAhead(true);
       // Tries still unrecorded were given up: the job ends and the next recovery ends them.
       if (jobId !== null) {
         jobsOfThisProcess.delete(jobId);

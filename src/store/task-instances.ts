@@ -190,14 +190,14 @@ const candidatesQuery = hotQuery<{ max: number; window: number; runIds: readonly
  * slot. PostgreSQL: `FOR UPDATE OF ti SKIP LOCKED`, so two schedulers never claim the same row;
  * SQLite: the caller's BEGIN IMMEDIATE already excludes other writers.
  */
-export async function claimScheduledTaskInstances(trx: Kysely<Database>, dialect: Dialect, opts: ClaimOptions): Promise<TaskInstanceRow[]> {
-  if (opts.limit <= 0) return [];
-  if (opts.onlyRunIds && opts.onlyRunIds.length === 0) return [];
+export async function claimScheduledTaskInstances(trx: Kysely<Database>, dialect: Dialect, opts: ClaimOptions): Promise<ClaimedTaskInstances> {
+  if (opts.limit <= 0) return claimed([], false);
+  if (opts.onlyRunIds && opts.onlyRunIds.length === 0) return claimed([], false);
   const runs = opts.onlyRunIds ? opts.onlyRunIds.length : -1;
   const candidates = (
     await candidatesQuery(trx, { max: opts.defaultMaxActiveTasks, window: opts.limit * 4, runIds: opts.onlyRunIds ?? [] }, `${runs} ${dialect.supportsSkipLocked}`)
   ).rows;
-  if (candidates.length === 0) return [];
+  if (candidates.length === 0) return claimed([], false);
 
   const counts = new Map(candidates.map((c) => [c.dag_id, Number(c.active)]));
   if (dialect.supportsAdvisoryLocks) {
@@ -224,10 +224,36 @@ export async function claimScheduledTaskInstances(trx: Kysely<Database>, dialect
     counts.set(c.dag_id, n + 1);
     picked.push(c as TaskInstanceRow);
   }
-  if (picked.length === 0) return [];
+  if (picked.length === 0) return claimed([], false);
   const now = nowIso();
   await queueQuery(trx, { ids: picked.map((p) => p.id), now, jobId: opts.jobId }, String(picked.length));
-  return picked.map((p) => ({ ...p, state: "queued", queued_dttm: now, queued_by_job_id: opts.jobId }));
+  return claimed(
+    picked.map((p) => ({ ...p, state: "queued", queued_dttm: now, queued_by_job_id: opts.jobId })),
+    picked.length === opts.limit && candidates.length > picked.length,
+  );
+}
+
+/** A claim's rows, and whether it left runnable ones behind: it took all it asked for and its
+ *  candidate window held more (a hint for claiming ahead, not a count). */
+export interface ClaimedTaskInstances {
+  claimed: TaskInstanceRow[];
+  more: boolean;
+}
+function claimed(rows: TaskInstanceRow[], more: boolean): ClaimedTaskInstances {
+  return { claimed: rows, more };
+}
+
+/** queued → scheduled for claims this job made and will not start (claimed ahead, given back):
+ *  their scheduled_dttm is kept, so they keep their place among equal priorities. */
+export async function unclaim(db: Db, ids: readonly number[], jobId: number | null): Promise<number> {
+  if (ids.length === 0) return 0;
+  let q = db
+    .updateTable("task_instance")
+    .set({ state: "scheduled", queued_by_job_id: null, updated_at: nowIso() })
+    .where("id", "in", [...ids])
+    .where("state", "=", "queued");
+  q = jobId === null ? q.where("queued_by_job_id", "is", null) : q.where("queued_by_job_id", "=", jobId);
+  return Number((await q.executeTakeFirst()).numUpdatedRows);
 }
 
 const queueQuery = hotQuery<{ ids: number[]; now: string; jobId: number | null }>((db, p, n) =>

@@ -120,4 +120,40 @@ export default dag({ dag_id: "long", schedule: null, start_date: "2024-01-01", i
     const dead = await store((s) => s.db.selectFrom("job").selectAll().where("id", "=", owner.id).executeTakeFirstOrThrow());
     assert.equal(dead.state, "failed");
   });
+  it("a try one scheduler claimed ahead while its worker is busy is given back, and the other scheduler runs it meanwhile", async () => {
+    const marker = join(h.home, "long-started");
+    const ended = join(h.home, "long-ended");
+    await writeDag(
+      h.dags,
+      "ahead.ts",
+      `import { dag, bash } from "orch";
+export default dag({ dag_id: "ahead", schedule: null, start_date: "2024-01-01", is_paused_upon_creation: false }, () => {
+  bash({ task_id: "long", priority_weight: 10, command: "touch ${marker}; sleep 12; touch ${ended}" });
+  for (let i = 0; i < 3; i++) bash({ task_id: "short" + i, command: "test ! -f ${ended}" });
+});
+`,
+    );
+    // A (one worker) takes long and, seeing three more, claims one of them ahead for that worker.
+    const a = h.start(["-p", "1"]);
+    await waitFor("ahead parsed", parsed("ahead"));
+    assert.equal((await runOrch(["dags", "trigger", "ahead"], { home: h.home, env: h.env })).code, 0);
+    await waitFor("long's command started", async () => existsSync(marker));
+    const b = h.start(["-p", "1"]);
+    const done = await waitFor(
+      "ahead finished",
+      async () => {
+        const r = await latestRunStates(h.home, "ahead", h.db.url);
+        return r.runState === "success" || r.runState === "failed" ? r : undefined;
+      },
+      120_000,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\nA:\n${a.output()}\nB:\n${b.output()}`);
+    });
+    // Each short task checks that long has not ended yet: none waited for A's worker.
+    assert.equal(done.runState, "success", `A:\n${a.output()}\nB:\n${b.output()}`);
+    const tis = await store((s) => s.db.selectFrom("task_instance").innerJoin("job", "job.id", "task_instance.queued_by_job_id").select(["task_id", "job.pid"]).where("dag_id", "=", "ahead").execute());
+    const by = Object.fromEntries(tis.map((t) => [t.task_id, t.pid]));
+    assert.equal(by.long, a.pid);
+    for (const t of ["short0", "short1", "short2"]) assert.equal(by[t], b.pid, `${t} ran on the busy scheduler`);
+  });
 });

@@ -16,6 +16,7 @@ import {
   listOrphanedClaims,
   listTaskInstances,
   startTry,
+  unclaim,
 } from "../../src/store/task-instances.ts";
 import { dialectSkipReason, freshStore, testDialects, type TestStore } from "../helpers/store.ts";
 
@@ -64,7 +65,7 @@ for (const dialect of testDialects()) {
       await setState(t.store.db, capped.tis.slice(1).map((x) => x.id), "scheduled");
       await setState(t.store.db, [other.tis[0].id], "scheduled");
       // Forty higher-priority candidates of the capped DAG used to fill the whole window.
-      const got = await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, { limit: 1, jobId: null, defaultMaxActiveTasks: 16 }));
+      const got = await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, { limit: 1, jobId: null, defaultMaxActiveTasks: 16 })).then((c) => c.claimed);
       assert.deepEqual(got.map((x) => x.dag_id), ["other"]);
     });
 
@@ -74,10 +75,41 @@ for (const dialect of testDialects()) {
       await setState(t.store.db, [...a.tis, ...b.tis].map((x) => x.id), "scheduled");
       const got = await t.store.writeTransaction((trx) =>
         claimScheduledTaskInstances(trx, t.store.dialect, { limit: 10, jobId: null, defaultMaxActiveTasks: 16, onlyRunIds: [a.run.id] }),
-      );
+      ).then((c) => c.claimed);
       assert.deepEqual(got.map((x) => x.dag_id).sort(), ["mine", "mine"]);
       const theirs = await listTaskInstances(t.store.db, "theirs", b.run.run_id);
       assert.deepEqual(theirs.map((x) => x.state), ["scheduled", "scheduled"]);
+    });
+
+    it("a claim says whether it left runnable ones behind; unclaim gives a job's claims back in their place", async () => {
+      const job = await startJob(t.store.db, { jobType: "SchedulerJob", hostname: "h", pid: 1 });
+      const other = await startJob(t.store.db, { jobType: "SchedulerJob", hostname: "h", pid: 2 });
+      const { run, tis } = await runningRun(t, "ahead", 3);
+      await setState(t.store.db, tis.map((x) => x.id), "scheduled");
+      const before = await listTaskInstances(t.store.db, "ahead", run.run_id);
+      const claim = (limit: number, jobId: number) =>
+        t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, { limit, jobId, defaultMaxActiveTasks: 16, onlyRunIds: [run.id] }));
+      const one = await claim(1, job);
+      assert.deepEqual([one.claimed.length, one.more], [1, true]);
+      const theirs = await claim(1, other);
+      assert.deepEqual([theirs.claimed.length, theirs.more], [1, true]);
+      // Asked for more than is left: nothing behind.
+      const rest = await claim(5, job);
+      assert.deepEqual([rest.claimed.length, rest.more], [1, false]);
+      const none = await claim(1, job);
+      assert.deepEqual([none.claimed.length, none.more], [0, false]);
+      // Only this job's claims go back; another job's stays queued.
+      const mine = [...one.claimed, ...rest.claimed].map((x) => x.id);
+      assert.equal(await unclaim(t.store.db, [...mine, theirs.claimed[0]!.id], job), 2);
+      const after = new Map((await listTaskInstances(t.store.db, "ahead", run.run_id)).map((x) => [x.id, x]));
+      for (const id of mine) {
+        assert.equal(after.get(id)!.state, "scheduled");
+        assert.equal(after.get(id)!.queued_by_job_id, null);
+        // Its place among equal priorities is kept.
+        assert.equal(after.get(id)!.scheduled_dttm, before.find((b) => b.id === id)!.scheduled_dttm);
+      }
+      assert.equal(after.get(theirs.claimed[0]!.id)!.state, "queued");
+      assert.equal(after.get(theirs.claimed[0]!.id)!.queued_by_job_id, other);
     });
 
     it("a claim carries its job; a try's end is written only while state and try number are what it read", async () => {
@@ -86,7 +118,7 @@ for (const dialect of testDialects()) {
       await setState(t.store.db, [tis[0].id], "scheduled");
       const [claimed] = await t.store.writeTransaction((trx) =>
         claimScheduledTaskInstances(trx, t.store.dialect, { limit: 1, jobId: job, defaultMaxActiveTasks: 16, onlyRunIds: [run.id] }),
-      );
+      ).then((c) => c.claimed);
       assert.equal((await getTaskInstanceById(t.store.db, claimed.id))!.queued_by_job_id, job);
       assert.equal(await startTry(t.store.db, claimed.id, { hostname: "h", pid: 1, jobId: job }), 1);
       const running = (await getTaskInstanceById(t.store.db, claimed.id))!;
@@ -127,7 +159,7 @@ for (const dialect of testDialects()) {
       assert.ok((await latestHeartbeats(t.store.db)).some((j) => j.id === job), "expected (await latestHeartbeats(t.store.db)).some((j) => j.id === job)");
       const { run, tis } = await runningRun(t, "orphans", 1);
       await setState(t.store.db, [tis[0].id], "scheduled");
-      await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, { limit: 1, jobId: job, defaultMaxActiveTasks: 16, onlyRunIds: [run.id] }));
+      await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, { limit: 1, jobId: job, defaultMaxActiveTasks: 16, onlyRunIds: [run.id] })).then((c) => c.claimed);
       assert.ok(!(await listOrphanedClaims(t.store.db)).some((x) => x.id === tis[0].id), "a live job's claim is not orphaned");
       assert.equal(await declareJobDead(t.store.db, job), true);
       assert.equal(await declareJobDead(t.store.db, job), false);

@@ -89,13 +89,13 @@ for (const dialect of testDialects()) {
       const tis = await listTaskInstances(t.store.db, "d1", run.run_id);
       await setTaskInstanceState(t.store.db, tis.map((x) => x.id), "scheduled", { from: [null] });
       // The run is still queued: nothing may be claimed.
-      assert.deepEqual(await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, claimOpts(10, 10))), []);
+      assert.deepEqual(await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, claimOpts(10, 10)).then((c) => c.claimed)), []);
       await t.store.db.updateTable("dag_run").set({ state: "running" }).where("id", "=", run.id).execute();
-      const first = await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, claimOpts(10, 2)));
+      const first = await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, claimOpts(10, 2)).then((c) => c.claimed));
       assert.deepEqual(first.map((x) => x.task_id), ["a", "b"]);
-      const again = await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, claimOpts(10, 2)));
+      const again = await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, claimOpts(10, 2)).then((c) => c.claimed));
       assert.deepEqual(again, [], "two are queued already");
-      const rest = await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, claimOpts(10, 10)));
+      const rest = await t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, claimOpts(10, 10)).then((c) => c.claimed));
       assert.deepEqual(rest.map((x) => x.task_id), ["c", "d"]);
     });
 
@@ -109,7 +109,7 @@ for (const dialect of testDialects()) {
       await setTaskInstanceState(t.store.db, ids, "scheduled");
       const other = await openStore(t.url);
       try {
-        const claim = (s: typeof t.store) => s.writeTransaction((trx) => claimScheduledTaskInstances(trx, s.dialect, claimOpts(5, 1000)));
+        const claim = (s: typeof t.store) => s.writeTransaction((trx) => claimScheduledTaskInstances(trx, s.dialect, claimOpts(5, 1000)).then((c) => c.claimed));
         const got: number[] = [];
         // SKIP LOCKED may hand a claimer fewer rows than asked while the other holds locks; keep
         // claiming until both come back empty.
