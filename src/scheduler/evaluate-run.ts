@@ -44,6 +44,8 @@ export interface RunEvaluation {
   nextRetryAt: Date | null;
   /** false when only some tasks were looked at (a focused evaluation). */
   complete: boolean;
+  /** This evaluation ended the run (false when another one, in another transaction, had). */
+  ended: boolean;
 }
 
 export interface EvaluateOptions {
@@ -229,7 +231,7 @@ export async function evaluateDagRun(
     // A task instance that is scheduled, queued, running or waiting on a retry or trigger keeps the
     // run running (dag-run-state.ts: unfinished, and runnable so not deadlocked): the run-wide
     // reads below are skipped, two statements of every step of a chain.
-    return { scheduled, runState: "running", nextRetryAt, complete: false };
+    return { scheduled, runState: "running", nextRetryAt, complete: false, ended: false };
   }
   if (focus) {
     // The run's state needs every task's state, but only as a set: one aggregate, not 1,000 rows.
@@ -244,8 +246,8 @@ export async function evaluateDagRun(
   // depends_on_past waits (on another run) rather than deadlocks.
   const waitsOnPast = allStates.some((s) => s === null || s === "none") && (await unfinishedDependsOnPast(trx, run, d, focus ? undefined : states));
   const runState = decideDagRunState({ leafStates, allStates, ...(waitsOnPast ? { anyRunnable: true } : {}) });
-  if (runState !== "running") await finishDagRun(trx, run.id, runState);
-  return { scheduled, runState, nextRetryAt, complete: !focus };
+  const ended = runState !== "running" && (await finishDagRun(trx, run.id, runState));
+  return { scheduled, runState, nextRetryAt, complete: !focus, ended };
 }
 
 /** For a task in a mapped task group: which of its upstreams are in the same group (counted at the

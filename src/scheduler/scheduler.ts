@@ -261,7 +261,9 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       if (ev.nextRetryAt) retryAt.set(key, ev.nextRetryAt);
       else retryAt.delete(key);
     } else if (ev.nextRetryAt && !(retryAt.get(key)! <= ev.nextRetryAt)) retryAt.set(key, ev.nextRetryAt);
-    if (ev.runState !== "running") {
+    // Said once: a step and a hand-off's follow-up may both see the run end (PostgreSQL: two
+    // connections); the one whose update ended it tells.
+    if (ev.ended && ev.runState !== "running") {
       log(`${run.dag_id} ${run.run_id} finished: ${ev.runState}`);
       runCreationDue = true;
       // A finished run frees a max_active_runs slot: queued runs get evaluated next step.
@@ -362,7 +364,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         // an outlet's event for asset-scheduled DAGs: a step dispatches, sets the timer, creates runs.
         if (task.outlets.length) runCreationDue = true;
         if (ev.scheduled > claimed || ev.nextRetryAt || ev.runState !== "running" || task.outlets.length) wake();
-        if (backlog && worthAhead(finished)) followUp();
+        if (worthAhead(finished) && backlog) followUp();
       },
     };
   }
@@ -378,6 +380,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
    */
   const ahead: TaskInstanceRow[] = [];
   let backlog = false;
+  /** Whether the latest try handed off was worth claiming ahead for (dispatch asks too). */
+  let lastTryLong = false;
   let aheadTimer: NodeJS.Timeout | undefined;
   let followUps: Promise<void> = Promise.resolve();
   let pendingFollowUps = 0;
@@ -437,7 +441,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   /** Claiming ahead pays when tries leave the scheduler idle while they run: a try shorter than
    *  AHEAD_MIN_TRY_MS (a no-op) waits for the scheduler's work, not for its worker, and the claim's
    *  own transaction would only add to it (measured: 100 runs x 10 no-op tasks, 12% slower). */
-  const worthAhead = (t: TaskInstanceRow) => Date.now() - Date.parse(t.start_date ?? "") >= AHEAD_MIN_TRY_MS;
+  const worthAhead = (t: TaskInstanceRow) => (lastTryLong = Date.now() - Date.parse(t.start_date ?? "") >= AHEAD_MIN_TRY_MS);
 
   const claimedAt = (t: TaskInstanceRow) => Date.parse(t.queued_dttm ?? "") || 0;
 
@@ -574,10 +578,16 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     for (const ti of claimed) {
       // A store that fails here must not strand the claim: read again until it answers (or we stop).
       const d = await persist(`reading DAG ${ti.dag_id}`, { log, stopping: () => stopped }, () => bag.get(store.db, ti.dag_id));
-      const p: Promise<void> = runSlot({ ti, d }).finally(() => inFlight.delete(p));
+      const p: Promise<void> = runSlot({ ti, d }).finally(() => {
+        inFlight.delete(p);
+        // A step's dispatch while this slot was between tries counted it busy, and its hand-off
+        // found nothing yet (the step's runs not committed), or a try was claimed ahead as it
+        // ended: a step looks now instead of the next heartbeat (seen: 2-3 s stalls).
+        if (!stopped) wake();
+      });
       inFlight.add(p);
     }
-    if (backlog && claimed.length) followUp();
+    if (backlog && claimed.length && lastTryLong) followUp();
   }
 
   /** One executor slot: the claimed try, then each next try its hand-off claimed for the same worker. */

@@ -183,13 +183,17 @@ export async function markDagRunRunning(db: Db, id: number): Promise<void> {
     .execute();
 }
 
-export async function finishDagRun(db: Db, id: number, state: "success" | "failed"): Promise<void> {
-  await db
+/** Ends a run still queued or running; false when it had already ended (another evaluation, in
+ *  another transaction, got there first: under READ COMMITTED this UPDATE waits for its commit and
+ *  then finds the row ended). */
+export async function finishDagRun(db: Db, id: number, state: "success" | "failed"): Promise<boolean> {
+  const r = await db
     .updateTable("dag_run")
     .set({ state, end_date: nowIso(), last_scheduling_decision: nowIso() })
     .where("id", "=", id)
     .where("state", "in", ["queued", "running"])
-    .execute();
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
 }
 
 /** Puts a finished run back to queued (tasks were cleared), as Airflow does on clear. */

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { isOrchError } from "../../src/errors.ts";
-import { createDagRun, generateRunId, getDagRun, lastAutomatedRun, listDagRuns, pyIsoformat } from "../../src/store/dag-runs.ts";
+import { createDagRun, finishDagRun, generateRunId, getDagRun, lastAutomatedRun, listDagRuns, pyIsoformat } from "../../src/store/dag-runs.ts";
 import { openStore } from "../../src/store/index.ts";
 import {
   claimScheduledTaskInstances,
@@ -55,6 +55,20 @@ for (const dialect of testDialects()) {
       t = await freshStore(dialect, "runs");
     });
     after(() => t.cleanup());
+
+    it("a run is ended once: of two transactions ending it at the same time, one is told it did", async () => {
+      const run = await t.store.writeTransaction((trx) => createDagRun(trx, { ...newRun("ends", 1), state: "running" }, TASKS));
+      // On PostgreSQL the second UPDATE waits for the first's commit, then finds the run ended.
+      const ended = await Promise.all([
+        t.store.writeTransaction((trx) => finishDagRun(trx, run.id, "success")),
+        t.store.writeTransaction((trx) => finishDagRun(trx, run.id, "failed")),
+      ]);
+      assert.deepEqual([...ended].sort(), [false, true]);
+      const row = (await getDagRun(t.store.db, "ends", run.run_id))!;
+      assert.equal(row.state, ended[0] ? "success" : "failed");
+      assert.equal(await t.store.writeTransaction((trx) => finishDagRun(trx, run.id, "failed")), false);
+      assert.equal((await getDagRun(t.store.db, "ends", run.run_id))!.state, row.state);
+    });
 
     it("a run is created with one task instance per task, in one transaction", async () => {
       const run = await t.store.writeTransaction((trx) => createDagRun(trx, newRun("d1", 1), TASKS));
