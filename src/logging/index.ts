@@ -4,7 +4,7 @@
 //   masker      the set of secret values (and key names) hidden as "***" before a line is written
 //   offset      a byte position in a log file; readTaskLog returns the next one for tailing
 export { taskLogPath, type TaskLogKey } from "./log-path.ts";
-export { openTaskLog, formatLogTimestamp, type TaskLog, type LogLevel, type OpenTaskLogOptions } from "./task-log.ts";
+export { openTaskLog, makeTaskLogFolder, formatLogTimestamp, type TaskLog, type LogLevel, type OpenTaskLogOptions } from "./task-log.ts";
 export { readTaskLog, type ReadTaskLogOptions, type TaskLogChunk } from "./read-log.ts";
 export {
   createSecretsMasker,

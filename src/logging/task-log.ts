@@ -12,6 +12,7 @@
 // close each time) 47 ms; a write stream 6-8 ms but buffered in this process, so lines written just
 // before a SIGKILL are lost. The held fd costs little over the stream and keeps every line.
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { SecretsMasker } from "./secrets-masker.ts";
 
@@ -36,13 +37,20 @@ export interface OpenTaskLogOptions {
 }
 
 const DEFAULT_SOURCE = "task";
+const LOG_FOLDER_MODE = { recursive: true, mode: 0o700 } as const;
+
+/** Makes a task log's folders ahead of its try (the scheduler does, for a try it claimed while
+ *  every worker is busy), so that openTaskLog, in the gap between two tries, only opens the file. */
+export async function makeTaskLogFolder(path: string): Promise<void> {
+  await mkdir(dirname(path), LOG_FOLDER_MODE);
+}
 
 /** Opens (creating folders and file as needed) or appends to a task log: a deferred task that
  * resumes writes on into the same attempt's file. */
 export function openTaskLog(path: string, options: OpenTaskLogOptions): TaskLog {
   // Logs may hold what a task printed: only the owner reads them, whatever the umask (0700 for
   // each folder this creates, 0600 for the file).
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(path), LOG_FOLDER_MODE);
   let fd: number | undefined = openSync(path, "a", 0o600);
   const now = options.now ?? (() => new Date());
   const { masker } = options;

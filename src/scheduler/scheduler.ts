@@ -7,10 +7,8 @@
 // coalesce into one more step.
 import type { Config } from "../config.ts";
 import type { Executor } from "../executor/local-executor.ts";
-import { mkdir } from "node:fs/promises";
 import { hostname } from "node:os";
-import { dirname } from "node:path";
-import { taskLogPath } from "../logging/index.ts";
+import { makeTaskLogFolder, taskLogPath } from "../logging/index.ts";
 import type { Kysely } from "kysely";
 import { finishDagRun, getDagRun, getDagRunState, listActiveDagRuns, listRunsToSchedule, startDagRunWithinLimit } from "../store/dag-runs.ts";
 import { listSchedulableDagIds } from "../store/dags.ts";
@@ -342,7 +340,6 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     }
     // The run as listed when the try started: its state may have moved since (marked by a user).
     if ((await getDagRunState(trx, run.id)) !== "running") return undefined;
-    const key = runKey(run.dag_id, run.run_id);
     const ev = await evaluateDagRun(trx, run, d, clock(), downstream, mapping, store.dialect);
     let next: NextTry | undefined;
     // Claimed whether or not this run goes on: the worker takes another run's try as well (a
@@ -358,15 +355,22 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         if (next?.started) executor.release(next.ti.id);
       },
       committed: () => {
-        dirtyRuns.delete(key);
-        noteEvaluation(run, key, ev);
-        // Scheduled more than it claimed (a fan-out with free workers), a retry time to wait for,
-        // an outlet's event for asset-scheduled DAGs: a step dispatches, sets the timer, creates runs.
-        if (task.outlets.length) runCreationDue = true;
-        if (ev.scheduled > claimed || ev.nextRetryAt || ev.runState !== "running" || task.outlets.length) wake();
+        decided(run, ev, task.outlets.length > 0, claimed);
         if (worthAhead(finished) && backlog) followUp();
       },
     };
+  }
+
+  /** After a committed focused evaluation (a hand-off's or its follow-up's): the run needs no step
+   *  for it, and what it decided is noted. Scheduled more than was claimed (a fan-out with free
+   *  workers), a retry time to wait for, an outlet's event for asset-scheduled DAGs, a run ended: a
+   *  step dispatches, sets the timer, creates runs. */
+  function decided(run: DagRunRow, ev: RunEvaluation, outlets: boolean, claimed: number): void {
+    const key = runKey(run.dag_id, run.run_id);
+    dirtyRuns.delete(key);
+    noteEvaluation(run, key, ev);
+    if (outlets) runCreationDue = true;
+    if (ev.scheduled > claimed || ev.nextRetryAt || ev.runState !== "running" || outlets) wake();
   }
 
   /**
@@ -401,7 +405,6 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   }
 
   async function runFollowUp(work: Parameters<typeof followUp>[0]): Promise<void> {
-    const key = work ? runKey(work.run.dag_id, work.run.run_id) : "";
     let out: { ev?: RunEvaluation; early: TaskInstanceRow[] };
     try {
       out = await store.writeTransaction(async (trx) => {
@@ -418,20 +421,15 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       return;
     }
     if (work) {
-      if (out.ev) {
-        dirtyRuns.delete(key);
-        noteEvaluation(work.run, key, out.ev);
-        if (work.outlets) runCreationDue = true;
-        if (out.ev.scheduled > 0 || out.ev.nextRetryAt || out.ev.runState !== "running" || work.outlets) wake();
-      } else nudge({ run: work.finished, tasks: [...work.downstream] });
+      if (out.ev) decided(work.run, out.ev, work.outlets, 0);
+      else nudge({ run: work.finished, tasks: [...work.downstream] });
     }
     if (out.early.length === 0) return;
     ahead.push(...out.early);
     // Their log folders are made now, while the workers are busy: creating a try's folders was
     // most of opening its log (0.4-1.1 ms), in the gap between two tries.
     for (const t of out.early) {
-      const path = taskLogPath(config.getString("logging", "base_log_folder"), { dag_id: t.dag_id, run_id: t.run_id, task_id: t.task_id, map_index: t.map_index, try_number: t.try_number + 1 });
-      void mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch(() => {});
+      void makeTaskLogFolder(taskLogPath(config.getString("logging", "base_log_folder"), { ...t, try_number: t.try_number + 1 })).catch(() => {});
     }
     // A worker freed meanwhile (its try's hand-off found nothing claimed ahead): a step dispatches.
     if (executor.freeSlots() > 0 || stopped) wake();
@@ -569,6 +567,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     }
   }
 
+  /** A claimed try's DAG: a store that fails here must not strand the claim, so it is read again
+   *  until it answers (or the scheduler stops). */
+  function readDag(dagId: string): Promise<SchedulableDag | undefined> {
+    return persist(`reading DAG ${dagId}`, { log, stopping: () => stopped }, () => bag.get(store.db, dagId));
+  }
+
   async function dispatch(): Promise<void> {
     const free = Math.min(executor.freeSlots(), executor.parallelism - inFlight.size);
     if (free <= 0 || stopped) return;
@@ -576,8 +580,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const claimed = ahead.splice(0, free);
     if (claimed.length < free) claimed.push(...(await store.writeTransaction((trx) => claim(trx, free - claimed.length))));
     for (const ti of claimed) {
-      // A store that fails here must not strand the claim: read again until it answers (or we stop).
-      const d = await persist(`reading DAG ${ti.dag_id}`, { log, stopping: () => stopped }, () => bag.get(store.db, ti.dag_id));
+      const d = await readDag(ti.dag_id);
       const p: Promise<void> = runSlot({ ti, d }).finally(() => {
         inFlight.delete(p);
         // A step's dispatch while this slot was between tries counted it busy, and its hand-off
@@ -615,7 +618,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       // here: the ordinary start path starts it).
       if (!cur && !stopped) {
         const early = ahead.shift();
-        if (early) cur = { ti: early, d: await persist(`reading DAG ${early.dag_id}`, { log, stopping: () => stopped }, () => bag.get(store.db, early.dag_id)) };
+        if (early) cur = { ti: early, d: await readDag(early.dag_id) };
       }
       if (cur && stopped) {
         // Stopping takes no new task. A try its hand-off started as the stop came is left as the

@@ -1,13 +1,14 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve, sep } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   createSecretsMasker,
   formatLogTimestamp,
+  makeTaskLogFolder,
   openTaskLog,
   readTaskLog,
   taskLogPath,
@@ -62,6 +63,18 @@ describe("taskLogPath", () => {
 });
 
 describe("openTaskLog", () => {
+  it("a folder made ahead (makeTaskLogFolder) is owner-only, holds no file until the log opens, and takes it", async () => {
+    const path = taskLogPath(join(dir, "ahead-logs"), key);
+    await makeTaskLogFolder(path);
+    await makeTaskLogFolder(path); // made already: no error
+    for (let d = dirname(path); d !== join(dir, "ahead-logs"); d = dirname(d)) assert.equal(statSync(d).mode & 0o777, 0o700, d);
+    assert.equal(existsSync(path), false);
+    const log = openTaskLog(path, { masker: createSecretsMasker(), now: () => fixed });
+    log.info("Starting attempt 1 of 2");
+    await log.close();
+    assert.equal(readFileSync(path, "utf8"), "[2024-01-01T00:00:00.123+0000] {task} INFO - Starting attempt 1 of 2\n");
+  });
+
   it("creates folders and writes timestamped lines in Airflow's format", async () => {
     const path = taskLogPath(join(dir, "logs"), key);
     const log = openTaskLog(path, { masker: createSecretsMasker(), now: () => fixed });
