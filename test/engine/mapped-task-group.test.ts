@@ -96,24 +96,24 @@ export const shrink = dag({ dag_id: "mtg_shrink", schedule: null, start_date: "2
 
 // Per-index release: first[1] holds until second[0] has finished (a file second[0] writes), so the
 // run can only succeed if second[0] ran while first[1] was still running.
-const gateDag = (gate: string) => `import { existsSync, writeFileSync } from "node:fs";
-import { dag, task, taskGroup, type GroupArgs } from "orch";
+// first[1] holds until second[0]'s return value is committed (XCom reads are on demand): it can
+// only end after second[0] has ended, whatever the machine's speed.
+const gateDag = `import { dag, task, taskGroup, type GroupArgs } from "orch";
 export default dag({ dag_id: "mtg_release", schedule: "@once", start_date: "2024-01-01", is_paused_upon_creation: false }, () => {
   taskGroup({ group_id: "g" }, ({ x }: GroupArgs<{ x: number }>) => {
-    const first = task({ task_id: "first" }, async (v: number) => {
+    const first = task({ task_id: "first" }, async (v: number, ctx) => {
       if (v === 1) {
         const until = Date.now() + 120_000;
-        while (!existsSync(${JSON.stringify(gate)})) {
-          if (Date.now() > until) throw new Error("second[0] never ran while first[1] held");
+        for (;;) {
+          const seen = await ctx.ti.xcom_pull("g.second");
+          if ((Array.isArray(seen) ? seen : [seen]).includes(0)) break;
+          if (Date.now() > until) throw new Error("second[0] never finished while first[1] held");
           await new Promise((r) => setTimeout(r, 100));
         }
       }
       return v;
     })(x);
-    task({ task_id: "second" }, async (v: number, ctx) => {
-      if (ctx.ti.map_index === 0) writeFileSync(${JSON.stringify(gate)}, String(v));
-      return v * 10;
-    })(first);
+    task({ task_id: "second" }, async (v: number) => v * 10)(first);
   }).expand({ x: [0, 1, 2] });
 });
 `;
@@ -261,8 +261,7 @@ for (const dialect of dialects) {
     });
 
     it("releases per map index: second[0] runs and finishes while first[1] is still running", async () => {
-      const gate = join(h.home, "second0.done");
-      await writeDag(h.dags, "release.ts", gateDag(gate));
+      await writeDag(h.dags, "release.ts", gateDag);
       const child = h.start(["-p", "3"]);
       const run = await waitFor("mtg_release to finish", async () => {
         const r = await readRun("mtg_release");
@@ -271,7 +270,7 @@ for (const dialect of dialects) {
       assert.deepEqual(run.states, { "g.first": { 0: "success", 1: "success", 2: "success" }, "g.second": { 0: "success", 1: "success", 2: "success" } }, child.output());
       assert.equal(run.run.state, "success");
       const at = (taskId: string, i: number) => run.tis.find((t) => t.task_id === taskId && t.map_index === i)!;
-      // first[1] waited on the gate: second[0] ended before first[1] did, in one try each.
+      // first[1] waited for second[0]'s committed value: second[0] ended before first[1] did, in one try each.
       assert.ok(at("g.second", 0).end_date! <= at("g.first", 1).end_date!, "second[0] ended before first[1]");
       assert.equal(at("g.first", 1).try_number, 1);
       assert.deepEqual([0, 1, 2].map((i) => run.value("g.second", i)), [0, 10, 20]);
