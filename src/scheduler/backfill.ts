@@ -167,12 +167,18 @@ export async function createBackfill(store: Store, d: SchedulableDag, req: Backf
   validateBackfill(d, req);
   const infos = backfillCandidates(d, req);
   const conf = req.dagRunConf ?? null;
+  let created: CreatedBackfill;
   try {
-    return await createInTransaction(store, d, req, infos, behavior, conf);
+    created = await createInTransaction(store, d, req, infos, behavior, conf);
   } catch (e) {
     if (!isUniqueViolation(e)) throw e;
     throw new OrchError("ORCH_ALREADY_EXISTS", `a run of ${dagId} for one of the backfill's dates was created while the backfill was being made; nothing was created, try again`, { dag_id: dagId });
   }
+  // The scheduler's next steps plan their reads of these runs by statistics that know they exist.
+  // The backfill is made either way: statistics refreshed later by autovacuum only cost speed.
+  const analyze = created.created > 0 ? store.dialect.analyzeQuery(["dag_run", "backfill_dag_run", "task_instance"]) : undefined;
+  if (analyze) await analyze.execute(store.db).catch(() => {});
+  return created;
 }
 
 async function createInTransaction(

@@ -24,7 +24,7 @@ import { evaluateDagRun, type RunEvaluation } from "./evaluate-run.ts";
 import { dagDependsOnPast } from "./past-depends.ts";
 import { jobsOfThisProcess, recoverOrphanedTaskInstances } from "./recovery.ts";
 import { createDueScheduledRuns } from "./run-creation.ts";
-import { mayHoldXcoms, persist, runClaimedTaskInstance, type HandOff, type NextTry, type TryEnd } from "./task-runner.ts";
+import { mayHoldXcoms, persist, runClaimedTaskInstance, type AheadStart, type HandOff, type NextTry, type TryEnd } from "./task-runner.ts";
 import { clearTaskXcoms } from "../store/xcom.ts";
 
 export interface SchedulerOptions {
@@ -361,6 +361,38 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     };
   }
 
+  /** For a plain success's one statement (finishSuccessAndStart, PostgreSQL): the try claimed
+   *  ahead, its worker reserved, when it needs nothing looked up in the outcome's transaction (the
+   *  finished try's DAG, its run listed, no earlier try's XComs to clear). After the statement the
+   *  finished try's downstream is decided by the follow-up, as with a start in the transaction. */
+  function takeAhead(finished: TaskInstanceRow, run: DagRunRow, d: SchedulableDag): AheadStart | undefined {
+    const early = ahead[0];
+    const task = d.tasks.get(finished.task_id);
+    if (stopped || !early || !task || early.dag_id !== run.dag_id || mayHoldXcoms(early, d)) return undefined;
+    if (task.kind === "branch" || task.kind === "short_circuit" || dagDependsOnPast(d)) return undefined;
+    const run2 = early.run_id === run.run_id ? run : listedRuns.get(runKey(early.dag_id, early.run_id));
+    const pid = run2 ? executor.reserve(early.id) : undefined;
+    if (!run2 || pid === undefined) return undefined;
+    ahead.shift();
+    const downstream = new Set([finished.task_id, ...task.downstream_task_ids]);
+    return {
+      ti: early,
+      pid,
+      aborted: () => {
+        executor.release(early.id);
+        ahead.unshift(early);
+      },
+      done: (tryNumber) => {
+        if (tryNumber === null) executor.release(early.id);
+        return {
+          next: tryNumber === null ? { ti: early, d, run: run2 } : { ti: early, d, started: { run: run2, tryNumber, pid } },
+          aborted: () => {},
+          committed: () => followUp({ finished, run, d, downstream, outlets: false, ahead: worthAhead(finished) }),
+        };
+      },
+    };
+  }
+
   /** After a committed focused evaluation (a hand-off's or its follow-up's): the run needs no step
    *  for it, and what it decided is noted. Scheduled more than was claimed (a fan-out with free
    *  workers), a retry time to wait for, an outlet's event for asset-scheduled DAGs, a run ended: a
@@ -602,6 +634,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       onStarted: (t: TaskInstanceRow) => running.set(t.id, t),
       onDeferred: opts.onDeferred,
       handOff,
+      takeAhead,
     };
     for (let cur: NextTry | undefined = first; cur; ) {
       const { ti, d } = cur;

@@ -12,7 +12,7 @@ import type { Dialect } from "../store/dialect.ts";
 import type { Store } from "../store/index.ts";
 import type { Database, DagRunRow, TaskInstanceRow } from "../store/schema.ts";
 import type { Kysely } from "kysely";
-import { finishRestartedTry, finishTry, releaseClaim, skipTaskInstancesOfRun, startTry } from "../store/task-instances.ts";
+import { finishRestartedTry, finishSuccessAndStart, finishTry, releaseClaim, skipTaskInstancesOfRun, startTry } from "../store/task-instances.ts";
 import { notifyTriggerer } from "../store/notify.ts";
 import { deferTry, rescheduleTry } from "../store/triggers.ts";
 import { clearTaskXcoms, setXcoms, SKIPMIXIN_KEY } from "../store/xcom.ts";
@@ -93,6 +93,20 @@ export interface RunHooks {
    *  It decides the finished task's direct downstream and may claim and start the next try for
    *  the worker just freed. undefined: it did nothing, the scheduler's step looks at the run. */
   handOff?(trx: Kysely<Database>, finished: TaskInstanceRow, run: DagRunRow, d: SchedulableDag): Promise<HandOff | undefined>;
+  /** The try claimed ahead for the worker a plain success frees, when it can start in the
+   *  success's own statement (finishSuccessAndStart; PostgreSQL): its worker reserved. undefined:
+   *  the outcome's transaction and handOff take the finish. */
+  takeAhead?(finished: TaskInstanceRow, run: DagRunRow, d: SchedulableDag): AheadStart | undefined;
+}
+
+/** A try claimed ahead, its worker reserved, to start in the statement that ends the finished try. */
+export interface AheadStart {
+  ti: TaskInstanceRow;
+  pid: number;
+  /** After the statement: the try started at `tryNumber`, or its row had moved on (null). */
+  done(tryNumber: number | null): HandOff;
+  /** The statement failed: the claim goes back to the queue, its worker is free. */
+  aborted(): void;
 }
 
 /** The next try a hand-off claimed, started (its row is `running` at `tryNumber`, its worker
@@ -238,8 +252,9 @@ export async function runClaimedTaskInstance(
   executor.release(claimed.id);
   try {
     const final = outcome!;
-    const handOff = hooks.handOff;
-    const r = await persist(`recording the outcome of ${what} try ${tryNumber}`, hooks, () =>
+    const { handOff } = hooks;
+    const r = await persist(`recording the outcome of ${what} try ${tryNumber}`, hooks, async () =>
+      (await recordSuccessAndStart(store, ti, run, d, final, log, hooks)) ??
       recordOutcome(store, ti, run, d, final, log, handOff && ((trx) => handOff(trx, ti, run, d))),
     );
     if (r?.deferred) {
@@ -340,19 +355,56 @@ export async function recordOutcome(
   return { deferred, ...(handed ? { handOff: handed } : {}) };
 }
 
+/** A plain success (no outlets, branch, rendered map index) while a try waits claimed ahead for
+ *  this worker, on PostgreSQL: the finish, its XComs and the next try's start in one statement.
+ *  undefined: it does not apply (the outcome's transaction takes it). */
+async function recordSuccessAndStart(
+  store: Store,
+  ti: TaskInstanceRow,
+  run: DagRunRow,
+  d: SchedulableDag,
+  outcome: TaskOutcome,
+  log: TaskLog | undefined,
+  hooks: RunHooks,
+): Promise<{ deferred: boolean; handOff: HandOff } | undefined> {
+  const { takeAhead } = hooks;
+  if (!takeAhead || !store.dialect.supportsDataModifyingCtes || outcome.state !== "success" || outcome.decision || outcome.rendered_map_index !== undefined) return undefined;
+  if (d.tasks.get(ti.task_id)?.outlets.length !== 0) return undefined;
+  const next = takeAhead(ti, run, d);
+  if (!next) return undefined;
+  let r: { finished: boolean; tryNumber: number | null };
+  try {
+    r = await finishSuccessAndStart(store.db, ti, { dagRunId: run.id, entries: outcome.xcoms ?? [] }, { id: next.ti.id, hostname: hostname(), pid: next.pid, jobId: hooks.jobId });
+  } catch (e) {
+    next.aborted();
+    throw e;
+  }
+  const handOff = next.done(r.tryNumber);
+  handOff.committed();
+  if (r.finished) log?.info(successLine(ti));
+  // Its own transaction, retried on its own: the next try has started whatever happens here.
+  else await persist(`discarding the outcome of ${ti.dag_id}.${ti.task_id} (${ti.run_id}) try ${ti.try_number}`, hooks, () => store.writeTransaction((trx) => discardRestartedTry(trx, ti, log)));
+  return { deferred: false, handOff };
+}
+
+const successLine = (ti: TaskInstanceRow) => `Marking task as SUCCESS. dag_id=${ti.dag_id}, task_id=${ti.task_id}, run_id=${ti.run_id}`;
+
+/** The outcome found its row moved on. Cleared while it ran (restarting): the outcome is discarded
+ *  and the task runs again; anything else (a recovery, a mark): their decision stands. */
+async function discardRestartedTry(trx: Kysely<Database>, ti: TaskInstanceRow, log: TaskLog | undefined): Promise<void> {
+  if (await finishRestartedTry(trx, ti, "cleared while running: the try was terminated and its outcome discarded; it runs again as a new try")) {
+    log?.info("Task instance was cleared while running: the try was terminated and its outcome discarded");
+  }
+}
+
 /** The outcome's writes, in the caller's transaction; true when the try deferred. */
 async function writeOutcome(trx: Kysely<Database>, dialect: Dialect, ti: TaskInstanceRow, run: DagRunRow, d: SchedulableDag, outcome: TaskOutcome, log: TaskLog | undefined): Promise<boolean> {
   const task = d.tasks.get(ti.task_id);
   let deferred = false;
   await (async () => {
     if (outcome.rendered_map_index !== undefined) await recordRenderedMapIndex(trx, ti.id, outcome.rendered_map_index);
-    // finishTry wrote nothing: the row moved on. Cleared while it ran (restarting): the outcome is
-    // discarded and the task runs again; anything else (a recovery, a mark): their decision stands.
-    const notOurs = async () => {
-      if (await finishRestartedTry(trx, ti, "cleared while running: the try was terminated and its outcome discarded; it runs again as a new try")) {
-        log?.info("Task instance was cleared while running: the try was terminated and its outcome discarded");
-      }
-    };
+    // finishTry wrote nothing: the row moved on.
+    const notOurs = () => discardRestartedTry(trx, ti, log);
     switch (outcome.state) {
       case "success": {
         if (!(await finishTry(trx, dialect, ti, { state: "success" }))) return notOurs();
@@ -376,7 +428,7 @@ async function writeOutcome(trx: Kysely<Database>, dialect: Dialect, ti: TaskIns
             { key: SKIPMIXIN_KEY, value: { skipped: skip } },
           ]);
         }
-        log?.info(`Marking task as SUCCESS. dag_id=${ti.dag_id}, task_id=${ti.task_id}, run_id=${ti.run_id}`);
+        log?.info(successLine(ti));
         return;
       }
       case "skipped":

@@ -1,7 +1,8 @@
 // SQL for xcom. Values are JSON text; the size cap is enforced before they get here (the worker).
+import type { OnConflictBuilder } from "kysely";
 import { hotQuery } from "./hot-query.ts";
 import type { Db } from "./open.ts";
-import { nowIso } from "./schema.ts";
+import { nowIso, type Database } from "./schema.ts";
 
 /** The XCom key under which a branch or short-circuit records what it skipped (Airflow's name). */
 export const SKIPMIXIN_KEY = "skipmixin_key";
@@ -26,10 +27,7 @@ export interface XcomRef {
  * transaction, which a chain's next task waits for.
  */
 export async function setXcoms(db: Db, run: XcomRef, taskId: string, mapIndex: number, entries: readonly { key: string; value: unknown }[]): Promise<void> {
-  const byKey = new Map<string, unknown>();
-  for (const e of entries) byKey.set(e.key, e.value);
-  const keys = [...byKey.keys()];
-  const values = [...byKey.values()].map((v) => JSON.stringify(v));
+  const { keys, values } = xcomColumns(entries);
   const params = { dagRunId: run.dagRunId, taskId, mapIndex, dagId: run.dagId, runId: run.runId, timestamp: nowIso() };
   // In slices, so that a task pushing thousands of keys stays under the dialects' parameter limits.
   for (let i = 0; i < keys.length; i += UPSERT_SLICE) {
@@ -56,15 +54,25 @@ const upsertQuery = hotQuery<{ dagRunId: number; taskId: string; mapIndex: numbe
         timestamp: p.v("timestamp"),
       })),
     )
-    .onConflict((oc) =>
-      oc.columns(["dag_run_id", "task_id", "map_index", "key"]).doUpdateSet((eb) => ({
-        dag_id: eb.ref("excluded.dag_id"),
-        run_id: eb.ref("excluded.run_id"),
-        value: eb.ref("excluded.value"),
-        timestamp: eb.ref("excluded.timestamp"),
-      })),
-    );
+    .onConflict(onXcomConflict);
 });
+
+/** An XCom pushed again under its key takes the new value. */
+export function onXcomConflict(oc: OnConflictBuilder<Database, "xcom">) {
+  return oc.columns(["dag_run_id", "task_id", "map_index", "key"]).doUpdateSet((eb) => ({
+    dag_id: eb.ref("excluded.dag_id"),
+    run_id: eb.ref("excluded.run_id"),
+    value: eb.ref("excluded.value"),
+    timestamp: eb.ref("excluded.timestamp"),
+  }));
+}
+
+/** The entries a try pushed, one per key (the last push wins), values as the column holds them. */
+export function xcomColumns(entries: readonly { key: string; value: unknown }[]): { keys: string[]; values: string[] } {
+  const byKey = new Map<string, unknown>();
+  for (const e of entries) byKey.set(e.key, e.value);
+  return { keys: [...byKey.keys()], values: [...byKey.values()].map((v) => JSON.stringify(v)) };
+}
 
 /** A try starts with none of its earlier tries' XComs (Airflow clears them at task start). */
 export async function clearTaskXcoms(db: Db, dagRunId: number, taskId: string, mapIndex: number): Promise<void> {

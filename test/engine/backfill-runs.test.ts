@@ -26,6 +26,19 @@ export default dag({ dag_id: "bf_chain", schedule: "@daily", start_date: "2024-0
 });
 `;
 
+// Tries of 20 ms, three runs at a time, one worker: the worker stays busy and the next try is
+// claimed ahead, then started by the statement that ends the one before (PostgreSQL) or in its
+// outcome's transaction (SQLite). Each task's value comes from its upstream's XCom.
+const XCOM_CHAIN = `import { dag, task } from "orch";
+const nap = () => new Promise((r) => setTimeout(r, 20));
+export default dag({ dag_id: "bf_xcom", schedule: "@daily", start_date: "2024-01-01", is_paused_upon_creation: true }, () => {
+  const a = task({ task_id: "a" }, async (ctx) => { await nap(); return { day: ctx.ds }; });
+  const b = task({ task_id: "b" }, async (x: { day: string }) => { await nap(); return x.day + "/b"; });
+  const c = task({ task_id: "c" }, async (y: string) => { await nap(); return y + "/c"; });
+  c(b(a()));
+});
+`;
+
 for (const dialect of testDialects()) {
   describe(`${dialect}: a backfill through the scheduler`, { skip: await dialectSkipReason(dialect) }, () => {
     let s: TestStore;
@@ -33,6 +46,7 @@ for (const dialect of testDialects()) {
       s = await freshStore(dialect, "backfill-runs");
       mkdirSync(join(s.home, "dags"), { recursive: true });
       writeFileSync(join(s.home, "dags", "chain.ts"), DAG);
+      writeFileSync(join(s.home, "dags", "xcom.ts"), XCOM_CHAIN);
       const processor = createDagProcessor({ store: s.store, dagsFolder: join(s.home, "dags"), home: s.home, importTimeoutSeconds: 60 });
       await processor.processAll();
       await processor.stop();
@@ -91,6 +105,45 @@ for (const dialect of testDialects()) {
       for (let i = 1; i < runs.length; i++) assert.ok(runs[i]!.start_date! >= runs[i - 1]!.end_date!, `run ${runs[i]!.run_id} started before ${runs[i - 1]!.run_id} ended`);
       assert.deepEqual(finished, runs.map((r) => r.run_id));
       assert.ok((await getBackfill(s.store.db, b.backfill.id))!.completed_at, "the backfill is completed");
+    });
+
+    it("with the worker busy, tries claimed ahead start as the one before ends; every value reaches its downstream, one try each", async () => {
+      const row = await s.store.db.selectFrom("serialized_dag").selectAll().where("dag_id", "=", "bf_xcom").executeTakeFirstOrThrow();
+      const d = toSchedulable(JSON.parse(row.data) as SerializedDag, row.dag_hash, row.fileloc);
+      const b = await createBackfill(s.store, d, { fromDate: new Date("2024-02-01T00:00:00Z"), toDate: new Date("2024-02-06T00:00:00Z"), maxActiveRuns: 3 });
+      assert.equal(b.created, 6);
+      const env = { ...process.env, ORCH_HOME: s.home };
+      const executor = createLocalExecutor({ parallelism: 1, env });
+      let left = 6;
+      let allDone!: () => void;
+      const done = new Promise<void>((r) => (allDone = r));
+      const scheduler = createScheduler({ store: s.store, config: loadConfig(env), executor, log: () => {}, onRunFinished: (r) => r.dag_id === "bf_xcom" && --left === 0 && allDone() });
+      await scheduler.start();
+      try {
+        let t: NodeJS.Timeout | undefined;
+        const stuck = new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`stuck with ${left} of 6 runs left`)), 120_000)));
+        await Promise.race([done, stuck]).finally(() => clearTimeout(t));
+        await scheduler.idle();
+      } finally {
+        await scheduler.stop();
+      }
+      const runs = await s.store.db.selectFrom("dag_run").selectAll().where("backfill_id", "=", b.backfill.id).orderBy("logical_date").execute();
+      assert.deepEqual(runs.map((r) => r.state), Array(6).fill("success"));
+      const tis = await s.store.db.selectFrom("task_instance").selectAll().where("dag_id", "=", "bf_xcom").execute();
+      assert.equal(tis.length, 18);
+      for (const ti of tis) assert.deepEqual([ti.state, ti.try_number, ti.end_date !== null], ["success", 1, true], `${ti.run_id} ${ti.task_id}`);
+      // One history row per try, as it ended.
+      const hist = await s.store.db.selectFrom("task_instance_history").select(["task_instance_id", "state", "end_date"]).where("dag_id", "=", "bf_xcom").execute();
+      assert.deepEqual(hist.map((h) => [h.task_instance_id, h.state, h.end_date]).sort(), tis.map((ti) => [ti.id, "success", ti.end_date]).sort());
+      const xcoms = await s.store.db.selectFrom("xcom").select(["run_id", "task_id", "value"]).where("dag_id", "=", "bf_xcom").where("task_id", "=", "c").execute();
+      const byRun = new Map(runs.map((r) => [r.run_id, r.logical_date!.slice(0, 10)]));
+      assert.deepEqual(xcoms.map((x) => [x.run_id, JSON.parse(x.value)]).sort(), runs.map((r) => [r.run_id, `${byRun.get(r.run_id)}/b/c`]).sort());
+      // Each try waited for its upstream: a task started no earlier than its upstream ended.
+      const at = (runId: string, taskId: string) => tis.find((t) => t.run_id === runId && t.task_id === taskId)!;
+      for (const r of runs) {
+        assert.ok(at(r.run_id, "b").start_date! >= at(r.run_id, "a").end_date!, `${r.run_id}: b before a ended`);
+        assert.ok(at(r.run_id, "c").start_date! >= at(r.run_id, "b").end_date!, `${r.run_id}: c before b ended`);
+      }
     });
   });
 }

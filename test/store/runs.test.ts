@@ -7,6 +7,7 @@ import { openStore } from "../../src/store/index.ts";
 import {
   claimScheduledTaskInstances,
   clearTaskInstances,
+  finishSuccessAndStart,
   finishTry,
   getTaskInstanceById,
   listTaskInstances,
@@ -162,6 +163,41 @@ for (const dialect of testDialects()) {
       const cleared = (await getTaskInstanceById(t.store.db, ti.id))!;
       assert.equal(cleared.state, null);
       assert.equal(cleared.max_tries, 4);
+    });
+
+    it("a success and the next try's start in one statement (PostgreSQL): finish, history, XComs, start; each guarded on its own", { skip: dialect === "sqlite" ? "PostgreSQL's data-modifying CTEs only" : undefined }, async () => {
+      const run = await t.store.writeTransaction((trx) => createDagRun(trx, { ...newRun("one_stmt", 1), state: "running" }, TASKS.slice(0, 3)));
+      const [a, b, c] = await listTaskInstances(t.store.db, "one_stmt", run.run_id);
+      await setTaskInstanceState(t.store.db, [a!.id, b!.id], "queued");
+      await startTry(t.store.db, a!.id, { hostname: "h", pid: 1, jobId: null });
+      const running = (await getTaskInstanceById(t.store.db, a!.id))!;
+      const ref = { dagRunId: run.id, dagId: "one_stmt", runId: run.run_id };
+      await setXcoms(t.store.db, ref, "a", -1, [{ key: "return_value", value: "old" }]);
+      const next = { hostname: "h2", pid: 2, jobId: null };
+      // Two pushes of one key: the last wins (a second row of one key would fail the upsert).
+      const entries = [{ key: "return_value", value: { n: 1, q: `"quoted" \\ {braces}, é` } }, { key: "k", value: 1 }, { key: "k", value: [2, null] }];
+      const r = await finishSuccessAndStart(t.store.db, running, { dagRunId: run.id, entries }, { id: b!.id, ...next });
+      assert.deepEqual(r, { finished: true, tryNumber: 1 });
+      const [ea, eb] = [(await getTaskInstanceById(t.store.db, a!.id))!, (await getTaskInstanceById(t.store.db, b!.id))!];
+      assert.deepEqual([ea.state, ea.try_number, ea.end_date !== null, ea.duration !== null], ["success", 1, true, true]);
+      assert.deepEqual([eb.state, eb.try_number, eb.hostname, eb.pid, eb.start_date !== null], ["running", 1, "h2", 2, true]);
+      const hist = await t.store.db.selectFrom("task_instance_history").selectAll().where("task_instance_id", "=", a!.id).execute();
+      assert.deepEqual(hist.map((h) => [h.try_number, h.state, h.end_date, h.interrupted]), [[1, "success", ea.end_date, 0]]);
+      const xs = await listRunXcoms(t.store.db, run.id);
+      assert.deepEqual(xs.map((x) => [x.task_id, x.map_index, x.key, x.value]).sort(), [
+        ["a", -1, "k", [2, null]],
+        ["a", -1, "return_value", { n: 1, q: `"quoted" \\ {braces}, é` }],
+      ]);
+      // The finished row has moved on (here: already success): no XCom is written, the next try still starts.
+      await setTaskInstanceState(t.store.db, [c!.id], "queued");
+      const again = await finishSuccessAndStart(t.store.db, running, { dagRunId: run.id, entries: [{ key: "late", value: 1 }] }, { id: c!.id, ...next });
+      assert.deepEqual(again, { finished: false, tryNumber: 1 });
+      assert.equal((await listRunXcoms(t.store.db, run.id)).some((x) => x.key === "late"), false);
+      assert.equal((await getTaskInstanceById(t.store.db, c!.id))!.state, "running");
+      // The next row not queued (started above): not started again; no XComs at all is fine.
+      const runningB = (await getTaskInstanceById(t.store.db, b!.id))!;
+      assert.deepEqual(await finishSuccessAndStart(t.store.db, runningB, { dagRunId: run.id, entries: [] }, { id: c!.id, ...next }), { finished: true, tryNumber: null });
+      assert.equal((await getTaskInstanceById(t.store.db, b!.id))!.state, "success");
     });
 
     it("XComs are JSON text per run, task and key; setting one again replaces it", async () => {
