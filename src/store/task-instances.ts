@@ -337,13 +337,14 @@ const finishWithHistoryQuery = hotQuery<FinishParams>((db, p) =>
  * task instance queued -> running as startTry moves it. The two task instances are independent:
  * the next try starts even when the finished one's row had moved on (a clear, a recovery), as it
  * would in the outcome's transaction. On the hot path of a busy worker: where a PostgreSQL
- * backfill's hop took 5 round trips (begin, finish, XComs, start, commit), it takes one.
+ * backfill's hop took 5 round trips (begin, finish, XComs, start, commit), it takes one. Without
+ * a next try, the success and its XComs in one statement (in the outcome's transaction).
  */
 export async function finishSuccessAndStart(
   db: Db,
   ti: TaskInstanceRow,
   xcoms: { dagRunId: number; entries: readonly { key: string; value: unknown }[] },
-  next: { id: number; hostname: string; pid: number; jobId: number | null },
+  next: { id: number; hostname: string; pid: number; jobId: number | null } | undefined,
 ): Promise<{ finished: boolean; tryNumber: number | null }> {
   const now = nowIso();
   const duration = ti.start_date ? (Date.parse(now) - Date.parse(ti.start_date)) / 1000 : null;
@@ -351,7 +352,8 @@ export async function finishSuccessAndStart(
   const r = await finishAndStartQuery(db, {
     id: ti.id, tryNumber: ti.try_number, state: "success", now, duration, reason: null, nextRetryAt: null,
     dagRunId: xcoms.dagRunId, keys, values,
-    nextId: next.id, hostname: next.hostname, pid: next.pid, jobId: next.jobId,
+    // No next try: an id no row has (ids start at 1), so the start writes nothing.
+    nextId: next?.id ?? 0, hostname: next?.hostname ?? "", pid: next?.pid ?? 0, jobId: next?.jobId ?? null,
   });
   const row = r.rows[0];
   return { finished: Number(row?.finished ?? 0) > 0, tryNumber: row?.started ?? null };

@@ -199,6 +199,11 @@ for (const dialect of testDialects()) {
       const runningB = (await getTaskInstanceById(t.store.db, b!.id))!;
       assert.deepEqual(await finishSuccessAndStart(t.store.db, runningB, { dagRunId: run.id, entries: [] }, { id: c!.id, ...next }), { finished: true, tryNumber: null });
       assert.equal((await getTaskInstanceById(t.store.db, b!.id))!.state, "success");
+      // No next try (the outcome's transaction uses it so): the success and its XComs alone.
+      const runningC = (await getTaskInstanceById(t.store.db, c!.id))!;
+      assert.deepEqual(await t.store.writeTransaction((trx) => finishSuccessAndStart(trx, runningC, { dagRunId: run.id, entries: [{ key: "return_value", value: "c" }] }, undefined)), { finished: true, tryNumber: null });
+      assert.equal((await getTaskInstanceById(t.store.db, c!.id))!.state, "success");
+      assert.deepEqual((await listRunXcoms(t.store.db, run.id)).filter((x) => x.task_id === "c").map((x) => x.value), ["c"]);
     });
 
     it("XComs are JSON text per run, task and key; setting one again replaces it", async () => {
