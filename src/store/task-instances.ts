@@ -271,8 +271,9 @@ export async function startTry(db: Db, id: number, who: { hostname: string; pid:
   return row ? row.try_number : null;
 }
 type StartParams = { id: number; now: string; hostname: string; pid: number; jobId: number | null };
-const startQuery = hotQuery<StartParams, { try_number: number }>((db, p) => startUpdate(db, p));
-function startUpdate(db: Pick<QueryCreator<Database>, "updateTable">, p: Slots<StartParams>) {
+const startQuery = hotQuery<StartParams, { try_number: number }>((db, p) => startUpdate(db, p, p.v("id")));
+/** queued -> running of the row `id` (a slot: the caller's parameter names it). */
+function startUpdate(db: Pick<QueryCreator<Database>, "updateTable">, p: Slots<Omit<StartParams, "id">>, id: number) {
   return db
     .updateTable("task_instance")
     .set((eb) => ({
@@ -289,7 +290,7 @@ function startUpdate(db: Pick<QueryCreator<Database>, "updateTable">, p: Slots<S
       state_reason: null,
       updated_at: p.v("now"),
     }))
-    .where("id", "=", p.v("id"))
+    .where("id", "=", id)
     .where("state", "=", "queued")
     .returning("try_number");
 }
@@ -390,7 +391,7 @@ const finishAndStartQuery = hotQuery<FinishAndStartParams, { finished: number | 
         )
         .onConflict(onXcomConflict),
     )
-    .with("s", (qb) => startUpdate(qb, { v: (name) => p.v(name === "id" ? "nextId" : name), list: p.list } as Slots<StartParams>))
+    .with("s", (qb) => startUpdate(qb, p, p.v("nextId")))
     .selectNoFrom((eb) => [eb.selectFrom("u").select(eb.fn.countAll().as("n")).as("finished"), eb.selectFrom("s").select("try_number").as("started")]),
 );
 
