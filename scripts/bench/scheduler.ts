@@ -122,6 +122,7 @@ async function scenario(store: Store, home: string, dagId: string, runs: number,
   );
   // With several workers tasks overlap: a hand-off is then meaningful only with one.
   const h = parallelism === 1 ? handoffs(marks) : [];
+  if (process.env.ORCH_BENCH_KEEP_MARKS) writeFileSync(process.env.ORCH_BENCH_KEEP_MARKS + "-" + dagId + ".txt", readFileSync(marks));
   return { tiPerSecond: tiCount / seconds, seconds, tis: tiCount, median: pct(h, 50), p95: pct(h, 95), cpuMsPerTi: (cpu.user + cpu.system) / 1000 / tiCount, statementsPerTi: statements / tiCount };
 }
 

@@ -25,6 +25,8 @@ export interface WorkerProcess {
   /** Tasks handed to this worker so far. */
   readonly tasksRun: number;
   run(request: RunTaskRequest, log: LogSink, answer?: ReadAnswerer): Promise<TaskOutcome>;
+  /** Has the child import a DAG file ahead of its first task (see ToWorker "preload"). */
+  preload(fileloc: string, cacheDir: string): void;
   /** Asks the child to finish its current task and exit; kills it after `graceMs`. */
   stop(graceMs: number): Promise<void>;
   /** Ends the child now, task and all: SIGTERM, SIGKILL after `graceMs` (a cleared running try). */
@@ -255,6 +257,9 @@ export function spawnWorker(opts: { env?: NodeJS.ProcessEnv } = {}): WorkerProce
         }
         send({ type: "run-task", request });
       });
+    },
+    preload(fileloc, cacheDir) {
+      send({ type: "preload", fileloc, cacheDir });
     },
     terminate(graceMs) {
       kill(graceMs);

@@ -51,7 +51,7 @@ const imported = new Map<string, Promise<Map<string, Dag>>>();
 // for every task was 0.4 ms of a 3 ms hand-off in the scheduler benchmark.
 const compiledByStat = new Map<string, string>();
 
-async function compiledPathFor(request: RunTaskRequest): Promise<string> {
+async function compiledPathFor(request: Pick<RunTaskRequest, "fileloc" | "cacheDir">): Promise<string> {
   const st = statSync(request.fileloc);
   const key = `${request.fileloc}\u0000${st.mtimeMs}\u0000${st.size}\u0000${st.ino}`;
   let compiled = compiledByStat.get(key);
@@ -62,7 +62,7 @@ async function compiledPathFor(request: RunTaskRequest): Promise<string> {
   return compiled;
 }
 
-async function loadDag(request: RunTaskRequest): Promise<Dag> {
+async function loadFile(request: Pick<RunTaskRequest, "fileloc" | "cacheDir">): Promise<Map<string, Dag>> {
   const compiledPath = await compiledPathFor(request);
   let pending = imported.get(compiledPath);
   if (!pending) {
@@ -70,7 +70,11 @@ async function loadDag(request: RunTaskRequest): Promise<Dag> {
     imported.set(compiledPath, pending);
     pending.catch(() => imported.delete(compiledPath));
   }
-  const dags = await pending;
+  return pending;
+}
+
+async function loadDag(request: RunTaskRequest): Promise<Dag> {
+  const dags = await loadFile(request);
   const dag = dags.get(request.dagId);
   if (!dag) throw new Error(`DAG ${request.dagId} is no longer defined in ${request.fileloc}`);
   return dag;
@@ -176,6 +180,11 @@ process.on("message", (raw) => {
       return;
     case "read-answer":
       onReadAnswer(m);
+      return;
+    case "preload":
+      // A failed import is forgotten (loadFile), so the task that needs the file tries again and
+      // reports what broke in its own log.
+      loadFile(m).catch(() => {});
       return;
     case "shutdown":
       shuttingDown = true;

@@ -129,6 +129,9 @@ export type ToWorker =
   | { type: "run-task"; request: RunTaskRequest }
   | { type: "read-answer"; readId: number; results: TaskReadResult[] }
   | { type: "read-answer"; readId: number; error: string }
+  /** Import this DAG file now (a fresh worker taking over from one being recycled): its first task
+   *  then finds it loaded. A failure is kept for that task to report. */
+  | { type: "preload"; fileloc: string; cacheDir: string }
   | { type: "shutdown" };
 
 export type FromWorker =

@@ -3,7 +3,7 @@
 // environment is not passed on, raw stdout lands in its own try's log, workers are recycled after
 // maxTasksPerWorker tasks, and a worker killed for a timeout never takes the next task.
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
 import { createLocalExecutor, type Executor } from "../../src/executor/local-executor.ts";
@@ -190,6 +190,38 @@ describe("worker: reads, environment, output, recycling", () => {
     }
     assert.equal(pids[0], pids[1]);
     assert.notEqual(pids[1], pids[2]);
+  });
+
+  it("a recycled worker's successor imports the DAG file before its first task", async () => {
+    // The module records each import; with preloading, the successor's import is seen while its
+    // predecessor is still the one taking tasks, and the successor's first task imports nothing.
+    const marks = join(h.home, "imports.txt");
+    const file = join(h.dags, "imports.ts");
+    await writeFile(file, `import { dag, task } from "orch";
+import { appendFileSync } from "node:fs";
+appendFileSync(process.env.IMPORT_MARKS!, "import " + process.pid + "\\n");
+export default dag({ dag_id: "w", schedule: null, start_date: "2024-01-01" }, () => {
+  task({ task_id: "pid" }, async () => process.pid)();
+});
+`);
+    await writeFile(marks, "");
+    executor = createLocalExecutor({ parallelism: 1, maxTasksPerWorker: 2, env: { ...process.env, IMPORT_MARKS: marks } });
+    const pid = async () => {
+      const r = await run(executor!, "pid", { fileloc: file });
+      assert.ok(r.outcome.state === "success", JSON.stringify(r.outcome));
+      return r.outcome.xcoms[0]!.value as number;
+    };
+    const first = await pid();
+    assert.equal(await pid(), first);
+    const imports = async () => (await readFile(marks, "utf8")).trim().split("\n").filter(Boolean);
+    const deadline = Date.now() + 30_000;
+    while (!(await imports()).some((l) => l !== `import ${first}`)) {
+      assert.ok(Date.now() < deadline, `the successor never imported ${file} ahead of a task: ${(await imports()).join(", ")}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const successor = await pid();
+    assert.notEqual(successor, first);
+    assert.deepEqual(await imports(), [`import ${first}`, `import ${successor}`]);
   });
 
   it("a worker killed for a timeout never takes the next task", async () => {
