@@ -34,6 +34,7 @@ import { clearTaskXcoms, listSkipDecisions } from "../store/xcom.ts";
 import { createPastDepends, unfinishedDependsOnPast } from "./past-depends.ts";
 import { relevantSetups } from "./setup-teardown.ts";
 import { decideTask, holdSkipForPast, type TaskVerdict } from "./task-deps.ts";
+import type { FanInWitnesses } from "./fan-in-witness.ts";
 
 type TiLite = TaskInstanceBrief;
 
@@ -51,6 +52,8 @@ export interface RunEvaluation {
 export interface EvaluateOptions {
   /** [core] max_map_length: a mapped task expanding to more instances fails. */
   maxMapLength: number;
+  /** A wide fan-in's witnesses (fan-in-witness.ts), kept by the scheduler across evaluations. */
+  witnesses?: FanInWitnesses;
 }
 
 /** What the run's branch and short-circuit tasks recorded they skipped, for the candidates'
@@ -162,15 +165,24 @@ export async function evaluateDagRun(
         }
       }
       const wideUps = wide.get(ti.task_id);
+      const setups = relevantSetups(d, ti.task_id);
+      // A wide fan-in whose upstream just succeeded while another is unfinished: still waiting,
+      // proved by one row (fan-in-witness.ts) instead of counting every upstream.
+      const witnesses = opts.witnesses;
+      if (wideUps && witnesses && setups.length === 0 && state === null && focus) {
+        const finishedNow = wideUps.filter((u) => focus.has(u)).map((u) => states.single(u));
+        if (await witnesses.stillWaits(trx, run, ti.task_id, task.trigger_rule, wideUps, finishedNow, countedStates)) continue;
+      }
       // In a mapped task group, an upstream in the same group counts only its instance at this
       // instance's index (run-states.ts relevant): the group releases index by index.
       const perIndex = inMappedGroup(d, task, ti.map_index);
       const upstream = wideUps
         ? await countWideUpstream(trx, dialect!, run, wideUps, countedStates)
         : countUpstreamStates(states.upstream(task.upstream_task_ids, ti.map_index < 0 && !task.expand_input, perIndex));
+      // Counted with an upstream unfinished: the next finish asks a witness, found from the end.
+      if (wideUps && witnesses && upstream.done < upstream.total) witnesses.reset(run, ti.task_id, wideUps);
       // Until some upstream task has finished no rule but `always` can pass or decide a state:
       // skipping those keeps a step O(changed) rather than O(tasks) for a long chain.
-      const setups = relevantSetups(d, ti.task_id);
       if (upstream.done === 0 && upstream.total > 0 && task.trigger_rule !== "always" && setups.length === 0) continue;
       const statesOf = (id: string) => (perIndex?.sameGroup(id) ? states.relevant(id, ti.map_index) : [states.single(id)]);
       // An instance past a shorter re-expansion of the group (after a clear): its upstream inside

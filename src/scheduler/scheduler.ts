@@ -22,6 +22,7 @@ import { createDagBag, type DagBag, type SchedulableDag } from "./dag-bag.ts";
 import type { SerializedTask } from "../serialization/serialized-dag.ts";
 import { loadRunGate, type RunGate } from "./backfill.ts";
 import { evaluateDagRun, type RunEvaluation } from "./evaluate-run.ts";
+import { createFanInWitnesses } from "./fan-in-witness.ts";
 import { dagDependsOnPast } from "./past-depends.ts";
 import { jobsOfThisProcess, recoverOrphanedTaskInstances } from "./recovery.ts";
 import { createDueScheduledRuns } from "./run-creation.ts";
@@ -110,7 +111,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   let stepFailures = 0;
   let stepBackoffMs = STEP_BACKOFF_MIN_MS;
   const cleanupMs = config.getNumber("core", "killed_task_cleanup_time") * 1000;
-  const mapping = { maxMapLength: config.getNumber("core", "max_map_length") };
+  // The witnesses of wide fan-ins live as long as this scheduler (fan-in-witness.ts).
+  const mapping = { maxMapLength: config.getNumber("core", "max_map_length"), witnesses: createFanInWitnesses() };
 
   function nudge(o: { dagsChanged?: boolean; run?: { dag_id: string; run_id: string }; tasks?: readonly string[]; external?: boolean } = {}): void {
     if (o.external) externalChange = true;

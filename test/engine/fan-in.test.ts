@@ -1,6 +1,7 @@
 // A wide fan-in (more than 16 direct upstreams) has its upstream states counted by one aggregate
-// in focused steps (src/scheduler/evaluate-run.ts): the verdicts must be those of the row-by-row
-// count, through a real run of a real DAG file.
+// in focused steps (src/scheduler/evaluate-run.ts), or its wait proved by one unfinished upstream
+// (src/scheduler/fan-in-witness.ts): the verdicts must be those of the row-by-row count, through a
+// real run of a real DAG file.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { dagsTest, migrateHome, writeDag, type RunStates } from "../helpers/engine.ts";
@@ -18,6 +19,15 @@ export default dag({ dag_id: "wide", schedule: null, start_date: "2024-01-01", m
   chain(mixed, empty({ task_id: "mixed_all_success" }));
   chain(mixed, empty({ task_id: "mixed_one_failed", trigger_rule: "one_failed" }));
   chain(mixed, empty({ task_id: "mixed_all_done", trigger_rule: "all_done" }));
+  // Tasks that run (not empties), one failing early in the list: the witness, found from the end,
+  // is unfinished when it fails, and its failure must still decide the fan-in at once.
+  const early = Array.from({ length: ${WIDTH} }, (_, i) =>
+    i === 2 ? task({ task_id: "early_bad" }, async () => { throw new Error("boom"); })() : task({ task_id: "e" + i }, async () => i)());
+  chain(early, empty({ task_id: "early_all_success" }));
+  chain(early, empty({ task_id: "early_none_failed_min_one_success", trigger_rule: "none_failed_min_one_success" }));
+  chain(early, empty({ task_id: "early_all_done", trigger_rule: "all_done" }));
+  const good = Array.from({ length: ${WIDTH} }, (_, i) => task({ task_id: "g" + i }, async () => i)());
+  chain(good, empty({ task_id: "good_all_success" }));
 });
 `;
 
@@ -36,17 +46,29 @@ describe("a fan-in of 24 upstreams", () => {
   });
 
   it("decides each downstream as the trigger rule says", () => {
-    const got = ["all_ok", "mixed_all_success", "mixed_one_failed", "mixed_all_done", "bad"].map((t) => [t, r.states[t]]);
+    const want = {
+      all_ok: "success",
+      mixed_all_success: "upstream_failed",
+      mixed_one_failed: "success",
+      mixed_all_done: "success",
+      bad: "failed",
+      early_bad: "failed",
+      early_all_success: "upstream_failed",
+      early_none_failed_min_one_success: "upstream_failed",
+      early_all_done: "success",
+      good_all_success: "success",
+    };
+    const got = Object.keys(want).map((t) => [t, r.states[t]]);
     assert.deepEqual(
       Object.fromEntries(got),
-      { all_ok: "success", mixed_all_success: "upstream_failed", mixed_one_failed: "success", mixed_all_done: "success", bad: "failed" },
+      want,
       r.cli.stdout + r.cli.stderr,
     );
   });
 
   it("every upstream ran", () => {
-    const upstream = Object.entries(r.states).filter(([t]) => /^(ok|m)\d+$/.test(t));
-    assert.equal(upstream.length, 2 * 24 - 1, JSON.stringify(r.states));
+    const upstream = Object.entries(r.states).filter(([t]) => /^(ok|m|e|g)\d+$/.test(t));
+    assert.equal(upstream.length, 4 * 24 - 2, JSON.stringify(r.states));
     assert.ok(upstream.every(([, s]) => s === "success"), JSON.stringify(upstream));
   });
 });
