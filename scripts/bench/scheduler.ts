@@ -13,6 +13,8 @@
 //
 //   npm run bench scheduler                  ORCH_BENCH_IDLE_S=5 for a shorter idle window
 //   ORCH_BENCH_DIALECTS=sqlite ORCH_BENCH_SCENARIOS=chain,fan   a subset
+//   ORCH_BENCH_KEEP_MARKS=/tmp/marks   keeps each one-worker scenario's task marks ("start end" per
+//                                      task) as /tmp/marks-DAG_ID.txt, to read the hand-offs' spread
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
