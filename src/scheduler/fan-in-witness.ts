@@ -21,7 +21,7 @@
 import type { Kysely } from "kysely";
 import type { Database, DagRunRow } from "../store/schema.ts";
 import { listRunTaskBriefs } from "../store/task-instances.ts";
-import { FINISHED_STATES } from "./deps/index.ts";
+import { isFinished } from "./deps/index.ts";
 
 /** Rules under which a succeeded upstream, with another upstream still unfinished, leaves the
  *  task waiting with no new state (deps/trigger-rule.ts: each fails while an upstream is not done,
@@ -53,7 +53,7 @@ export interface FanInWitnesses {
   reset(run: DagRunRow, taskId: string, upstream: readonly string[]): void;
 }
 
-export function appliesTo(rule: string, finished: readonly (string | null)[]): boolean {
+function appliesTo(rule: string, finished: readonly (string | null)[]): boolean {
   return WAITING_RULES.has(rule) && finished.length > 0 && finished.every((s) => s === "success");
 }
 
@@ -61,7 +61,6 @@ export function createFanInWitnesses(): FanInWitnesses {
   // run id and task id -> the index in the upstream list of the witness.
   const at = new Map<string, number>();
   const key = (run: DagRunRow, taskId: string) => `${run.id}\u0000${taskId}`;
-  const isFinished = (s: string | null) => s !== null && FINISHED_STATES.includes(s as never);
   return {
     async stillWaits(trx, run, taskId, rule, upstream, finished, seen) {
       if (!appliesTo(rule, finished)) return false;

@@ -111,8 +111,9 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   let stepFailures = 0;
   let stepBackoffMs = STEP_BACKOFF_MIN_MS;
   const cleanupMs = config.getNumber("core", "killed_task_cleanup_time") * 1000;
-  // The witnesses of wide fan-ins live as long as this scheduler (fan-in-witness.ts).
-  const mapping = { maxMapLength: config.getNumber("core", "max_map_length"), witnesses: createFanInWitnesses() };
+  // Options of every run evaluation; the witnesses of wide fan-ins live as long as this scheduler
+  // (fan-in-witness.ts).
+  const evaluation = { maxMapLength: config.getNumber("core", "max_map_length"), witnesses: createFanInWitnesses() };
 
   function nudge(o: { dagsChanged?: boolean; run?: { dag_id: string; run_id: string }; tasks?: readonly string[]; external?: boolean } = {}): void {
     if (o.external) externalChange = true;
@@ -350,7 +351,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     }
     // The run as listed when the try started: its state may have moved since (marked by a user).
     if ((await getDagRunState(trx, run.id)) !== "running") return undefined;
-    const ev = await evaluateDagRun(trx, run, d, clock(), downstream, mapping, store.dialect);
+    const ev = await evaluateDagRun(trx, run, d, clock(), downstream, evaluation, store.dialect);
     let next: NextTry | undefined;
     // Claimed whether or not this run goes on: the worker takes another run's try as well (a
     // backfill's next month starts while this one's end is noted).
@@ -450,7 +451,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     try {
       out = await store.writeTransaction(async (trx) => {
         let ev: RunEvaluation | undefined;
-        if (work && (await getDagRunState(trx, work.run.id)) === "running") ev = await evaluateDagRun(trx, work.run, work.d, clock(), work.downstream, mapping, store.dialect);
+        if (work && (await getDagRunState(trx, work.run.id)) === "running") ev = await evaluateDagRun(trx, work.run, work.d, clock(), work.downstream, evaluation, store.dialect);
         const room = executor.parallelism - ahead.length;
         const early = !stopped && backlog && (work?.ahead ?? true) && room > 0 && executor.freeSlots() === 0 ? await claim(trx, room) : [];
         return { ev, early };
@@ -520,7 +521,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     if (run.state === "queued" && backfill && !opts.onlyRunIds && !gate.admit(run, d.dag.max_active_runs)) return null;
     return store.writeTransaction(async (trx) => {
       if (run.state === "queued" && !(await startDagRunWithinLimit(trx, store.dialect, run, opts.onlyRunIds || backfill ? null : d.dag.max_active_runs))) return null;
-      return evaluateDagRun(trx, run, d, now, focus, mapping, store.dialect);
+      return evaluateDagRun(trx, run, d, now, focus, evaluation, store.dialect);
     });
   }
 

@@ -130,7 +130,8 @@ export type ToWorker =
   | { type: "read-answer"; readId: number; results: TaskReadResult[] }
   | { type: "read-answer"; readId: number; error: string }
   /** Import this DAG file now (a fresh worker taking over from one being recycled): its first task
-   *  then finds it loaded. A failure is kept for that task to report. */
+   *  then finds it loaded. No reply; a failed import is forgotten, and the task that needs the file
+   *  imports it again and reports the failure in its own log. */
   | { type: "preload"; fileloc: string; cacheDir: string }
   | { type: "shutdown" };
 
