@@ -96,6 +96,11 @@ function openSqlite(path: string, url: string): Store {
   conn.pragma("synchronous = NORMAL");
   // Another orch process holding the write lock makes us wait rather than fail at once.
   conn.pragma("busy_timeout = 10000");
+  // Ephemeral tables (an IN list, a correlated count, a sort) in memory. With the default (a
+  // temporary file, opened lazily), each one set up a pager per execution: the claim, which has
+  // two, took 40-65 µs instead of 9-14 µs on a 1,000-task chain. The store's statements sort and
+  // group metadata rows, never more than a listing's page, so memory stays small.
+  conn.pragma("temp_store = MEMORY");
   const stats = { statements: 0 };
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingPrepare(conn) }), log: countingLog(stats) });
   return {

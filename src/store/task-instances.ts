@@ -149,8 +149,8 @@ export interface ClaimOptions {
 
 type Candidate = TaskInstanceRow & { cap: number; active: number };
 /** The claim's candidates (variant: how many run ids narrow it, -1 for none; whether to lock rows). */
-const candidatesQuery = hotQuery<{ max: number; window: number; runIds: readonly number[] }, Candidate>((db, p, variant) => {
-  const [runs, skipLocked] = variant.split(" ");
+const candidatesQuery = hotQuery<{ max: number; runIds: readonly number[] }, Candidate>((db, p, variant) => {
+  const [runs, skipLocked, window] = variant.split(" ");
   const activeOf = (eb: import("kysely").ExpressionBuilder<Database & { ti: TaskInstanceTable }, "ti">) =>
     eb
       .selectFrom("task_instance as a")
@@ -171,7 +171,9 @@ const candidatesQuery = hotQuery<{ max: number; window: number; runIds: readonly
     .orderBy("ti.priority_weight", "desc")
     .orderBy("ti.scheduled_dttm")
     .orderBy("ti.id")
-    .limit(p.v("window"));
+    // A literal, not a parameter: SQLite ran this statement 4-6x slower (120 µs instead of 20-30
+    // on a 1,000-task chain) with `limit ?`. The window takes few values (4 × the free slots).
+    .limit(sql.lit(Number(window)));
   // `+ 0` keeps the planner on the task_instance state index: filtering on dag_run.id's own index
   // would read every task instance of the named runs (1,000 for a 1,000-task fan-out) per claim.
   if (Number(runs) >= 0) q = q.where(sql<number>`dr.id + 0`, "in", p.list("runIds", Number(runs)));
@@ -196,7 +198,7 @@ export async function claimScheduledTaskInstances(trx: Kysely<Database>, dialect
   if (opts.onlyRunIds && opts.onlyRunIds.length === 0) return claimed([], false);
   const runs = opts.onlyRunIds ? opts.onlyRunIds.length : -1;
   const candidates = (
-    await candidatesQuery(trx, { max: opts.defaultMaxActiveTasks, window: opts.limit * 4, runIds: opts.onlyRunIds ?? [] }, `${runs} ${dialect.supportsSkipLocked}`)
+    await candidatesQuery(trx, { max: opts.defaultMaxActiveTasks, runIds: opts.onlyRunIds ?? [] }, `${runs} ${dialect.supportsSkipLocked} ${opts.limit * 4}`)
   ).rows;
   if (candidates.length === 0) return claimed([], false);
 

@@ -112,6 +112,18 @@ for (const dialect of testDialects()) {
       assert.equal(after.get(theirs.claimed[0]!.id)!.queued_by_job_id, other);
     });
 
+    it("each claim size has its own candidate window (a literal in the statement's text)", async () => {
+      const { run, tis } = await runningRun(t, "windows", 7);
+      await setState(t.store.db, tis.map((x) => x.id), "scheduled");
+      const claim = (limit: number) =>
+        t.store.writeTransaction((trx) => claimScheduledTaskInstances(trx, t.store.dialect, { limit, jobId: null, defaultMaxActiveTasks: 16, onlyRunIds: [run.id] }));
+      // The first claim compiles the statement with a window of 4; the next asks for 5 of the 6 left.
+      assert.equal((await claim(1)).claimed.length, 1);
+      const five = await claim(5);
+      assert.deepEqual([five.claimed.length, five.more], [5, true]);
+      assert.deepEqual([(await claim(1)).claimed.length, (await claim(1)).claimed.length], [1, 0]);
+    });
+
     it("a claim carries its job; a try's end is written only while state and try number are what it read", async () => {
       const job = await startJob(t.store.db, { jobType: "SchedulerJob", hostname: "h", pid: 1 });
       const { run, tis } = await runningRun(t, "guarded", 1);
