@@ -15,13 +15,14 @@ import {
   type UpstreamStates,
 } from "./deps/index.ts";
 import type { Dialect } from "../store/dialect.ts";
-import { finishDagRun } from "../store/dag-runs.ts";
+import { finishDagRun, getDagRunState } from "../store/dag-runs.ts";
 import type { Database, DagRunRow } from "../store/schema.ts";
 import {
   countRunTaskStates,
   decideTaskInstance,
   distinctRunStates,
   listRunTaskBriefs,
+  listRunTaskBriefsWithRunState,
   noteWaitingReason,
   scheduleTaskInstance,
   type TaskInstanceBrief,
@@ -47,6 +48,9 @@ export interface RunEvaluation {
   complete: boolean;
   /** This evaluation ended the run (false when another one, in another transaction, had). */
   ended: boolean;
+  /** With `requireRunning`: the run was not running (marked by a user since it was listed), so
+   *  nothing was looked at or written. */
+  notRunning?: true;
 }
 
 export interface EvaluateOptions {
@@ -54,6 +58,10 @@ export interface EvaluateOptions {
   maxMapLength: number;
   /** A wide fan-in's witnesses (fan-in-witness.ts), kept by the scheduler across evaluations. */
   witnesses?: FanInWitnesses;
+  /** A focused evaluation of a run that must still be running in the store (a hand-off's: the run
+   *  as listed when the try started may have been marked since). Its state is read with the first
+   *  rows; not running: `notRunning`, nothing written. */
+  requireRunning?: boolean;
 }
 
 /** What the run's branch and short-circuit tasks recorded they skipped, for the candidates'
@@ -119,7 +127,13 @@ export async function evaluateDagRun(
         for (const u of ups) if (d.tasks.get(u)?.kind === "branch" || d.tasks.get(u)?.kind === "short_circuit") needed.add(u);
       } else for (const u of ups) needed.add(u);
     }
-    const rows = await selectTis(trx, run, [...needed]);
+    let rows: TiLite[];
+    if (opts.requireRunning) {
+      const r = await listRunTaskBriefsWithRunState(trx, run, [...needed]);
+      const runState = r.runState ?? (await getDagRunState(trx, run.id));
+      if (runState !== "running") return { scheduled: 0, runState: "running", nextRetryAt: null, complete: false, ended: false, notRunning: true };
+      rows = r.rows;
+    } else rows = await selectTis(trx, run, [...needed]);
     states = new RunStates(rows);
     candidates = rows.filter((t) => focus.has(t.task_id));
   } else {

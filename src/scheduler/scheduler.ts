@@ -10,7 +10,7 @@ import type { Executor } from "../executor/local-executor.ts";
 import { hostname } from "node:os";
 import { makeTaskLogFolder, taskLogPath } from "../logging/index.ts";
 import type { Kysely } from "kysely";
-import { finishDagRun, getDagRun, getDagRunState, listActiveDagRuns, listRunsToSchedule, startDagRunWithinLimit } from "../store/dag-runs.ts";
+import { finishDagRun, getDagRun, listActiveDagRuns, listRunsToSchedule, startDagRunWithinLimit } from "../store/dag-runs.ts";
 import { listSchedulableDagIds } from "../store/dags.ts";
 import type { Store } from "../store/index.ts";
 import { endJob, heartbeatJob, startJob } from "../store/jobs.ts";
@@ -114,6 +114,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   // Options of every run evaluation; the witnesses of wide fan-ins live as long as this scheduler
   // (fan-in-witness.ts).
   const evaluation = { maxMapLength: config.getNumber("core", "max_map_length"), witnesses: createFanInWitnesses() };
+  /** A hand-off's and a follow-up's: the run must still be running (read with the first rows). */
+  const runningOnly = { ...evaluation, requireRunning: true };
 
   function nudge(o: { dagsChanged?: boolean; run?: { dag_id: string; run_id: string }; tasks?: readonly string[]; external?: boolean } = {}): void {
     if (o.external) externalChange = true;
@@ -350,8 +352,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       };
     }
     // The run as listed when the try started: its state may have moved since (marked by a user).
-    if ((await getDagRunState(trx, run.id)) !== "running") return undefined;
-    const ev = await evaluateDagRun(trx, run, d, clock(), downstream, evaluation, store.dialect);
+    const ev = await evaluateDagRun(trx, run, d, clock(), downstream, runningOnly, store.dialect);
+    if (ev.notRunning) return undefined;
     let next: NextTry | undefined;
     // Claimed whether or not this run goes on: the worker takes another run's try as well (a
     // backfill's next month starts while this one's end is noted).
@@ -451,7 +453,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     try {
       out = await store.writeTransaction(async (trx) => {
         let ev: RunEvaluation | undefined;
-        if (work && (await getDagRunState(trx, work.run.id)) === "running") ev = await evaluateDagRun(trx, work.run, work.d, clock(), work.downstream, evaluation, store.dialect);
+        if (work) ev = await evaluateDagRun(trx, work.run, work.d, clock(), work.downstream, runningOnly, store.dialect);
+        if (ev?.notRunning) ev = undefined;
         const room = executor.parallelism - ahead.length;
         const early = !stopped && backlog && (work?.ahead ?? true) && room > 0 && executor.freeSlots() === 0 ? await claim(trx, room) : [];
         return { ev, early };

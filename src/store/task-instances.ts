@@ -611,6 +611,30 @@ const briefsQuery = hotQuery<{ dagId: string; runId: string; taskIds: readonly s
 });
 
 /**
+ * listRunTaskBriefs of some tasks, and the run's state read in the same statement (a round trip
+ * less per hand-off on PostgreSQL than reading it first). undefined state: no row matched, so the
+ * run's state was not read.
+ */
+export async function listRunTaskBriefsWithRunState(
+  db: Db,
+  run: { id: number; dag_id: string; run_id: string },
+  taskIds: readonly string[],
+): Promise<{ rows: TaskInstanceBrief[]; runState: string | undefined }> {
+  const rows = (await briefsWithRunStateQuery(db, { dagRunId: run.id, dagId: run.dag_id, runId: run.run_id, taskIds }, String(taskIds.length))).rows;
+  const runState = rows[0]?.run_state;
+  return { rows: rows.map(({ run_state: _, ...b }) => b), runState: runState ?? undefined };
+}
+const briefsWithRunStateQuery = hotQuery<{ dagRunId: number; dagId: string; runId: string; taskIds: readonly string[] }, TaskInstanceBrief & { run_state: string | null }>((db, p, n) =>
+  db
+    .selectFrom("task_instance")
+    .select(["id", "task_id", "map_index", "state", "next_retry_at", "state_reason"])
+    .select((eb) => eb.selectFrom("dag_run").select("dag_run.state").where("dag_run.id", "=", p.v("dagRunId")).as("run_state"))
+    .where("dag_id", "=", p.v("dagId"))
+    .where("run_id", "=", p.v("runId"))
+    .where("task_id", "in", p.list("taskIds", Number(n))),
+);
+
+/**
  * How many of these tasks' instances in a run are in each state: one aggregate, for a task with many
  * upstreams (a fan-in's readiness check reads one row per state, not one per upstream). The task
  * ids travel as one JSON array (SQLite's json_each, PostgreSQL's = any of a text array), so the
