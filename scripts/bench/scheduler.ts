@@ -15,6 +15,8 @@
 //   ORCH_BENCH_DIALECTS=sqlite ORCH_BENCH_SCENARIOS=chain,fan   a subset
 //   ORCH_BENCH_KEEP_MARKS=/tmp/marks   keeps each one-worker scenario's task marks ("start end" per
 //                                      task) as /tmp/marks-DAG_ID.txt, to read the hand-offs' spread
+//   ORCH_BENCH_STATEMENTS=1            after each scenario, its statements run once per task instance
+//                                      or more: count, median and total ms as Kysely timed them
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -61,6 +63,15 @@ export const small10 = dag({ dag_id: "small10", schedule: null, start_date: "202
 });
 `;
 
+
+/** The statements a scenario ran at least once per task instance, costliest first. */
+function printStatementTimes(label: string, durations: Map<string, number[]>, tis: number): void {
+  console.log(`${label}: statements run at least once per task instance (count, median ms, total ms)`);
+  const hot = [...durations].filter(([, t]) => t.length >= tis * 0.9).map(([sql, t]) => ({ sql, n: t.length, median: pct([...t].sort((a, b) => a - b), 50), total: t.reduce((a, b) => a + b, 0) }));
+  for (const h of hot.sort((a, b) => b.total - a.total)) {
+    console.log(`  ${String(h.n).padStart(6)} ${h.median.toFixed(3).padStart(7)} ${h.total.toFixed(0).padStart(6)}  ${h.sql.replace(/\s+/g, " ").slice(0, 110)}`);
+  }
+}
 
 function pct(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
@@ -261,7 +272,9 @@ for (const dialect of dialects) {
         ["small-p4", "100 runs x 10 tasks -p 4", "small10", 100, 4],
       ] as const) {
         if (!scenarios.includes(key)) continue;
+        if (process.env.ORCH_BENCH_STATEMENTS) store.stats.durations = new Map();
         const r = await scenario(store, home, dagId, runs, parallelism);
+        if (store.stats.durations) printStatementTimes(`${dialect} ${name}`, store.stats.durations, r.tis);
         rows.push([dialect, name, r.tis.toString(), r.seconds.toFixed(2), r.tiPerSecond.toFixed(0), (r.tiPerSecond / baseline).toFixed(1) + "x", r.median.toFixed(2), r.p95.toFixed(2), r.cpuMsPerTi.toFixed(2), r.statementsPerTi.toFixed(1)]);
         console.log(`${dialect} ${name}: ${r.tiPerSecond.toFixed(0)} TI/s; scheduler CPU ${r.cpuMsPerTi.toFixed(2)} ms per TI; ${r.statementsPerTi.toFixed(1)} statements per TI`);
         if (key === "chain") chainRate.set(dialect, r.tiPerSecond);

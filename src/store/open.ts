@@ -21,14 +21,27 @@ export interface Store {
    *  BEGIN IMMEDIATE; an ordinary transaction on PostgreSQL, where claims lock rows instead). */
   writeTransaction<T>(fn: (trx: Kysely<Schema>) => Promise<T>): Promise<T>;
   /** Statements executed through `db` since the store opened (benchmarks count them per task). */
-  readonly stats: { statements: number };
+  readonly stats: StoreStats;
   close(): Promise<void>;
 }
 
-/** Kysely's query log, used only to count statements: one increment per query. */
-function countingLog(stats: { statements: number }) {
-  return (e: { level: string }) => {
-    if (e.level === "query") stats.statements++;
+/** What a store counts of its own statements, for benchmarks. */
+export interface StoreStats {
+  statements: number;
+  /** When set (a benchmark sets it), each statement's duration in ms by its SQL text, as Kysely
+   *  timed it (the driver's round trip included). */
+  durations?: Map<string, number[]>;
+}
+
+/** Kysely's query log, used to count statements (one increment per query) and, when asked, time them. */
+function countingLog(stats: StoreStats) {
+  return (e: { level: string; query: { sql: string }; queryDurationMillis: number }) => {
+    if (e.level !== "query") return;
+    stats.statements++;
+    if (!stats.durations) return;
+    const times = stats.durations.get(e.query.sql);
+    if (times) times.push(e.queryDurationMillis);
+    else stats.durations.set(e.query.sql, [e.queryDurationMillis]);
   };
 }
 
@@ -101,7 +114,7 @@ function openSqlite(path: string, url: string): Store {
   // two, took 40-65 µs instead of 9-14 µs on a 1,000-task chain. The store's statements sort and
   // group metadata rows, never more than a listing's page, so memory stays small.
   conn.pragma("temp_store = MEMORY");
-  const stats = { statements: 0 };
+  const stats: StoreStats = { statements: 0 };
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: cachingPrepare(conn) }), log: countingLog(stats) });
   return {
     db,
@@ -150,7 +163,7 @@ async function openPostgres(url: string): Promise<Store> {
       { url: redactUrl(url) },
     );
   }
-  const stats = { statements: 0 };
+  const stats: StoreStats = { statements: 0 };
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }), log: countingLog(stats) });
   return {
     db,
