@@ -5,7 +5,7 @@ import type { Kysely } from "kysely";
 import { readyToReschedule } from "./deps/ready-to-reschedule.ts";
 import {
   countUpstreamStates,
-  decideDagRunState,
+  dagRunDecision,
   evaluateTriggerRule,
   notInRetryPeriod,
   notPreviouslySkipped,
@@ -16,6 +16,7 @@ import {
 } from "./deps/index.ts";
 import type { Dialect } from "../store/dialect.ts";
 import { finishDagRun, getDagRunState } from "../store/dag-runs.ts";
+import { lockRunEvaluation } from "../store/locks.ts";
 import type { Database, DagRunRow } from "../store/schema.ts";
 import {
   countRunTaskStates,
@@ -51,6 +52,9 @@ export interface RunEvaluation {
   /** With `requireRunning`: the run was not running (marked by a user since it was listed), so
    *  nothing was looked at or written. */
   notRunning?: true;
+  /** A focused evaluation found nothing unfinished but task instances not yet decided, outside its
+   *  focus: only an evaluation of the whole run may call that a deadlock (see below). */
+  lookAgain?: true;
 }
 
 export interface EvaluateOptions {
@@ -107,6 +111,9 @@ export async function evaluateDagRun(
   opts: EvaluateOptions = { maxMapLength: 1024 },
   dialect?: Dialect,
 ): Promise<RunEvaluation> {
+  // Serialised per run (store/locks.ts): the nested look at the whole run (`again`, no dialect)
+  // already holds it.
+  if (dialect) await lockRunEvaluation(trx, dialect, run.id);
   let candidates: TiLite[];
   let states: RunStates;
   // Focused candidates with many upstreams: their upstreams' states are counted, not read. Not for
@@ -271,7 +278,14 @@ export async function evaluateDagRun(
   // Airflow's _UnfinishedStates.should_schedule: a run whose unfinished tasks include one with
   // depends_on_past waits (on another run) rather than deadlocks.
   const waitsOnPast = allStates.some((s) => s === null || s === "none") && (await unfinishedDependsOnPast(trx, run, d, focus ? undefined : states));
-  const runState = decideDagRunState({ leafStates, allStates, ...(waitsOnPast ? { anyRunnable: true } : {}) });
+  const decision = dagRunDecision({ leafStates, allStates, ...(waitsOnPast ? { anyRunnable: true } : {}) });
+  // A deadlock is a verdict on every undecided task: "none of them can run" holds only once each
+  // one's trigger rule has been asked, which a focused evaluation did for its focus alone. Another
+  // upstream's hand-off may not have decided its downstream yet (its follow-up still queued, or on
+  // PostgreSQL its transaction not yet committed): a reduce left `none` beside a finished branch
+  // failed the run as deadlocked, with the reduce then scheduled (seen under load, 1 run in 20).
+  if (focus && decision.reason === "all_tasks_deadlocked") return { scheduled, runState: "running", nextRetryAt, complete: false, ended: false, lookAgain: true };
+  const runState = decision.state;
   const ended = runState !== "running" && (await finishDagRun(trx, run.id, runState));
   return { scheduled, runState, nextRetryAt, complete: !focus, ended };
 }

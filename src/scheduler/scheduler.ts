@@ -260,6 +260,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
   /** What an evaluation decided, for the next steps: the run's retry time, a finished run. */
   function noteEvaluation(run: DagRunRow, key: string, ev: RunEvaluation): void {
+    // Undecided tasks and nothing else unfinished, seen by a focused evaluation: the whole run is
+    // looked at next (it schedules them, or calls the run deadlocked).
+    if (ev.lookAgain) {
+      dirtyRuns.set(key, "all");
+      wake();
+    }
     if (ev.runState !== "running") retryAt.delete(key);
     else if (ev.complete) {
       if (ev.nextRetryAt) retryAt.set(key, ev.nextRetryAt);

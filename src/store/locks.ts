@@ -19,3 +19,20 @@ export async function lockDags(trx: Kysely<Database>, dialect: Dialect, purpose:
     await sql`select pg_advisory_xact_lock(hashtext(${`orch:${purpose}:${dagId}`}))`.execute(trx);
   }
 }
+
+/**
+ * One evaluation of a run at a time (PostgreSQL): two tries of one run finishing together (two
+ * workers, or two schedulers) each recorded their own success, then each read the other's row as
+ * still running, uncommitted, and neither scheduled their common downstream: it waited for the
+ * safety poll. Airflow's mini-scheduler locks the dag_run row for the same reason. Taken after the
+ * finished try's own writes and before the evaluation's first read, as its own statement (a read in
+ * the same statement would use a snapshot taken before the wait). The two-key form keeps run ids
+ * apart from the DAG locks above. A hand-off takes it before its claim's max_active_tasks
+ * lock, and nothing takes them the other way round, so the two cannot deadlock.
+ */
+export async function lockRunEvaluation(trx: Kysely<Database>, dialect: Dialect, runId: number): Promise<void> {
+  if (!dialect.supportsAdvisoryLocks) return;
+  await sql`select pg_advisory_xact_lock(${RUN_EVALUATION_LOCK}, ${runId})`.execute(trx);
+}
+/** The first key of a run evaluation's lock: an arbitrary constant. */
+const RUN_EVALUATION_LOCK = 1869771333;

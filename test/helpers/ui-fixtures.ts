@@ -29,7 +29,7 @@ export interface FixtureDag {
   paused?: boolean;
 }
 
-function task(id: string, up: string[], down: string[]): SerializedTask {
+export function task(id: string, up: string[], down: string[]): SerializedTask {
   return {
     task_id: id,
     kind: "empty",
@@ -87,7 +87,11 @@ export function serializedDag(f: FixtureDag): SerializedDag {
 }
 
 export async function seedDag(store: Store, f: FixtureDag): Promise<SchedulableDag> {
-  const d = serializedDag(f);
+  return seedSerializedDag(store, serializedDag(f));
+}
+
+/** A serialized DAG stored as the DAG processor would store it (a test's own shape of tasks). */
+export async function seedSerializedDag(store: Store, d: SerializedDag): Promise<SchedulableDag> {
   const now = new Date().toISOString();
   await upsertSerializedDag(store.db, d, "hash", now);
   await upsertDag(store.db, d, { now, pausedByDefault: true, hasImportErrors: false, timetableDescription: d.timetable_summary === "None" ? null : "At 06:00" });
