@@ -111,9 +111,20 @@ export async function evaluateDagRun(
   opts: EvaluateOptions = { maxMapLength: 1024 },
   dialect?: Dialect,
 ): Promise<RunEvaluation> {
-  // Serialised per run (store/locks.ts): the nested look at the whole run (`again`, no dialect)
-  // already holds it.
+  // One evaluation of a run at a time (store/locks.ts), before its first read.
   if (dialect) await lockRunEvaluation(trx, dialect, run.id);
+  return evaluate(trx, run, d, now, focus, opts, dialect);
+}
+
+async function evaluate(
+  trx: Kysely<Database>,
+  run: DagRunRow,
+  d: SchedulableDag,
+  now: Date,
+  focus: ReadonlySet<string> | undefined,
+  opts: EvaluateOptions,
+  dialect: Dialect | undefined,
+): Promise<RunEvaluation> {
   let candidates: TiLite[];
   let states: RunStates;
   // Focused candidates with many upstreams: their upstreams' states are counted, not read. Not for
@@ -147,7 +158,8 @@ export async function evaluateDagRun(
     candidates = await selectTis(trx, run);
     states = new RunStates(candidates);
   }
-  const again = () => evaluateDagRun(trx, { ...run, state: "running" }, d, now, undefined, opts);
+  // The whole run, in the same transaction (which holds the run's lock already).
+  const again = () => evaluate(trx, { ...run, state: "running" }, d, now, undefined, opts, undefined);
   let scheduled = 0;
   let nextRetryAt: Date | null = null;
   const decisions = await branchDecisions(trx, run, d, candidates);

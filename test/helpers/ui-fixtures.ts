@@ -13,9 +13,10 @@ import { loadConfig } from "../../src/config.ts";
 import { toSchedulable, type SchedulableDag } from "../../src/scheduler/dag-bag.ts";
 import { triggerDagRun } from "../../src/scheduler/run-creation.ts";
 import type { SerializedDag, SerializedParam, SerializedTask } from "../../src/serialization/serialized-dag.ts";
-import { finishDagRun } from "../../src/store/dag-runs.ts";
+import { createDagRun, finishDagRun } from "../../src/store/dag-runs.ts";
 import { upsertDag, upsertSerializedDag } from "../../src/store/dags.ts";
 import { migrate, openStore, type Store } from "../../src/store/index.ts";
+import type { DagRunRow } from "../../src/store/schema.ts";
 import { listTaskInstances, markTaskInstancesByUser } from "../../src/store/task-instances.ts";
 import { tempHome, type TempHome } from "./home.ts";
 
@@ -97,6 +98,19 @@ export async function seedSerializedDag(store: Store, d: SerializedDag): Promise
   await upsertDag(store.db, d, { now, pausedByDefault: true, hasImportErrors: false, timetableDescription: d.timetable_summary === "None" ? null : "At 06:00" });
   const row = await store.db.selectFrom("serialized_dag").selectAll().where("dag_id", "=", d.dag_id).executeTakeFirstOrThrow();
   return toSchedulable(d, row.dag_hash, row.fileloc);
+}
+
+/** Manual run `n` of `dagId` (logical date 2024-01-n), running, with a task instance in state none
+ *  for each of `taskIds` only (a task left out has no row): for evaluations at the store's level. */
+export function createRunningRun(store: Store, dagId: string, n: number, taskIds: readonly string[]): Promise<DagRunRow> {
+  const at = new Date(Date.UTC(2024, 0, n)).toISOString();
+  return store.writeTransaction((trx) =>
+    createDagRun(
+      trx,
+      { dag_id: dagId, run_id: `manual__${n}`, run_type: "manual", logical_date: at, data_interval_start: at, data_interval_end: at, run_after: at, conf: {}, triggered_by: "test", state: "running" },
+      taskIds.map((task_id) => ({ task_id, retries: 0, priority_weight: 1, operator: "EmptyOperator" })),
+    ),
+  );
 }
 
 /** `count` manual runs, a day apart, every task instance finished in `state` (or left as is). */

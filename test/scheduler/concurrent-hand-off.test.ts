@@ -10,11 +10,10 @@ import { after, before, describe, it } from "node:test";
 import { sql, type Kysely } from "kysely";
 import type { SchedulableDag } from "../../src/scheduler/dag-bag.ts";
 import { evaluateDagRun, type RunEvaluation } from "../../src/scheduler/evaluate-run.ts";
-import { createDagRun } from "../../src/store/dag-runs.ts";
-import type { Database, DagRunRow } from "../../src/store/schema.ts";
+import type { Database } from "../../src/store/schema.ts";
 import { listTaskInstances } from "../../src/store/task-instances.ts";
 import { dialectSkipReason, freshStore, type TestStore } from "../helpers/store.ts";
-import { seedSerializedDag, serializedDag, task } from "../helpers/ui-fixtures.ts";
+import { createRunningRun, seedSerializedDag, serializedDag, task } from "../helpers/ui-fixtures.ts";
 
 describe("postgres: two hand-offs of one run at the same time", { skip: await dialectSkipReason("postgres") }, () => {
   let t: TestStore;
@@ -29,14 +28,7 @@ describe("postgres: two hand-offs of one run at the same time", { skip: await di
   after(() => t.cleanup());
 
   it("the second evaluation waits for the first to commit and schedules the common downstream", async () => {
-    const at = "2024-01-01T00:00:00.000Z";
-    const run: DagRunRow = await t.store.writeTransaction((trx) =>
-      createDagRun(
-        trx,
-        { dag_id: "fan", run_id: "manual__1", run_type: "manual", logical_date: at, data_interval_start: at, data_interval_end: at, run_after: at, conf: {}, triggered_by: "test", state: "running" },
-        ["a", "b", "join"].map((task_id) => ({ task_id, retries: 0, priority_weight: 1, operator: "EmptyOperator" })),
-      ),
-    );
+    const run = await createRunningRun(t.store, "fan", 1, ["a", "b", "join"]);
     await t.store.db.updateTable("task_instance").set({ state: "running" }).where("run_id", "=", run.run_id).where("task_id", "in", ["a", "b"]).execute();
     const finish = (trx: Kysely<Database>, taskId: string) =>
       trx.updateTable("task_instance").set({ state: "success" }).where("run_id", "=", run.run_id).where("task_id", "=", taskId).execute();

@@ -5,11 +5,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { SchedulableDag } from "../../src/scheduler/dag-bag.ts";
 import { evaluateDagRun } from "../../src/scheduler/evaluate-run.ts";
-import { createDagRun } from "../../src/store/dag-runs.ts";
 import type { DagRunRow } from "../../src/store/schema.ts";
 import { listTaskInstances } from "../../src/store/task-instances.ts";
 import { dialectSkipReason, freshStore, testDialects, type TestStore } from "../helpers/store.ts";
-import { seedDag } from "../helpers/ui-fixtures.ts";
+import { createRunningRun, seedDag } from "../helpers/ui-fixtures.ts";
 
 for (const dialect of testDialects()) {
   describe(`${dialect}: evaluation of a run that must be running`, { skip: await dialectSkipReason(dialect) }, () => {
@@ -24,15 +23,7 @@ for (const dialect of testDialects()) {
     after(() => t.cleanup());
 
     async function runWithFirstDone(runState: string): Promise<DagRunRow> {
-      const n = ++runs;
-      const at = new Date(Date.UTC(2024, 0, n)).toISOString();
-      const run = await t.store.writeTransaction((trx) =>
-        createDagRun(
-          trx,
-          { dag_id: "three", run_id: `manual__${n}`, run_type: "manual", logical_date: at, data_interval_start: at, data_interval_end: at, run_after: at, conf: {}, triggered_by: "test", state: "running" },
-          ["t0", "t1", "t2"].map((task_id) => ({ task_id, retries: 0, priority_weight: 1, operator: "EmptyOperator" })),
-        ),
-      );
+      const run = await createRunningRun(t.store, "three", ++runs, ["t0", "t1", "t2"]);
       await t.store.db.updateTable("task_instance").set({ state: "success" }).where("dag_id", "=", "three").where("run_id", "=", run.run_id).where("task_id", "=", "t0").execute();
       // As listed when t0 started (running); the store's row may say otherwise now.
       await t.store.db.updateTable("dag_run").set({ state: runState }).where("id", "=", run.id).execute();

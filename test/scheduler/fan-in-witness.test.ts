@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createFanInWitnesses, type FanInWitnesses } from "../../src/scheduler/fan-in-witness.ts";
-import { createDagRun } from "../../src/store/dag-runs.ts";
 import type { DagRunRow } from "../../src/store/schema.ts";
 import { dialectSkipReason, freshStore, testDialects, type TestStore } from "../helpers/store.ts";
+import { createRunningRun } from "../helpers/ui-fixtures.ts";
 
 const N = 100;
 const UPS = Array.from({ length: N }, (_, i) => `u${i}`);
@@ -23,17 +23,7 @@ for (const dialect of testDialects()) {
       await t.cleanup();
     });
 
-    async function newRun(): Promise<DagRunRow> {
-      const n = ++runs;
-      const at = new Date(Date.UTC(2024, 0, n)).toISOString();
-      return t.store.writeTransaction((trx) =>
-        createDagRun(
-          trx,
-          { dag_id: "fan", run_id: `manual__${n}`, run_type: "manual", logical_date: at, data_interval_start: at, data_interval_end: at, run_after: at, conf: {}, triggered_by: "test" },
-          [...UPS, "end"].map((task_id) => ({ task_id, retries: 0, priority_weight: 1, operator: "EmptyOperator" })),
-        ),
-      );
-    }
+    const newRun = (): Promise<DagRunRow> => createRunningRun(t.store, "fan", ++runs, [...UPS, "end"]);
     const setState = (run: DagRunRow, ids: readonly string[], state: string | null) =>
       t.store.db.updateTable("task_instance").set({ state }).where("dag_id", "=", "fan").where("run_id", "=", run.run_id).where("task_id", "in", [...ids]).execute();
     const waits = (w: FanInWitnesses, run: DagRunRow, finished: (string | null)[], rule = "all_success", seen = new Set<string | null>()) =>

@@ -7,11 +7,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { SchedulableDag } from "../../src/scheduler/dag-bag.ts";
 import { evaluateDagRun } from "../../src/scheduler/evaluate-run.ts";
-import { createDagRun } from "../../src/store/dag-runs.ts";
 import type { DagRunRow } from "../../src/store/schema.ts";
 import { listTaskInstances } from "../../src/store/task-instances.ts";
 import { dialectSkipReason, freshStore, testDialects, type TestStore } from "../helpers/store.ts";
-import { seedSerializedDag, serializedDag, task } from "../helpers/ui-fixtures.ts";
+import { createRunningRun, seedSerializedDag, serializedDag, task } from "../helpers/ui-fixtures.ts";
 
 for (const dialect of testDialects()) {
   describe(`${dialect}: a focused evaluation and deadlock`, { skip: await dialectSkipReason(dialect) }, () => {
@@ -29,15 +28,7 @@ for (const dialect of testDialects()) {
 
     /** A run with these task instances in these states (a task left out has no row). */
     async function runWith(states: Record<string, string | null>): Promise<DagRunRow> {
-      const n = ++runs;
-      const at = new Date(Date.UTC(2024, 0, n)).toISOString();
-      const run = await t.store.writeTransaction((trx) =>
-        createDagRun(
-          trx,
-          { dag_id: "split", run_id: `manual__${n}`, run_type: "manual", logical_date: at, data_interval_start: at, data_interval_end: at, run_after: at, conf: {}, triggered_by: "test", state: "running" },
-          Object.keys(states).map((task_id) => ({ task_id, retries: 0, priority_weight: 1, operator: "EmptyOperator" })),
-        ),
-      );
+      const run = await createRunningRun(t.store, "split", ++runs, Object.keys(states));
       for (const [taskId, state] of Object.entries(states)) {
         await t.store.db.updateTable("task_instance").set({ state }).where("dag_id", "=", "split").where("run_id", "=", run.run_id).where("task_id", "=", taskId).execute();
       }
