@@ -71,3 +71,38 @@ export function allDownstream(d: SchedulableDag, taskId: string): Set<string> {
   }
   return out;
 }
+
+/** What an evaluation asks of a task's direct upstream, worked out once per DAG version. Asked
+ *  each time an upstream finishes, so that a fan-in's readiness check does not walk all its
+ *  upstreams in the scheduler either: a fan-in of 998 was walked five times per finishing upstream. */
+export interface UpstreamFacts {
+  /** The upstream branch and short-circuit tasks, in upstream order (Not Previously Skipped). */
+  flowParents: readonly string[];
+  /** Some upstream is a mapped task. */
+  mappedUpstream: boolean;
+  ids: ReadonlySet<string>;
+}
+
+const upstreamFactsCache = new WeakMap<SchedulableDag, Map<string, UpstreamFacts>>();
+const NO_UPSTREAM: UpstreamFacts = { flowParents: [], mappedUpstream: false, ids: new Set() };
+
+export function upstreamFacts(d: SchedulableDag, taskId: string): UpstreamFacts {
+  let perTask = upstreamFactsCache.get(d);
+  if (!perTask) upstreamFactsCache.set(d, (perTask = new Map()));
+  let facts = perTask.get(taskId);
+  if (!facts) {
+    const ups = d.tasks.get(taskId)?.upstream_task_ids ?? [];
+    facts = ups.length === 0
+      ? NO_UPSTREAM
+      : {
+          flowParents: ups.filter((u) => {
+            const kind = d.tasks.get(u)?.kind;
+            return kind === "branch" || kind === "short_circuit";
+          }),
+          mappedUpstream: ups.some((u) => Boolean(d.tasks.get(u)?.expand_input)),
+          ids: new Set(ups),
+        };
+    perTask.set(taskId, facts);
+  }
+  return facts;
+}

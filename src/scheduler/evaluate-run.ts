@@ -28,7 +28,7 @@ import {
   scheduleTaskInstance,
   type TaskInstanceBrief,
 } from "../store/task-instances.ts";
-import type { SchedulableDag } from "./dag-bag.ts";
+import { upstreamFacts, type SchedulableDag } from "./dag-bag.ts";
 import { expandMappedTask } from "./expand.ts";
 import { RunStates, type PerIndex } from "./run-states.ts";
 import type { SerializedTask } from "../serialization/serialized-dag.ts";
@@ -72,12 +72,7 @@ export interface EvaluateOptions {
  *  parents only: most runs have none, and then this reads nothing. */
 async function branchDecisions(trx: Kysely<Database>, run: DagRunRow, d: SchedulableDag, candidates: readonly TiLite[]): Promise<Map<string, BranchDecision>> {
   const parents = new Set<string>();
-  for (const c of candidates) {
-    for (const u of d.tasks.get(c.task_id)?.upstream_task_ids ?? []) {
-      const kind = d.tasks.get(u)?.kind;
-      if (kind === "branch" || kind === "short_circuit") parents.add(u);
-    }
-  }
+  for (const c of candidates) for (const u of upstreamFacts(d, c.task_id).flowParents) parents.add(u);
   if (parents.size === 0) return new Map();
   const rows = await listSkipDecisions(trx, run.id, [...parents]);
   return new Map(rows.map((r) => [r.task_id, JSON.parse(r.value) as BranchDecision]));
@@ -139,10 +134,11 @@ async function evaluate(
       const t = d.tasks.get(id);
       const ups = t?.upstream_task_ids ?? [];
       for (const u of relevantSetups(d, id)) needed.add(u);
-      if (dialect && ups.length > WIDE_UPSTREAM && !t?.expand_input && !ups.some((u) => d.tasks.get(u)?.expand_input)) {
+      const facts = upstreamFacts(d, id);
+      if (dialect && ups.length > WIDE_UPSTREAM && !t?.expand_input && !facts.mappedUpstream) {
         wide.set(id, ups);
         // A branch parent's own state is still needed (Not Previously Skipped).
-        for (const u of ups) if (d.tasks.get(u)?.kind === "branch" || d.tasks.get(u)?.kind === "short_circuit") needed.add(u);
+        for (const u of facts.flowParents) needed.add(u);
       } else for (const u of ups) needed.add(u);
     }
     let rows: TiLite[];
@@ -178,7 +174,7 @@ async function evaluate(
         if (retryAt && (!nextRetryAt || retryAt < nextRetryAt)) nextRetryAt = retryAt;
         continue;
       }
-      const branchParents = task.upstream_task_ids
+      const branchParents = (decisions.size ? upstreamFacts(d, ti.task_id).flowParents : [])
         .filter((u) => decisions.has(u))
         .map((u) => ({ taskId: u, finished: states.single(u) === "success", decision: decisions.get(u)! }));
       if (branchParents.length) {
@@ -203,7 +199,9 @@ async function evaluate(
       // proved by one row (fan-in-witness.ts) instead of counting every upstream.
       const witnesses = opts.witnesses;
       if (wideUps && witnesses && setups.length === 0 && state === null && focus) {
-        const finishedNow = wideUps.filter((u) => focus.has(u)).map((u) => states.single(u));
+        // The focus (a finished upstream and its downstream) is small; the upstream list is not.
+        const ids = upstreamFacts(d, ti.task_id).ids;
+        const finishedNow = [...focus].filter((u) => ids.has(u)).map((u) => states.single(u));
         if (await witnesses.stillWaits(trx, run, ti.task_id, task.trigger_rule, wideUps, finishedNow, countedStates)) continue;
       }
       // In a mapped task group, an upstream in the same group counts only its instance at this
