@@ -6,8 +6,8 @@
 // set only for the next cron time or retry delay. Steps never overlap: nudges during a step
 // coalesce into one more step.
 import type { Config } from "../config.ts";
+import { machineHostname } from "../hostname.ts";
 import type { Executor } from "../executor/local-executor.ts";
-import { hostname } from "node:os";
 import { makeTaskLogFolder, taskLogPath } from "../logging/index.ts";
 import type { Kysely } from "kysely";
 import { finishDagRun, getDagRun, listActiveDagRuns, listRunsToSchedule, startDagRunWithinLimit } from "../store/dag-runs.ts";
@@ -311,7 +311,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const run2 = sameRun ? run : (listedRuns.get(runKey(c.dag_id, c.run_id)) ?? (await getDagRun(trx, c.dag_id, c.run_id)));
     const pid = d2 && run2 ? executor.reserve(c.id) : undefined;
     if (!d2 || !run2 || pid === undefined) return { ti: c, d: d2, ...(run2 ? { run: run2 } : {}) };
-    const n = await startTry(trx, c.id, { hostname: hostname(), pid, jobId });
+    const n = await startTry(trx, c.id, { hostname: machineHostname(), pid, jobId });
     if (n === null) {
       executor.release(c.id);
       return { ti: c, d: d2, run: run2 };
@@ -585,7 +585,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           log(`job ${jobId} was declared dead by another scheduler (heartbeat older than ${heartbeatTimeout} s); terminating its tries and starting a new job`);
           for (const id of running.keys()) executor.terminate(id, 0);
           jobsOfThisProcess.delete(jobId);
-          jobId = await startJob(store.db, { jobType: opts.jobType ?? "SchedulerJob", hostname: hostname(), pid: process.pid });
+          jobId = await startJob(store.db, { jobType: opts.jobType ?? "SchedulerJob", hostname: machineHostname(), pid: process.pid });
           jobsOfThisProcess.add(jobId);
         }
         await recover();
@@ -699,7 +699,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   return {
     bag,
     async start() {
-      jobId = await startJob(store.db, { jobType: opts.jobType ?? "SchedulerJob", hostname: hostname(), pid: process.pid });
+      jobId = await startJob(store.db, { jobType: opts.jobType ?? "SchedulerJob", hostname: machineHostname(), pid: process.pid });
       jobsOfThisProcess.add(jobId);
       await recover();
       if (opts.listen) listener = await listenForNotifications(store, () => nudge({ dagsChanged: true, external: true }), { log });

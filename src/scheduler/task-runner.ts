@@ -2,8 +2,8 @@
 // what it reads while it runs is answered by worker-reads.ts), start the try, hand it to the executor, and record the outcome in one transaction
 // (XComs, state, history row, the skips a branch decided, the retry time).
 import { recordRenderedMapIndex } from "../store/mapped.ts";
-import { hostname } from "node:os";
 import type { Config } from "../config.ts";
+import { machineHostname } from "../hostname.ts";
 import type { Executor } from "../executor/local-executor.ts";
 import { createSecretsMasker, openTaskLog, taskLogPath, type TaskLog } from "../logging/index.ts";
 import { listTriggeringAssetEvents, recordAssetEvent } from "../store/assets.ts";
@@ -193,7 +193,7 @@ export async function runClaimedTaskInstance(
     // The worker is chosen before the try starts, so the try's row names the process that runs it.
     const pid = executor.reserve(claimed.id) ?? process.pid;
     const n = await store.writeTransaction(async (trx) => {
-      const t = await startTry(trx, claimed.id, { hostname: hostname(), pid, jobId: hooks.jobId });
+      const t = await startTry(trx, claimed.id, { hostname: machineHostname(), pid, jobId: hooks.jobId });
       // A try resuming after deferral keeps what it pushed before it deferred.
       if (t !== null && mayHoldXcoms(claimed, d)) await clearTaskXcoms(trx, run.id, claimed.task_id, claimed.map_index);
       return t;
@@ -208,7 +208,7 @@ export async function runClaimedTaskInstance(
     return { handedOff: false };
   }
   const { run, tryNumber } = started;
-  const ti: TaskInstanceRow = { ...claimed, state: "running", try_number: tryNumber, start_date: new Date().toISOString(), hostname: hostname(), pid: started.pid };
+  const ti: TaskInstanceRow = { ...claimed, state: "running", try_number: tryNumber, start_date: new Date().toISOString(), hostname: machineHostname(), pid: started.pid };
   hooks.onStarted?.(ti);
   let log: TaskLog | undefined;
   let outcome: TaskOutcome;
@@ -374,7 +374,7 @@ async function recordSuccessAndStart(
   if (!next) return undefined;
   let r: { finished: boolean; tryNumber: number | null };
   try {
-    r = await finishSuccessAndStart(store.db, ti, { dagRunId: run.id, entries: outcome.xcoms ?? [] }, { id: next.ti.id, hostname: hostname(), pid: next.pid, jobId: hooks.jobId });
+    r = await finishSuccessAndStart(store.db, ti, { dagRunId: run.id, entries: outcome.xcoms ?? [] }, { id: next.ti.id, hostname: machineHostname(), pid: next.pid, jobId: hooks.jobId });
   } catch (e) {
     next.aborted();
     throw e;

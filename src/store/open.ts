@@ -1,6 +1,6 @@
 // Opening the metadata store: one Kysely instance over better-sqlite3 or pg, chosen by URL.
 import Database from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from "kysely";
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, type Transaction } from "kysely";
 import { resolve } from "node:path";
 import { OrchError } from "../errors.ts";
 import { postgresDialect, sqliteDialect, type Dialect } from "./dialect.ts";
@@ -95,6 +95,11 @@ export async function openStore(url: string): Promise<Store> {
   return loc.kind === "sqlite" ? openSqlite(loc.path, url) : openPostgres(loc.url);
 }
 
+// Compiled once: a template's compile was a visible share of a chain hop's transaction.
+const BEGIN_IMMEDIATE = CompiledQuery.raw("begin immediate");
+const COMMIT = CompiledQuery.raw("commit");
+const ROLLBACK = CompiledQuery.raw("rollback");
+
 function openSqlite(path: string, url: string): Store {
   prepareSqliteFile(path);
   let conn: Database.Database;
@@ -124,13 +129,13 @@ function openSqlite(path: string, url: string): Store {
     location: { kind: "sqlite", path },
     writeTransaction: (fn) =>
       db.connection().execute(async (c) => {
-        await sql`begin immediate`.execute(c);
+        await c.executeQuery(BEGIN_IMMEDIATE);
         try {
           const out = await fn(c);
-          await sql`commit`.execute(c);
+          await c.executeQuery(COMMIT);
           return out;
         } catch (e) {
-          await sql`rollback`.execute(c).catch(() => {});
+          await c.executeQuery(ROLLBACK).catch(() => {});
           throw e;
         }
       }),
