@@ -5,7 +5,8 @@
 // its successor's start (median, p95), peak RSS, and CPU while idle for 30 s afterwards.
 //
 // Also statements and scheduler CPU per task instance (they depend less on the machine's load),
-// and 100 runs x 10 tasks with 4 workers.
+// and 100 runs x 10 tasks with 4 workers. "scheduler alone" runs the chain with an executor that
+// ends each try at once in this process (no worker process): the scheduler's own share of a hop.
 //
 // Baselines, measured in the same run: a fresh Node process per task instance (Airflow's model of a
 // process per task try), i.e. what reusing worker processes buys; on PostgreSQL, graphile-worker
@@ -23,7 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { createDagProcessor } from "../../src/dag-processing/processor.ts";
-import { createLocalExecutor } from "../../src/executor/local-executor.ts";
+import { createLocalExecutor, type Executor } from "../../src/executor/local-executor.ts";
 import { toSchedulable } from "../../src/scheduler/dag-bag.ts";
 import { triggerDagRun } from "../../src/scheduler/run-creation.ts";
 import { createScheduler } from "../../src/scheduler/scheduler.ts";
@@ -91,7 +92,38 @@ function handoffs(marksFile: string): number[] {
 
 let logicalMinute = 0;
 
-async function scenario(store: Store, home: string, dagId: string, runs: number, parallelism = 1) {
+/**
+ * The scheduler alone: an executor that ends each try as a success at once, in this process (no
+ * worker process, no channel, no task code), marking each try's start and end as the tasks do.
+ * Not a configuration orch offers (tasks always run in worker processes): it shows how much of a
+ * hop is the scheduler's own (the store, the hand-off, the log files) and how much the worker's.
+ */
+function inlineExecutor(marks: string[]): Executor {
+  const reserved = new Set<number>();
+  let busy = 0;
+  const now = () => performance.timeOrigin + performance.now();
+  return {
+    parallelism: 1,
+    freeSlots: () => 1 - busy - reserved.size,
+    reserve: (tiId) => (reserved.add(tiId), process.pid),
+    release: (tiId) => void reserved.delete(tiId),
+    async execute(request) {
+      reserved.delete(request.tiId);
+      busy++;
+      const start = now();
+      // A turn of the event loop, as a worker's answer would take at the least.
+      await new Promise((r) => setImmediate(r));
+      marks.push(`${start} ${now()}`);
+      busy--;
+      return { state: "success", xcoms: [] };
+    },
+    terminate: () => false,
+    warm() {},
+    async stop() {},
+  };
+}
+
+async function scenario(store: Store, home: string, dagId: string, runs: number, parallelism = 1, inline = false) {
   const marks = join(home, `marks-${dagId}-${parallelism}.txt`);
   writeFileSync(marks, "");
   process.env.BENCH_MARKS = marks;
@@ -105,7 +137,8 @@ async function scenario(store: Store, home: string, dagId: string, runs: number,
     const r = await triggerDagRun(store, d, { logicalDate: new Date(Date.UTC(2024, 0, 1) + logicalMinute++ * 60_000), triggeredBy: "bench" });
     ids.add(r.id);
   }
-  const executor = createLocalExecutor({ parallelism });
+  const inlineMarks: string[] = [];
+  const executor = inline ? inlineExecutor(inlineMarks) : createLocalExecutor({ parallelism });
   let left = runs;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
@@ -133,6 +166,7 @@ async function scenario(store: Store, home: string, dagId: string, runs: number,
         .executeTakeFirstOrThrow()
     ).n,
   );
+  if (inline) writeFileSync(marks, inlineMarks.join("\n"));
   // With several workers tasks overlap: a hand-off is then meaningful only with one.
   const h = parallelism === 1 ? handoffs(marks) : [];
   if (process.env.ORCH_BENCH_KEEP_MARKS) writeFileSync(process.env.ORCH_BENCH_KEEP_MARKS + "-" + dagId + ".txt", readFileSync(marks));
@@ -259,21 +293,22 @@ const rows: string[][] = [];
 let twoSchedulerNote: string | undefined;
 let graphileNote: string | undefined;
 const dialects = (process.env.ORCH_BENCH_DIALECTS ?? "sqlite,postgres").split(",") as ("sqlite" | "postgres")[];
-// ORCH_BENCH_SCENARIOS=chain,fan,small,small-p4,two,graphile,kill narrows the run (all by default).
-const scenarios = (process.env.ORCH_BENCH_SCENARIOS ?? "chain,fan,small,small-p4,two,graphile,kill").split(",");
+// ORCH_BENCH_SCENARIOS=chain,inline,fan,small,small-p4,two,graphile,kill narrows the run (all by default).
+const scenarios = (process.env.ORCH_BENCH_SCENARIOS ?? "chain,inline,fan,small,small-p4,two,graphile,kill").split(",");
 const chainRate = new Map<string, number>();
 for (const dialect of dialects) {
   try {
     await withDialect(dialect, async (store, home, url) => {
       for (const [key, name, dagId, runs, parallelism] of [
         ["chain", "chain of 1,000", "chain1000", 1, 1],
+        ["inline", "chain of 1,000, scheduler alone", "chain1000", 1, 1],
         ["fan", "fan-out/fan-in of 1,000", "fan1000", 1, 1],
         ["small", "100 runs x 10 tasks", "small10", 100, 1],
         ["small-p4", "100 runs x 10 tasks -p 4", "small10", 100, 4],
       ] as const) {
         if (!scenarios.includes(key)) continue;
         if (process.env.ORCH_BENCH_STATEMENTS) store.stats.durations = new Map();
-        const r = await scenario(store, home, dagId, runs, parallelism);
+        const r = await scenario(store, home, dagId, runs, parallelism, key === "inline");
         if (store.stats.durations) printStatementTimes(`${dialect} ${name}`, store.stats.durations, r.tis);
         rows.push([dialect, name, r.tis.toString(), r.seconds.toFixed(2), r.tiPerSecond.toFixed(0), (r.tiPerSecond / baseline).toFixed(1) + "x", r.median.toFixed(2), r.p95.toFixed(2), r.cpuMsPerTi.toFixed(2), r.statementsPerTi.toFixed(1)]);
         console.log(`${dialect} ${name}: ${r.tiPerSecond.toFixed(0)} TI/s; scheduler CPU ${r.cpuMsPerTi.toFixed(2)} ms per TI; ${r.statementsPerTi.toFixed(1)} statements per TI`);
