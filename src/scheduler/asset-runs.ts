@@ -5,6 +5,7 @@
 import type { AssetCondition, AssetRef } from "../sdk/timetable-spec.ts";
 import { assetKey, consumeAssetQueue, listQueuedAssets } from "../store/assets.ts";
 import { createDagRun, generateRunId } from "../store/dag-runs.ts";
+import { refreshPlannerStatistics } from "../store/planner-statistics.ts";
 import type { Store } from "../store/index.ts";
 import { lockDags } from "../store/locks.ts";
 import type { DagRunRow } from "../store/schema.ts";
@@ -37,7 +38,7 @@ export async function createAssetTriggeredRun(store: Store, d: SchedulableDag, n
   const cond = assetCondition(d);
   if (!cond) return null;
   const dagId = d.dag.dag_id;
-  return store.writeTransaction(async (trx) => {
+  const created = await store.writeTransaction(async (trx) => {
     await lockDags(trx, store.dialect, "max_active_runs", [dagId]);
     const queued = await listQueuedAssets(trx, dagId);
     if (queued.length === 0) return null;
@@ -63,5 +64,7 @@ export async function createAssetTriggeredRun(store: Store, d: SchedulableDag, n
     await consumeAssetQueue(trx, dagId, run.id, queued);
     return run;
   });
+  if (created) await refreshPlannerStatistics(store, d.tasks.size);
+  return created;
 }
 

@@ -3,6 +3,7 @@
 import { OrchError } from "../errors.ts";
 import { validateParams } from "../params/validate.ts";
 import { createDagRun, createScheduledRun, generateRunId, lastAutomatedRun, type RunType } from "../store/dag-runs.ts";
+import { refreshPlannerStatistics } from "../store/planner-statistics.ts";
 import { recordNextDagRun } from "../store/dags.ts";
 import type { Store } from "../store/index.ts";
 import type { DagRunRow } from "../store/schema.ts";
@@ -47,7 +48,7 @@ export async function triggerDagRun(store: Store, d: SchedulableDag, req: Trigge
   const logicalIso = logical ? logical.toISOString() : null;
   const runAfter = (logical ?? now).toISOString();
   const runId = req.runId ?? generateRunId(runType, logicalIso, runAfter);
-  return store.writeTransaction((trx) =>
+  const run = await store.writeTransaction((trx) =>
     createDagRun(
       trx,
       {
@@ -64,6 +65,8 @@ export async function triggerDagRun(store: Store, d: SchedulableDag, req: Trigge
       taskSeeds(d),
     ),
   );
+  await refreshPlannerStatistics(store, d.tasks.size);
+  return run;
 }
 
 export interface ScheduleResult {
@@ -85,6 +88,12 @@ const reportedTaken = new Set<string>();
  * and the timer is set for the next one. (It used to stop there for good.)
  */
 export async function createDueScheduledRuns(store: Store, d: SchedulableDag, now: Date, log: (m: string) => void = () => {}): Promise<ScheduleResult> {
+  const result = await createDue(store, d, now, log);
+  if (result.created.length) await refreshPlannerStatistics(store, result.created.length * d.tasks.size);
+  return result;
+}
+
+async function createDue(store: Store, d: SchedulableDag, now: Date, log: (m: string) => void): Promise<ScheduleResult> {
   const timetable = createTimetable(d.dag.timetable);
   const created: DagRunRow[] = [];
   if (!timetable.canBeScheduled) return { created, wakeAt: null };

@@ -47,6 +47,9 @@ export interface Dialect {
    *  about half the benchmark's runs, until autovacuum came by). SQLite keeps no statistics unless
    *  asked (see `unindexed`). */
   analyzeQuery(tables: readonly string[]): RawBuilder<unknown> | undefined;
+  /** How many rows the planner believes `table` holds (PostgreSQL's pg_class.reltuples: -1 before
+   *  its first ANALYZE), or nothing on a dialect that plans without statistics. */
+  plannerRowsQuery(table: string): RawBuilder<{ n: number }> | undefined;
 }
 
 export const sqliteDialect: Dialect = {
@@ -61,6 +64,7 @@ export const sqliteDialect: Dialect = {
   unindexed: (column) => sql`+${sql.ref(column)}`,
   dataVersionQuery: () => sql<{ v: string }>`select data_version || ':' || total_changes() as v from pragma_data_version`,
   analyzeQuery: () => undefined,
+  plannerRowsQuery: () => undefined,
 };
 
 export const postgresDialect: Dialect = {
@@ -75,4 +79,5 @@ export const postgresDialect: Dialect = {
   unindexed: (column) => sql.ref(column),
   dataVersionQuery: () => sql<{ v: string }>`select pg_current_snapshot()::text as v`,
   analyzeQuery: (tables) => sql`analyze ${sql.join(tables.map((t) => sql.table(t)))}`,
+  plannerRowsQuery: (table) => sql<{ n: number }>`select reltuples::float8 as n from pg_class where oid = ${table}::regclass`,
 };
