@@ -293,8 +293,8 @@ const rows: string[][] = [];
 let twoSchedulerNote: string | undefined;
 let graphileNote: string | undefined;
 const dialects = (process.env.ORCH_BENCH_DIALECTS ?? "sqlite,postgres").split(",") as ("sqlite" | "postgres")[];
-// ORCH_BENCH_SCENARIOS=chain,inline,fan,small,small-p4,two,graphile,kill narrows the run (all by default).
-const scenarios = (process.env.ORCH_BENCH_SCENARIOS ?? "chain,inline,fan,small,small-p4,two,graphile,kill").split(",");
+// ORCH_BENCH_SCENARIOS=chain,inline,fan,small,small-p4,two,graphile narrows the run (all by default).
+const scenarios = (process.env.ORCH_BENCH_SCENARIOS ?? "chain,inline,fan,small,small-p4,two,graphile").split(",");
 const chainRate = new Map<string, number>();
 for (const dialect of dialects) {
   try {
