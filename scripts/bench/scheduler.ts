@@ -7,6 +7,8 @@
 // Also statements and scheduler CPU per task instance (they depend less on the machine's load),
 // and 100 runs x 10 tasks with 4 workers. "scheduler alone" runs the chain with an executor that
 // ends each try at once in this process (no worker process): the scheduler's own share of a hop.
+// "kill" SIGKILLs a real `orch scheduler` process in the middle of the chain and starts a fresh
+// one: how soon the chain goes on, and that no task whose success was committed runs again.
 //
 // Baselines, measured in the same run: a fresh Node process per task instance (Airflow's model of a
 // process per task try), i.e. what reusing worker processes buys; on PostgreSQL, graphile-worker
@@ -18,7 +20,7 @@
 //                                      task) as /tmp/marks-DAG_ID.txt, to read the hand-offs' spread
 //   ORCH_BENCH_STATEMENTS=1            after each scenario, its statements run once per task instance
 //                                      or more: count, median and total ms as Kysely timed them
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -216,6 +218,63 @@ async function twoSchedulers(store: Store, home: string, url: string) {
   return { tis: ok.length, seconds, tiPerSecond: ok.length / seconds, cappedConcurrency: maxOverlap(capped), jobs: new Set(ok.map((t) => t.queued_by_job_id)).size };
 }
 
+const CLI_ENTRY = new URL("../../src/cli/main.ts", import.meta.url).pathname;
+
+/**
+ * A SIGKILL of `orch scheduler` (a real process, from source, with its worker) in the middle of the
+ * chain of 1,000, then a fresh one: how soon the chain goes on after the kill and after the fresh
+ * scheduler's spawn, and whether any task whose success was committed ran again (it must not: the
+ * try the kill interrupted runs again as a new try, Airflow's semantics; a finished one never).
+ */
+async function killAndResume(store: Store, home: string, url: string, dialect: BenchDialect) {
+  const row = await store.db.selectFrom("serialized_dag").selectAll().where("dag_id", "=", "chain1000").executeTakeFirstOrThrow();
+  const d = toSchedulable(JSON.parse(row.data) as SerializedDag, row.dag_hash, row.fileloc);
+  const run = await triggerDagRun(store, d, { logicalDate: new Date(Date.UTC(2024, 0, 1) + logicalMinute++ * 60_000), triggeredBy: "bench" });
+  const marks = join(home, "marks-kill.txt");
+  writeFileSync(marks, "");
+  const env: NodeJS.ProcessEnv = { ...process.env, ORCH_HOME: home, BENCH_MARKS: marks };
+  if (dialect === "postgres") env.ORCH_DATABASE_URL = url;
+  else delete env.ORCH_DATABASE_URL;
+  const start = () => spawn(process.execPath, ["--import", "tsx", CLI_ENTRY, "scheduler"], { env, stdio: ["ignore", "ignore", "ignore"] });
+  const exited = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once("exit", () => r())));
+  const lines = () => readFileSync(marks, "utf8").split("\n").filter(Boolean).map((l) => l.split(" ").map(Number) as [number, number]);
+  const until = async (what: string, ok: () => Promise<boolean> | boolean, ms = 120_000) => {
+    const deadline = Date.now() + ms;
+    while (!(await ok())) {
+      if (Date.now() > deadline) throw new Error(`kill scenario: timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const first = start();
+  await until("300 tasks before the kill", () => lines().length >= 300);
+  first.kill("SIGKILL");
+  const killedAt = performance.timeOrigin + performance.now();
+  await exited(first);
+  const second = start();
+  const spawnedAt = performance.timeOrigin + performance.now();
+  const runState = async () => (await store.db.selectFrom("dag_run").select("state").where("id", "=", run.id).executeTakeFirstOrThrow()).state;
+  await until("the run's end", async () => (await runState()) !== "running" && (await runState()) !== "queued");
+  second.kill("SIGTERM");
+  await exited(second);
+  const resumed = Math.min(...lines().map(([s]) => s).filter((s) => s > killedAt));
+  const tis = await store.db.selectFrom("task_instance").select(["id", "state", "try_number"]).where("dag_id", "=", "chain1000").where("run_id", "=", run.run_id).execute();
+  const history = await store.db
+    .selectFrom("task_instance_history")
+    .select(["task_instance_id", "state", "interrupted"])
+    .where("task_instance_id", "in", tis.map((t) => t.id))
+    .execute();
+  const successes = new Map<number, number>();
+  for (const h of history) if (h.state === "success") successes.set(h.task_instance_id, (successes.get(h.task_instance_id) ?? 0) + 1);
+  return {
+    runState: await runState(),
+    afterKillMs: resumed - killedAt,
+    afterSpawnMs: resumed - spawnedAt,
+    succeededTwice: [...successes.values()].filter((n) => n > 1).length,
+    interrupted: history.filter((h) => h.interrupted === 1).length,
+    notSuccess: tis.filter((t) => t.state !== "success").length,
+  };
+}
+
 function withDialect(dialect: BenchDialect, fn: (store: Store, home: string, url: string) => Promise<void>) {
   return withBenchHome(dialect, { name: "sched", dags: DAGS }, fn);
 }
@@ -293,8 +352,9 @@ const rows: string[][] = [];
 let twoSchedulerNote: string | undefined;
 let graphileNote: string | undefined;
 const dialects = (process.env.ORCH_BENCH_DIALECTS ?? "sqlite,postgres").split(",") as ("sqlite" | "postgres")[];
-// ORCH_BENCH_SCENARIOS=chain,inline,fan,small,small-p4,two,graphile narrows the run (all by default).
-const scenarios = (process.env.ORCH_BENCH_SCENARIOS ?? "chain,inline,fan,small,small-p4,two,graphile").split(",");
+// ORCH_BENCH_SCENARIOS=chain,inline,fan,small,small-p4,two,graphile,kill narrows the run (all by default).
+const scenarios = (process.env.ORCH_BENCH_SCENARIOS ?? "chain,inline,fan,small,small-p4,two,graphile,kill").split(",");
+const killNotes: string[] = [];
 const chainRate = new Map<string, number>();
 for (const dialect of dialects) {
   try {
@@ -321,6 +381,12 @@ for (const dialect of dialects) {
         graphileNote = `PostgreSQL chain of 1,000: orch ${orch?.toFixed(0) ?? "-"} TI/s, graphile-worker ${r.tiPerSecond.toFixed(0)} jobs/s in the same run: ratio ${orch ? (orch / r.tiPerSecond).toFixed(2) : "-"} (goal >= 1)`;
         console.log(graphileNote);
       }
+      if (scenarios.includes("kill")) {
+        const r = await killAndResume(store, home, url, dialect);
+        const note = `${dialect}: SIGKILL of orch scheduler at task 300+ of the chain, then a fresh one: the next task started ${(r.afterKillMs / 1000).toFixed(2)} s after the kill (${(r.afterSpawnMs / 1000).toFixed(2)} s after the fresh scheduler's spawn); run ${r.runState}, ${r.notSuccess} task(s) not success; tasks whose committed success ran again: ${r.succeededTwice} (must be 0); tries the kill interrupted, run again: ${r.interrupted}`;
+        killNotes.push(note);
+        console.log(note);
+      }
       if (dialect === "postgres" && scenarios.includes("two")) {
         const r = await twoSchedulers(store, home, url);
         rows.push([dialect, "two schedulers, 240 tasks", r.tis.toString(), r.seconds.toFixed(2), r.tiPerSecond.toFixed(0), (r.tiPerSecond / baseline).toFixed(1) + "x", "-", "-", "-", "-"]);
@@ -343,6 +409,7 @@ console.log(widths.map((w) => "-".repeat(w)).join("-|-"));
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join(" | "));
 console.log(`\nbaseline: a fresh Node process per task instance: ${baseline.toFixed(0)} TI/s (spawn only, no work, no store)`);
 if (twoSchedulerNote) console.log(twoSchedulerNote);
+for (const n of killNotes) console.log(n);
 if (graphileNote) console.log(graphileNote);
 console.log(`peak RSS of the scheduler process: ${(peakRss / 2 ** 20).toFixed(0)} MB (workers not included)`);
 console.log(`CPU while idle for ${IDLE_S} s: ${idle.toFixed(2)} % of one core`);
