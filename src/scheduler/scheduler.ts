@@ -16,7 +16,7 @@ import type { Store } from "../store/index.ts";
 import { endJob, heartbeatJob, startJob } from "../store/jobs.ts";
 import { listenForNotifications, type NotificationListener } from "../store/notify.ts";
 import type { Database, DagRunRow, TaskInstanceRow } from "../store/schema.ts";
-import { claimScheduledTaskInstances, listRestarting, startTry, unclaim } from "../store/task-instances.ts";
+import { claimScheduledTaskInstances, listRestarting, startTry, unclaim, type ClaimedTaskInstances, type ClaimOptions } from "../store/task-instances.ts";
 import { assetCondition, createAssetTriggeredRun } from "./asset-runs.ts";
 import { createDagBag, type DagBag, type SchedulableDag } from "./dag-bag.ts";
 import type { SerializedTask } from "../serialization/serialized-dag.ts";
@@ -291,33 +291,59 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
   /** Claims up to `limit` runnable task instances for this job (dispatch and the hand-off alike).
    *  A claim that took all it asked for and saw more notes the backlog: claiming ahead pays. */
-  async function claim(trx: Kysely<Database>, limit: number): Promise<TaskInstanceRow[]> {
+  async function claim(trx: Kysely<Database>, limit: number, startWith?: ClaimOptions["startWith"]): Promise<ClaimedTaskInstances> {
     const got = await claimScheduledTaskInstances(trx, store.dialect, {
       limit,
       jobId,
       defaultMaxActiveTasks: config.getNumber("core", "max_active_tasks_per_dag"),
       onlyRunIds: opts.onlyRunIds ? [...opts.onlyRunIds] : undefined,
+      ...(startWith ? { startWith } : {}),
     });
     backlog = got.more;
-    return got.claimed;
+    return got;
+  }
+
+  /** The DAG and run of a try claimed in a finished try's transaction (the finished try's own when
+   *  they are the same), and the worker reserved for it; undefined where one is missing. */
+  async function prepareStart(trx: Kysely<Database>, c: TaskInstanceRow, run: DagRunRow, d: SchedulableDag) {
+    const sameRun = c.dag_id === run.dag_id && c.run_id === run.run_id;
+    const d2 = c.dag_id === run.dag_id ? d : await bag.get(trx, c.dag_id);
+    const run2 = sameRun ? run : (listedRuns.get(runKey(c.dag_id, c.run_id)) ?? (await getDagRun(trx, c.dag_id, c.run_id)));
+    const pid = d2 && run2 ? executor.reserve(c.id) : undefined;
+    return { d2, run2, pid };
+  }
+
+  /** The next try as a hand-off leaves it: started (its earlier try's XComs cleared), or claimed only. */
+  async function startedOrClaimed(trx: Kysely<Database>, c: TaskInstanceRow, prep: Awaited<ReturnType<typeof prepareStart>>, tryNumber: number | null): Promise<NextTry> {
+    const { d2, run2, pid } = prep;
+    if (!d2 || !run2 || pid === undefined) return { ti: c, d: d2, ...(run2 ? { run: run2 } : {}) };
+    if (tryNumber === null) {
+      executor.release(c.id);
+      return { ti: c, d: d2, run: run2 };
+    }
+    try {
+      if (mayHoldXcoms(c, d2)) await clearTaskXcoms(trx, run2.id, c.task_id, c.map_index);
+    } catch (e) {
+      executor.release(c.id);
+      throw e;
+    }
+    return { ti: c, d: d2, started: { run: run2, tryNumber, pid } };
   }
 
   /** Starts a claimed try in the caller's transaction for the worker a finished try freed: its
    *  worker reserved, its row running, an earlier try's XComs cleared. Not started (no worker, the
    *  row moved on, its DAG or run gone): the ordinary start path takes it, or says why not. */
   async function startInTransaction(trx: Kysely<Database>, c: TaskInstanceRow, run: DagRunRow, d: SchedulableDag): Promise<NextTry> {
-    const sameRun = c.dag_id === run.dag_id && c.run_id === run.run_id;
-    const d2 = c.dag_id === run.dag_id ? d : await bag.get(trx, c.dag_id);
-    const run2 = sameRun ? run : (listedRuns.get(runKey(c.dag_id, c.run_id)) ?? (await getDagRun(trx, c.dag_id, c.run_id)));
-    const pid = d2 && run2 ? executor.reserve(c.id) : undefined;
-    if (!d2 || !run2 || pid === undefined) return { ti: c, d: d2, ...(run2 ? { run: run2 } : {}) };
-    const n = await startTry(trx, c.id, { hostname: machineHostname(), pid, jobId });
-    if (n === null) {
-      executor.release(c.id);
-      return { ti: c, d: d2, run: run2 };
+    const prep = await prepareStart(trx, c, run, d);
+    let n: number | null = null;
+    try {
+      if (prep.d2 && prep.run2 && prep.pid !== undefined) n = await startTry(trx, c.id, { hostname: machineHostname(), pid: prep.pid, jobId });
+    } catch (e) {
+      // The transaction rolls back: the worker reserved for the try goes back.
+      if (prep.pid !== undefined) executor.release(c.id);
+      throw e;
     }
-    if (mayHoldXcoms(c, d2)) await clearTaskXcoms(trx, run2.id, c.task_id, c.map_index);
-    return { ti: c, d: d2, started: { run: run2, tryNumber: n, pid } };
+    return startedOrClaimed(trx, c, prep, n);
   }
 
   /**
@@ -364,8 +390,22 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     // Claimed whether or not this run goes on: the worker takes another run's try as well (a
     // backfill's next month starts while this one's end is noted).
     if (executor.freeSlots() > 0) {
-      const [c] = await claim(trx, 1);
-      if (c) next = await startInTransaction(trx, c, run, d);
+      // Started in the claim's own statement when its DAG, run and a worker are at hand.
+      let prep: Awaited<ReturnType<typeof prepareStart>> | undefined;
+      let pickedId: number | undefined;
+      try {
+        const got = await claim(trx, 1, async (picked) => {
+          pickedId = picked.id;
+          prep = await prepareStart(trx, picked, run, d);
+          return prep.d2 && prep.run2 && prep.pid !== undefined ? { hostname: machineHostname(), pid: prep.pid } : undefined;
+        });
+        const [c] = got.claimed;
+        if (c && prep) next = await startedOrClaimed(trx, c, prep, got.startedTryNumber ?? null);
+      } catch (e) {
+        // The transaction rolls back: a worker reserved for the try goes back.
+        if (!next && prep?.pid !== undefined && pickedId !== undefined) executor.release(pickedId);
+        throw e;
+      }
     }
     const claimed = next ? 1 : 0;
     return {
@@ -462,7 +502,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         if (work) ev = await evaluateDagRun(trx, work.run, work.d, clock(), work.downstream, runningOnly, store.dialect);
         if (ev?.notRunning) ev = undefined;
         const room = executor.parallelism - ahead.length;
-        const early = !stopped && backlog && (work?.ahead ?? true) && room > 0 && executor.freeSlots() === 0 ? await claim(trx, room) : [];
+        const early = !stopped && backlog && (work?.ahead ?? true) && room > 0 && executor.freeSlots() === 0 ? (await claim(trx, room)).claimed : [];
         return { ev, early };
       });
     } catch (e) {
@@ -633,7 +673,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     if (free <= 0 || stopped) return;
     // Tries claimed ahead go first: they were claimed before anything this claim would find.
     const claimed = ahead.splice(0, free);
-    if (claimed.length < free) claimed.push(...(await store.writeTransaction((trx) => claim(trx, free - claimed.length))));
+    if (claimed.length < free) claimed.push(...(await store.writeTransaction((trx) => claim(trx, free - claimed.length))).claimed);
     for (const ti of claimed) {
       const d = await readDag(ti.dag_id);
       const p: Promise<void> = runSlot({ ti, d }).finally(() => {

@@ -145,6 +145,11 @@ export interface ClaimOptions {
   defaultMaxActiveTasks: number;
   /** Claim only task instances of these runs (dag_run.id): `orch dags test` runs its own run only. */
   onlyRunIds?: readonly number[];
+  /** A hand-off's claim of one try for the worker a finished try freed: asked about the try picked,
+   *  it names who runs it (its worker reserved), and the try starts in the claim's own statement
+   *  (scheduled -> running, queued_dttm stamped as a claim stamps it), one statement fewer per
+   *  hop; undefined (no worker, its DAG or run gone): the try is only claimed, as without this. */
+  startWith?: (picked: TaskInstanceRow) => Promise<{ hostname: string; pid: number } | undefined>;
 }
 
 type Candidate = TaskInstanceRow & { cap: number; active?: number };
@@ -249,19 +254,33 @@ export async function claimScheduledTaskInstances(trx: Kysely<Database>, dialect
     picked.push(c as TaskInstanceRow);
   }
   if (picked.length === 0) return claimed([], false);
+  const more = picked.length === opts.limit && candidates.length > picked.length;
+  const who = opts.startWith && picked.length === 1 ? await opts.startWith(picked[0]!) : undefined;
   const now = nowIso();
+  if (who) {
+    const p = picked[0]!;
+    // The candidate was read in this transaction (SQLite's BEGIN IMMEDIATE; FOR UPDATE on
+    // PostgreSQL): it is still scheduled, so the start cannot miss.
+    const r = await claimAndStartQuery(trx, { id: p.id, now, hostname: who.hostname, pid: who.pid, jobId: opts.jobId });
+    const tryNumber = r.rows[0]?.try_number ?? null;
+    return { ...claimed([{ ...p, state: "queued", queued_dttm: now, queued_by_job_id: opts.jobId }], more), startedTryNumber: tryNumber };
+  }
   await queueQuery(trx, { ids: picked.map((p) => p.id), now, jobId: opts.jobId }, String(picked.length));
   return claimed(
     picked.map((p) => ({ ...p, state: "queued", queued_dttm: now, queued_by_job_id: opts.jobId })),
-    picked.length === opts.limit && candidates.length > picked.length,
+    more,
   );
 }
 
 /** A claim's rows, and whether it left runnable ones behind: it took all it asked for and its
  *  candidate window held more (a hint for claiming ahead, not a count). */
 export interface ClaimedTaskInstances {
+  /** As claimed (queued by this job), also when started (see startedTryNumber). */
   claimed: TaskInstanceRow[];
   more: boolean;
+  /** With startWith: the try number the one claimed try started at (running), or null if its
+   *  row had moved on; absent when it was only claimed. */
+  startedTryNumber?: number | null;
 }
 function claimed(rows: TaskInstanceRow[], more: boolean): ClaimedTaskInstances {
   return { claimed: rows, more };
@@ -295,27 +314,41 @@ export async function startTry(db: Db, id: number, who: { hostname: string; pid:
 }
 type StartParams = { id: number; now: string; hostname: string; pid: number; jobId: number | null };
 const startQuery = hotQuery<StartParams, { try_number: number }>((db, p) => startUpdate(db, p, p.v("id")));
+/** scheduled -> running at once, stamped as a claim then a start would stamp it (claimScheduledTaskInstances' startWith). */
+const claimAndStartQuery = hotQuery<StartParams, { try_number: number }>((db, p) =>
+  db
+    .updateTable("task_instance")
+    .set((eb) => ({ ...startColumns(eb, p), queued_dttm: p.v("now") }))
+    .where("id", "=", p.v("id"))
+    .where("state", "=", "scheduled")
+    .returning("try_number"),
+);
 /** queued -> running of the row `id` (a slot: the caller's parameter names it). */
 function startUpdate(db: Pick<QueryCreator<Database>, "updateTable">, p: Slots<Omit<StartParams, "id">>, id: number) {
   return db
     .updateTable("task_instance")
-    .set((eb) => ({
-      state: "running",
-      // A try resuming after deferral (next_method set) or a reschedule is the same try.
-      try_number: eb.case().when("next_method", "is", null).then(eb("try_number", "+", 1)).else(eb.ref("try_number")).end(),
-      start_date: p.v("now"),
-      end_date: null,
-      duration: null,
-      hostname: p.v("hostname"),
-      pid: p.v("pid"),
-      queued_by_job_id: p.v("jobId"),
-      next_retry_at: null,
-      state_reason: null,
-      updated_at: p.v("now"),
-    }))
+    .set((eb) => startColumns(eb, p))
     .where("id", "=", id)
     .where("state", "=", "queued")
     .returning("try_number");
+}
+
+/** What a try's start writes (startUpdate, claimAndStartQuery). */
+function startColumns(eb: import("kysely").ExpressionBuilder<Database, "task_instance">, p: Slots<Omit<StartParams, "id">>) {
+  return {
+    state: "running",
+    // A try resuming after deferral (next_method set) or a reschedule is the same try.
+    try_number: eb.case().when("next_method", "is", null).then(eb("try_number", "+", 1)).else(eb.ref("try_number")).end(),
+    start_date: p.v("now"),
+    end_date: null,
+    duration: null,
+    hostname: p.v("hostname"),
+    pid: p.v("pid"),
+    queued_by_job_id: p.v("jobId"),
+    next_retry_at: null,
+    state_reason: null,
+    updated_at: p.v("now"),
+  } as const;
 }
 
 export interface TryOutcome {

@@ -56,6 +56,39 @@ for (const dialect of testDialects()) {
     });
     after(() => t.cleanup());
 
+    it("a hand-off's claim starts the try it picks in the claim's own statement, or only claims it when no one can run it", async () => {
+      const { tis } = await runningRun(t, "handoff", 2);
+      await setState(t.store.db, tis.map((x) => x.id), "scheduled");
+      const before = t.store.stats.statements;
+      const asked: string[] = [];
+      const got = await t.store.writeTransaction((trx) =>
+        claimScheduledTaskInstances(trx, t.store.dialect, {
+          limit: 1,
+          jobId: null,
+          defaultMaxActiveTasks: 16,
+          startWith: async (picked) => (asked.push(picked.task_id), { hostname: "host-a", pid: 4242 }),
+        }),
+      );
+      const statements = t.store.stats.statements - before;
+      assert.deepEqual(asked, ["t0"]);
+      assert.equal(got.startedTryNumber, 1);
+      assert.equal(got.claimed.length, 1);
+      const row = await getTaskInstanceById(t.store.db, got.claimed[0]!.id);
+      assert.equal(row?.state, "running");
+      assert.equal(row?.try_number, 1);
+      assert.equal(row?.hostname, "host-a");
+      assert.equal(row?.pid, 4242);
+      assert.ok(row?.queued_dttm && row?.start_date, "stamped as claimed and as started");
+      // Only claimed: no one to run it (no worker, its run gone). The start's statement is the claim's.
+      const second = await t.store.writeTransaction((trx) =>
+        claimScheduledTaskInstances(trx, t.store.dialect, { limit: 1, jobId: null, defaultMaxActiveTasks: 16, startWith: async () => undefined }),
+      );
+      assert.equal(second.startedTryNumber, undefined);
+      assert.equal((await getTaskInstanceById(t.store.db, second.claimed[0]!.id))?.state, "queued");
+      // begin, candidates, (PostgreSQL: the per-DAG lock and its count), the one update, commit.
+      assert.equal(statements, t.store.dialect.supportsAdvisoryLocks ? 6 : 4);
+    });
+
     it("a DAG at max_active_tasks does not starve the others, whatever their priority", async () => {
       await addDag(t.store.db, "capped", 1);
       await addDag(t.store.db, "other", 16);
