@@ -253,7 +253,7 @@ async function killAndResume(store: Store, home: string, url: string, dialect: B
   const second = start();
   const spawnedAt = performance.timeOrigin + performance.now();
   const runState = async () => (await store.db.selectFrom("dag_run").select("state").where("id", "=", run.id).executeTakeFirstOrThrow()).state;
-  await until("the run's end", async () => (await runState()) !== "running" && (await runState()) !== "queued");
+  await until("the run's end", async () => !["running", "queued"].includes(await runState()));
   second.kill("SIGTERM");
   await exited(second);
   const resumed = Math.min(...lines().map(([s]) => s).filter((s) => s > killedAt));

@@ -313,7 +313,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     return { d2, run2, pid };
   }
 
-  /** The next try as a hand-off leaves it: started (its earlier try's XComs cleared), or claimed only. */
+  /** The next try as a hand-off leaves it: started (its earlier try's XComs cleared), or claimed
+   *  only. A throw leaves the worker reserved: the caller, whose transaction rolls back, gives it back. */
   async function startedOrClaimed(trx: Kysely<Database>, c: TaskInstanceRow, prep: Awaited<ReturnType<typeof prepareStart>>, tryNumber: number | null): Promise<NextTry> {
     const { d2, run2, pid } = prep;
     if (!d2 || !run2 || pid === undefined) return { ti: c, d: d2, ...(run2 ? { run: run2 } : {}) };
@@ -321,12 +322,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       executor.release(c.id);
       return { ti: c, d: d2, run: run2 };
     }
-    try {
-      if (mayHoldXcoms(c, d2)) await clearTaskXcoms(trx, run2.id, c.task_id, c.map_index);
-    } catch (e) {
-      executor.release(c.id);
-      throw e;
-    }
+    if (mayHoldXcoms(c, d2)) await clearTaskXcoms(trx, run2.id, c.task_id, c.map_index);
     return { ti: c, d: d2, started: { run: run2, tryNumber, pid } };
   }
 
@@ -335,15 +331,14 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
    *  row moved on, its DAG or run gone): the ordinary start path takes it, or says why not. */
   async function startInTransaction(trx: Kysely<Database>, c: TaskInstanceRow, run: DagRunRow, d: SchedulableDag): Promise<NextTry> {
     const prep = await prepareStart(trx, c, run, d);
-    let n: number | null = null;
     try {
-      if (prep.d2 && prep.run2 && prep.pid !== undefined) n = await startTry(trx, c.id, { hostname: machineHostname(), pid: prep.pid, jobId });
+      const n = prep.d2 && prep.run2 && prep.pid !== undefined ? await startTry(trx, c.id, { hostname: machineHostname(), pid: prep.pid, jobId }) : null;
+      return await startedOrClaimed(trx, c, prep, n);
     } catch (e) {
       // The transaction rolls back: the worker reserved for the try goes back.
       if (prep.pid !== undefined) executor.release(c.id);
       throw e;
     }
-    return startedOrClaimed(trx, c, prep, n);
   }
 
   /**
@@ -402,8 +397,8 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         const [c] = got.claimed;
         if (c && prep) next = await startedOrClaimed(trx, c, prep, got.startedTryNumber ?? null);
       } catch (e) {
-        // The transaction rolls back: a worker reserved for the try goes back.
-        if (!next && prep?.pid !== undefined && pickedId !== undefined) executor.release(pickedId);
+        // The transaction rolls back: the worker reserved for the try goes back.
+        if (prep?.pid !== undefined && pickedId !== undefined) executor.release(pickedId);
         throw e;
       }
     }
