@@ -40,6 +40,10 @@ export const SETTINGS: Record<string, Record<string, SettingSpec>> = {
   },
   database: {
     url: { default: "sqlite:///{ORCH_HOME}/orch.db", description: "Metadata store: sqlite:///path or postgres://…" },
+    prepared_statements: {
+      default: true,
+      description: "PostgreSQL: send repeated statements as named prepared statements (off behind PgBouncer in transaction mode before 1.21)",
+    },
   },
   logging: {
     base_log_folder: { default: "{ORCH_HOME}/logs", description: "Task log root" },

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { createDagProcessor } from "../../src/dag-processing/processor.ts";
-import { migrate, openStore, type Store } from "../../src/store/index.ts";
+import { loadConfig } from "../../src/config.ts";
+import { migrate, openStore, storeOptions, type Store } from "../../src/store/index.ts";
 
 export type BenchDialect = "sqlite" | "postgres";
 
@@ -46,7 +47,9 @@ export async function withBenchHome<T>(
     url = u.toString();
     drop = () => admin(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
   }
-  const store = await openStore(url);
+  // As orch opens it: [database] settings from the environment (ORCH__DATABASE__PREPARED_STATEMENTS=false
+  // for an A/B of named statements).
+  const store = await openStore(url, storeOptions(loadConfig({ ...process.env, ORCH_HOME: home })));
   try {
     await migrate(store);
     const processor = createDagProcessor({ store, dagsFolder: join(home, "dags"), home, importTimeoutSeconds: 60 });

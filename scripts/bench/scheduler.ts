@@ -31,7 +31,7 @@ import { toSchedulable } from "../../src/scheduler/dag-bag.ts";
 import { triggerDagRun } from "../../src/scheduler/run-creation.ts";
 import { createScheduler } from "../../src/scheduler/scheduler.ts";
 import type { SerializedDag } from "../../src/serialization/serialized-dag.ts";
-import { migrate, openStore, type Store } from "../../src/store/index.ts";
+import { migrate, openStore, storeOptions, type Store } from "../../src/store/index.ts";
 import { withBenchHome, type BenchDialect } from "./_home.ts";
 import { Logger as GraphileLogger, run as runGraphileWorker, type Task as GraphileTask } from "graphile-worker";
 
@@ -198,7 +198,7 @@ async function twoSchedulers(store: Store, home: string, url: string) {
     const d = toSchedulable(JSON.parse(row.data) as SerializedDag, row.dag_hash, row.fileloc);
     ids.add((await triggerDagRun(store, d, { logicalDate: new Date(Date.UTC(2024, 0, 1)), triggeredBy: "bench" })).id);
   }
-  const second = await openStore(url);
+  const second = await openStore(url, storeOptions(config));
   let left = ids.size;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));

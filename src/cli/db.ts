@@ -1,7 +1,7 @@
 // orch db migrate | check | reset
 import type { Argv, CommandModule } from "yargs";
 import { loadConfig } from "../config.ts";
-import { databaseUrl, dropAllTables, migrate, openStore, openStoreForMaintenance, schemaStatus } from "../store/index.ts";
+import { databaseUrl, dropAllTables, migrate, openStore, openStoreForMaintenance, schemaStatus, storeOptions } from "../store/index.ts";
 import { schemaTooNewError } from "../store/migrate.ts";
 import { OrchError } from "../errors.ts";
 import { confirmOrRefuse } from "./confirm.ts";
@@ -34,7 +34,8 @@ const checkCommand: CommandModule = {
   describe: "Exit 0 when the database is reachable and its schema current",
   builder: (y) => y.example("$0 db check && echo ready", "use in scripts"),
   handler: async () => {
-    const store = await openStore(databaseUrl(loadConfig()));
+    const config = loadConfig();
+    const store = await openStore(databaseUrl(config), storeOptions(config));
     try {
       const status = await schemaStatus(store);
       if (status.current > status.latest) throw schemaTooNewError(status, store.displayUrl);

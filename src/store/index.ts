@@ -1,7 +1,7 @@
 // The metadata store's public face: open by configuration, check the schema, migrate.
 import type { Config } from "../config.ts";
 import { assertSchemaCurrent, schemaStatus, schemaTooNewError } from "./migrate.ts";
-import { openStore, type Store } from "./open.ts";
+import { openStore, type OpenStoreOptions, type Store } from "./open.ts";
 
 export type { Store, Db } from "./open.ts";
 export { openStore, parseDatabaseUrl, redactUrl } from "./open.ts";
@@ -11,9 +11,14 @@ export function databaseUrl(config: Config): string {
   return config.getString("database", "url");
 }
 
+/** The store options [database] sets (prepared_statements). */
+export function storeOptions(config: Config): OpenStoreOptions {
+  return { preparedStatements: config.getBoolean("database", "prepared_statements") };
+}
+
 /** Opens the configured store and refuses one this orch cannot use (not migrated, or too new). */
 export async function openCurrentStore(config: Config): Promise<Store> {
-  const store = await openStore(databaseUrl(config));
+  const store = await openStore(databaseUrl(config), storeOptions(config));
   try {
     await assertSchemaCurrent(store);
   } catch (e) {
@@ -25,7 +30,7 @@ export async function openCurrentStore(config: Config): Promise<Store> {
 
 /** Opens the store and refuses only a schema newer than this orch (for `db migrate` / `db reset`). */
 export async function openStoreForMaintenance(config: Config): Promise<Store> {
-  const store = await openStore(databaseUrl(config));
+  const store = await openStore(databaseUrl(config), storeOptions(config));
   try {
     const status = await schemaStatus(store);
     if (status.current > status.latest) throw schemaTooNewError(status, store.displayUrl);

@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { OrchError } from "../errors.ts";
 import { postgresDialect, sqliteDialect, type Dialect } from "./dialect.ts";
 import type { Database as Schema } from "./schema.ts";
+import { withPreparedStatements } from "./pg-prepared.ts";
 import { prepareSqliteFile, sqliteReadOnlyError } from "./sqlite-file.ts";
 
 export type Db = Kysely<Schema> | Transaction<Schema>;
@@ -90,9 +91,15 @@ export function redactUrl(url: string): string {
   return url.replace(/:\/\/([^:@/]*):[^@/]*@/, "://$1:***@");
 }
 
-export async function openStore(url: string): Promise<Store> {
+export interface OpenStoreOptions {
+  /** PostgreSQL: send repeated statements as named, server-side prepared ones (default true;
+   *  [database] prepared_statements). Off for PgBouncer in transaction mode before 1.21. */
+  preparedStatements?: boolean;
+}
+
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   const loc = parseDatabaseUrl(url);
-  return loc.kind === "sqlite" ? openSqlite(loc.path, url) : openPostgres(loc.url);
+  return loc.kind === "sqlite" ? openSqlite(loc.path, url) : openPostgres(loc.url, options.preparedStatements ?? true);
 }
 
 // Compiled once: a template's compile was a visible share of a chain hop's transaction.
@@ -143,7 +150,7 @@ function openSqlite(path: string, url: string): Store {
   };
 }
 
-async function openPostgres(url: string): Promise<Store> {
+async function openPostgres(url: string, preparedStatements: boolean): Promise<Store> {
   // pg is imported only for a PostgreSQL store: loading it cost every SQLite command ~30 ms of
   // start-up (its Cloudflare check alone pulls in Node's built-in fetch).
   const { default: pg } = await import("pg");
@@ -169,7 +176,7 @@ async function openPostgres(url: string): Promise<Store> {
     );
   }
   const stats: StoreStats = { statements: 0 };
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }), log: countingLog(stats) });
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: preparedStatements ? withPreparedStatements(pool) : pool }), log: countingLog(stats) });
   return {
     db,
     stats,

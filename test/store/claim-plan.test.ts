@@ -69,7 +69,7 @@ describe("postgres: the claim's plan", { skip: await dialectSkipReason("postgres
   });
 
   /** The claim's candidate statement as the claim sent it, run under EXPLAIN ANALYZE (rolled back). */
-  async function candidatePlan(onlyRunIds?: number[]): Promise<PlanNode[]> {
+  async function candidatePlan(onlyRunIds?: number[], generic = false): Promise<PlanNode[]> {
     sent.length = 0;
     let plan: PlanNode | undefined;
     await db
@@ -79,7 +79,13 @@ describe("postgres: the claim's plan", { skip: await dialectSkipReason("postgres
         assert.equal(got.claimed.length, 1);
         const q = sent.find((x) => x.sql.startsWith('select "ti".*'));
         assert.ok(q, "the claim sent its candidate statement");
-        const r = await sql<{ "QUERY PLAN": { Plan: PlanNode }[] }>`explain (analyze, format json) ${sql.raw(q.sql.replace(/\$(\d+)/g, (_, n: string) => literal(q.parameters[Number(n) - 1])))}`.execute(trx);
+        let r;
+        if (generic) {
+          await sql`set local plan_cache_mode = force_generic_plan`.execute(trx);
+          await sql.raw(`prepare claim_candidates as ${q.sql}`).execute(trx);
+          r = await sql<{ "QUERY PLAN": { Plan: PlanNode }[] }>`explain (analyze, format json) execute claim_candidates (${sql.raw(q.parameters.map(literal).join(", "))})`.execute(trx);
+          await sql`deallocate claim_candidates`.execute(trx);
+        } else r = await sql<{ "QUERY PLAN": { Plan: PlanNode }[] }>`explain (analyze, format json) ${sql.raw(q.sql.replace(/\$(\d+)/g, (_, n: string) => literal(q.parameters[Number(n) - 1])))}`.execute(trx);
         plan = r.rows[0]!["QUERY PLAN"][0]!.Plan;
         throw new Rollback();
       })
@@ -89,15 +95,19 @@ describe("postgres: the claim's plan", { skip: await dialectSkipReason("postgres
     return nodes(plan!);
   }
 
-  for (const [stats, narrowed] of [
-    ["stale statistics", false],
-    ["stale statistics", true],
-    ["fresh statistics", false],
-    ["fresh statistics", true],
+  for (const [stats, narrowed, generic] of [
+    ["stale statistics", false, false],
+    ["stale statistics", true, false],
+    ["stale statistics", false, true],
+    ["stale statistics", true, true],
+    ["fresh statistics", false, false],
+    ["fresh statistics", true, false],
+    ["fresh statistics", false, true],
+    ["fresh statistics", true, true],
   ] as const) {
-    it(`reads no more of ${WIDTH + RUNS} scheduled rows than its window of 4, sorting none, with ${stats}${narrowed ? `, narrowed to ${RUNS} runs` : ""}`, async () => {
+    it(`reads no more of ${WIDTH + RUNS} scheduled rows than its window of 4, sorting none, with ${stats}${narrowed ? `, narrowed to ${RUNS} runs` : ""}${generic ? ", as a prepared statement's generic plan" : ""}`, async () => {
       if (stats === "fresh statistics") await sql`analyze task_instance, dag_run, dag`.execute(t.store.db);
-      const plan = await candidatePlan(narrowed ? runIds : undefined);
+      const plan = await candidatePlan(narrowed ? runIds : undefined, generic);
       const scans = plan.filter((n) => n["Relation Name"] === "task_instance" && n.Alias === "ti");
       assert.equal(scans.length, 1, JSON.stringify(plan.map((n) => n["Node Type"])));
       assert.ok(scans[0]!["Actual Rows"] * scans[0]!["Actual Loops"] <= 4, `rows read of the scheduled ones: ${scans[0]!["Actual Rows"]} x ${scans[0]!["Actual Loops"]}`);
