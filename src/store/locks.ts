@@ -6,9 +6,12 @@
 // lock per (purpose, DAG) makes the second wait until the first commits; its next statement then
 // sees the first one's writes. Advisory, not `dag` row locks, so the DAG processor's writes to the
 // dag row never queue behind a claim. Locks are taken in sorted order, so claimers cannot deadlock.
-// SQLite needs nothing: BEGIN IMMEDIATE already admits one writer at a time.
+// SQLite needs nothing: BEGIN IMMEDIATE already admits one writer at a time. Each lock is its own
+// statement, sent pipelined (src/store/pg-session.ts): it shares a round trip with the statement
+// after it, which still starts only once the lock is granted.
 import { sql, type Kysely } from "kysely";
 import type { Dialect } from "./dialect.ts";
+import { PIPELINED } from "./pg-session.ts";
 import type { Database } from "./schema.ts";
 
 export type DagLockPurpose = "max_active_tasks" | "max_active_runs";
@@ -16,7 +19,7 @@ export type DagLockPurpose = "max_active_tasks" | "max_active_runs";
 export async function lockDags(trx: Kysely<Database>, dialect: Dialect, purpose: DagLockPurpose, dagIds: Iterable<string>): Promise<void> {
   if (!dialect.supportsAdvisoryLocks) return;
   for (const dagId of [...new Set(dagIds)].sort()) {
-    await sql`select pg_advisory_xact_lock(hashtext(${`orch:${purpose}:${dagId}`}))`.execute(trx);
+    await sql`${sql.raw(PIPELINED)}select pg_advisory_xact_lock(hashtext(${`orch:${purpose}:${dagId}`}))`.execute(trx);
   }
 }
 
@@ -32,7 +35,7 @@ export async function lockDags(trx: Kysely<Database>, dialect: Dialect, purpose:
  */
 export async function lockRunEvaluation(trx: Kysely<Database>, dialect: Dialect, runId: number): Promise<void> {
   if (!dialect.supportsAdvisoryLocks) return;
-  await sql`select pg_advisory_xact_lock(${RUN_EVALUATION_LOCK}, ${runId})`.execute(trx);
+  await sql`${sql.raw(PIPELINED)}select pg_advisory_xact_lock(${RUN_EVALUATION_LOCK}, ${runId})`.execute(trx);
 }
 /** The first key of a run evaluation's lock: an arbitrary constant. */
 const RUN_EVALUATION_LOCK = 1869771333;

@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { OrchError } from "../errors.ts";
 import { postgresDialect, sqliteDialect, type Dialect } from "./dialect.ts";
 import type { Database as Schema } from "./schema.ts";
-import { withPreparedStatements } from "./pg-prepared.ts";
+import { storePool } from "./pg-session.ts";
 import { prepareSqliteFile, sqliteReadOnlyError } from "./sqlite-file.ts";
 
 export type Db = Kysely<Schema> | Transaction<Schema>;
@@ -154,7 +154,9 @@ async function openPostgres(url: string, preparedStatements: boolean): Promise<S
   // pg is imported only for a PostgreSQL store: loading it cost every SQLite command ~30 ms of
   // start-up (its Cloudflare check alone pulls in Node's built-in fetch).
   const { default: pg } = await import("pg");
-  const pool = new pg.Pool({ connectionString: url, max: 5, connectionTimeoutMillis: 5000 });
+  // pipeline: a statement may go on the wire before the previous one's answer (only those storePool
+  // marks: begin, the advisory locks; everything else still waits for its predecessor).
+  const pool = new pg.Pool({ connectionString: url, max: 5, connectionTimeoutMillis: 5000, pipeline: true });
   // A client that loses its server (PostgreSQL restarted: 57P01 "terminating connection due to
   // administrator command") must not crash the process. pg-pool listens for errors only on idle
   // clients and removes its listener from checked-out ones, so an error event on a client in use
@@ -176,7 +178,7 @@ async function openPostgres(url: string, preparedStatements: boolean): Promise<S
     );
   }
   const stats: StoreStats = { statements: 0 };
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: preparedStatements ? withPreparedStatements(pool) : pool }), log: countingLog(stats) });
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: storePool(pool, { preparedStatements }) }), log: countingLog(stats) });
   return {
     db,
     stats,

@@ -1,21 +1,26 @@
-// Named (server-side prepared) statements on the PostgreSQL store (src/store/pg-prepared.ts): which
-// statements get a name, the budget that bounds them, what happens when a named statement's result
-// columns change under it, and the [database] prepared_statements switch. Read from the server's own
-// pg_prepared_statements view of the session, on a real PostgreSQL.
+// How the PostgreSQL store talks to the server (src/store/pg-session.ts), on a real PostgreSQL.
+// Named statements: which statements get a name, the budget that bounds them, a named statement
+// whose result columns change under it, and the [database] prepared_statements switch, read from the
+// server's own pg_prepared_statements view of the session. Pipelined statements (begin, the advisory
+// locks): a failure is reported by the next statement as itself, a rollback is not spoiled by it,
+// and a pipelined lock still holds the statement behind it until it is granted, so that statement
+// sees what the lock's holder committed (two processes).
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { loadConfig } from "../../src/config.ts";
 import { openCurrentStore } from "../../src/store/index.ts";
-import { withPreparedStatements } from "../../src/store/pg-prepared.ts";
+import { PIPELINED, storePool, type StorePoolOptions } from "../../src/store/pg-session.ts";
 import { dialectSkipReason, freshStore, type TestStore } from "../helpers/store.ts";
 
 interface T {
   t: { id: number; v: string };
 }
 
-describe("postgres: named prepared statements", { skip: await dialectSkipReason("postgres") }, () => {
+describe("postgres: named and pipelined statements", { skip: await dialectSkipReason("postgres") }, () => {
   let s: TestStore;
   before(async () => {
     s = await freshStore("postgres", "prepared");
@@ -25,9 +30,9 @@ describe("postgres: named prepared statements", { skip: await dialectSkipReason(
   after(() => s.cleanup());
 
   /** A Kysely on one connection through the wrapper, and the names its session has prepared. */
-  function session(options: Parameters<typeof withPreparedStatements>[1] = {}) {
-    const pool = new pg.Pool({ connectionString: s.url, max: 1 });
-    const wrapped = withPreparedStatements(pool, options);
+  function session(options: StorePoolOptions = {}) {
+    const pool = new pg.Pool({ connectionString: s.url, max: 1, pipeline: true });
+    const wrapped = storePool(pool, options);
     const db = new Kysely<T>({ dialect: new PostgresDialect({ pool: wrapped }) });
     const prepared = async () =>
       (await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements order by name`.execute(db)).rows;
@@ -115,6 +120,75 @@ describe("postgres: named prepared statements", { skip: await dialectSkipReason(
       } finally {
         await store.close();
       }
+    }
+  });
+
+  it("a pipelined statement's failure is thrown by the next statement, as itself", async () => {
+    const x = session();
+    try {
+      await assert.rejects(
+        x.db.transaction().execute(async (trx) => {
+          await sql`${sql.raw(PIPELINED)}select 1 / ${0}`.execute(trx); // answered at once, sent
+          await trx.selectFrom("t").select("id").where("id", "=", 1).execute();
+        }),
+        (e: { code?: string }) => e.code === "22012", // division_by_zero, not 25P02 (transaction aborted)
+      );
+      assert.equal(x.stats.pipelined, 2); // begin and the division
+      // The rollback was not spoiled by it: the connection is usable and outside any transaction.
+      assert.deepEqual(await x.db.selectFrom("t").select("id").where("id", "=", 2).execute(), [{ id: 2 }]);
+      assert.equal((await sql<{ s: boolean }>`select pg_current_xact_id_if_assigned() is null as s`.execute(x.db)).rows[0]!.s, true);
+    } finally {
+      await x.close();
+    }
+  });
+
+  it("a transaction whose begin went pipelined commits like any other", async () => {
+    const x = session();
+    try {
+      await x.db.transaction().execute(async (trx) => {
+        await sql`insert into t values (${101}, ${"pipelined"})`.execute(trx);
+      });
+      assert.equal(x.stats.pipelined, 1);
+      const other = new pg.Client({ connectionString: s.url });
+      await other.connect();
+      try {
+        assert.deepEqual((await other.query("select v from t where id = 101")).rows, [{ v: "pipelined" }]);
+      } finally {
+        await other.end();
+      }
+    } finally {
+      await x.close();
+    }
+  });
+
+  it("a pipelined lock holds the statement behind it until granted: that statement sees the holder's commit (two processes)", async () => {
+    await sql`create table counted (id int)`.execute(s.store.db);
+    const holder = new pg.Client({ connectionString: s.url });
+    await holder.connect();
+    try {
+      await holder.query("begin");
+      await holder.query("select pg_advisory_xact_lock(4242)");
+      await holder.query("insert into counted values (1), (2), (3)");
+      // The other process: begin, the same lock pipelined, then a count, through storePool.
+      const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("../helpers/pipelined-lock-child.ts", import.meta.url)), s.url], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let out = "";
+      child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+      // Wait until the child's lock request is queued behind ours (its count not run yet).
+      for (let i = 0; ; i++) {
+        const r = await holder.query("select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted");
+        if (r.rows[0].n > 0) break;
+        assert.ok(i < 600, "the child's lock never waited");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(out, "", "the child's count ran before the lock was granted");
+      await holder.query("commit");
+      assert.equal(await exited, 0);
+      assert.deepEqual(JSON.parse(out.trim()), { counted: 3, pipelined: 2 });
+    } finally {
+      await holder.end();
     }
   });
 });
