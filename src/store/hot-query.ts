@@ -13,6 +13,7 @@
 // not) must not depend on a slot: that is built from constants, or is its own variant.
 import type { Compilable, CompiledQuery, QueryResult } from "kysely";
 import type { Db } from "./open.ts";
+import { PIPELINED } from "./pg-session.ts";
 
 class Slot {
   constructor(
@@ -39,12 +40,19 @@ interface Compiled {
   fill: (Slot | undefined)[];
 }
 
+export interface HotQueryOptions {
+  /** The caller never reads the result (rows or count): on PostgreSQL the statement may share a
+   *  round trip with the next one (src/store/pg-session.ts), and its result there is empty. */
+  pipelined?: boolean;
+}
+
 /**
  * A statement compiled once per dialect (and variant) and run with `params`. `build` gets the
  * database (for its builder only: it must not run anything) and the slots.
  */
 export function hotQuery<P extends Record<string, unknown>, R = unknown>(
   build: (db: Db, p: Slots<P>, variant: string) => Compilable<R>,
+  options: HotQueryOptions = {},
 ): (db: Db, params: P, variant?: string) => Promise<QueryResult<R>> {
   // Keyed by the dialect's adapter class (the compiled SQL depends on the dialect only), then variant.
   const cache = new WeakMap<object, Map<string, Compiled>>();
@@ -54,7 +62,8 @@ export function hotQuery<P extends Record<string, unknown>, R = unknown>(
     if (!perDialect) cache.set(key, (perDialect = new Map()));
     let c = perDialect.get(variant);
     if (!c) {
-      const query = build(db, slots as unknown as Slots<P>, variant).compile();
+      const built = build(db, slots as unknown as Slots<P>, variant).compile();
+      const query = options.pipelined ? { ...built, sql: PIPELINED + built.sql } : built;
       c = { query, fill: query.parameters.map((x) => (x instanceof Slot ? x : undefined)) };
       perDialect.set(variant, c);
     }

@@ -67,17 +67,22 @@ function stateIn(from: readonly (string | null)[]) {
 // up_for_reschedule: a reschedule-mode sensor waiting for its next poke (Ready To Reschedule dep).
 const UNDECIDED: readonly (string | null)[] = [null, "up_for_retry", "up_for_reschedule"];
 
-/** none/up_for_retry → scheduled: its dependencies are met. Returns whether it moved. */
-export async function scheduleTaskInstance(db: Db, id: number): Promise<boolean> {
-  const r = await scheduleQuery(db, { id, now: nowIso() });
-  return Number(r.numAffectedRows ?? 0) > 0;
+/**
+ * none/up_for_retry → scheduled: its dependencies are met. Whether it moved is not reported: the
+ * evaluation read the row in its own transaction (under the run's lock on PostgreSQL), and on
+ * PostgreSQL the update shares a round trip with the statement after it (pipelined).
+ */
+export async function scheduleTaskInstance(db: Db, id: number): Promise<void> {
+  await scheduleQuery(db, { id, now: nowIso() });
 }
-const scheduleQuery = hotQuery<{ id: number; now: string }>((db, p) =>
-  db
-    .updateTable("task_instance")
-    .set({ state: "scheduled", state_reason: null, scheduled_dttm: p.v("now"), updated_at: p.v("now") })
-    .where("id", "=", p.v("id"))
-    .where(stateIn(UNDECIDED)),
+const scheduleQuery = hotQuery<{ id: number; now: string }>(
+  (db, p) =>
+    db
+      .updateTable("task_instance")
+      .set({ state: "scheduled", state_reason: null, scheduled_dttm: p.v("now"), updated_at: p.v("now") })
+      .where("id", "=", p.v("id"))
+      .where(stateIn(UNDECIDED)),
+  { pipelined: true },
 );
 
 /** none/up_for_retry → skipped or upstream_failed: its trigger rule can never pass (or removed: a
