@@ -12,7 +12,8 @@ import type { Dialect } from "../store/dialect.ts";
 import type { Store } from "../store/index.ts";
 import type { Database, DagRunRow, TaskInstanceRow } from "../store/schema.ts";
 import type { Kysely } from "kysely";
-import { finishRestartedTry, finishSuccessAndStart, finishTry, releaseClaim, skipTaskInstancesOfRun, startTry } from "../store/task-instances.ts";
+import { failUnstartedTry, finishRestartedTry, finishSuccessAndStart, finishTry, releaseClaim, skipTaskInstancesOfRun, startTry } from "../store/task-instances.ts";
+import { isTransientStoreError } from "../store/store-errors.ts";
 import { notifyTriggerer } from "../store/notify.ts";
 import { deferTry, rescheduleTry } from "../store/triggers.ts";
 import { clearTaskXcoms, setXcoms, SKIPMIXIN_KEY } from "../store/xcom.ts";
@@ -137,9 +138,11 @@ const RETRY_MAX_MS = 30_000;
 /**
  * Runs `fn` until it succeeds: an outcome the store could not take (PostgreSQL restarting, a
  * read-only or full disk) is written once the store is writable again, without a restart. Says so
- * once, then once more when it got through. Gives up only when the scheduler stops.
+ * once, then once more when it got through. Gives up only when the scheduler stops, or, with
+ * `onlyTransient`, at once on an error that retrying cannot cure (isTransientStoreError), which it
+ * throws.
  */
-export async function persist<T>(what: string, hooks: Pick<RunHooks, "log" | "stopping">, fn: () => Promise<T>): Promise<T | undefined> {
+export async function persist<T>(what: string, hooks: Pick<RunHooks, "log" | "stopping">, fn: () => Promise<T>, onlyTransient = false): Promise<T | undefined> {
   let delay = RETRY_MIN_MS;
   let failures = 0;
   for (;;) {
@@ -148,6 +151,7 @@ export async function persist<T>(what: string, hooks: Pick<RunHooks, "log" | "st
       if (failures) hooks.log(`${what}: written after ${failures} failed attempt(s)`);
       return out;
     } catch (e) {
+      if (onlyTransient && !isTransientStoreError(e)) throw e;
       failures++;
       if (failures === 1) hooks.log(`${what} failed: ${(e as Error).message}; retrying with backoff`);
       if (hooks.stopping()) {
@@ -180,7 +184,7 @@ export async function runClaimedTaskInstance(
 ): Promise<TryEnd> {
   const { store, config, executor } = deps;
   const what = `${claimed.dag_id}.${claimed.task_id} (${claimed.run_id})`;
-  const started = preStarted ?? await persist(`starting ${what}`, hooks, async () => {
+  const start = () => persist(`starting ${what}`, hooks, async () => {
     // The run as the scheduler listed it this step, when it was running then (a read per try saved);
     // a run deleted since is caught by startTry, whose row went with it.
     const run = listedRun ?? (await getDagRun(store.db, claimed.dag_id, claimed.run_id));
@@ -199,10 +203,24 @@ export async function runClaimedTaskInstance(
       return t;
     });
     return n === null ? null : { run, tryNumber: n, pid };
-  }).catch((e: unknown) => {
+  }, true).catch((e: unknown) => {
     executor.release(claimed.id);
     throw e;
   });
+  let started: Awaited<ReturnType<typeof start>>;
+  try {
+    started = preStarted ?? (await start());
+  } catch (e) {
+    if (isTransientStoreError(e)) throw e;
+    // The store refuses this try's start (a constraint, a trigger): it would refuse every retry,
+    // while the try held its worker. It ends failed, saying why; its worker is free again.
+    const reason = `could not start the try: ${(e as Error).message}`;
+    hooks.log(`${what}: ${reason}`);
+    await persist(`failing ${what}`, hooks, () => failUnstartedTry(store.db, claimed.id, reason), true).catch((e2: unknown) =>
+      hooks.log(`${what}: could not record that it could not start either: ${(e2 as Error).message}`),
+    );
+    return { handedOff: false };
+  }
   if (!started || !d) {
     executor.release(claimed.id);
     return { handedOff: false };

@@ -129,6 +129,19 @@ export async function releaseClaim(db: Db, id: number, reason: string): Promise<
   return Number(r.numUpdatedRows) > 0;
 }
 
+/** queued → failed: a claim whose try the store refused to start (a constraint, a trigger): it ends
+ *  with `reason` instead of being retried for ever. Returns whether the row was still queued. */
+export async function failUnstartedTry(db: Db, id: number, reason: string): Promise<boolean> {
+  const now = nowIso();
+  const r = await db
+    .updateTable("task_instance")
+    .set({ state: "failed", state_reason: reason, end_date: now, queued_by_job_id: null, updated_at: now })
+    .where("id", "=", id)
+    .where("state", "=", "queued")
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
 /** queued → scheduled: a claim whose job died before the try started; someone else takes it. */
 export async function requeueClaim(db: Db, id: number, jobId: number | null): Promise<boolean> {
   const now = nowIso();

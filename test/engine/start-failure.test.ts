@@ -1,0 +1,79 @@
+// A try whose start the store refuses, under a live scheduler with one worker, on both dialects. The
+// refusal is real: a trigger on task_instance rejects one task's move to running. It first fails the
+// hand-off's claim-and-start statement inside the finished upstream's transaction (which rolls back:
+// the worker reserved for the try must go back), then the ordinary start path. The try ends failed
+// with the store's reason, and the other task still runs on the one worker: the scheduler used to
+// retry such a start for ever (as it rightly does when the database is down), holding the worker,
+// so nothing else ever ran.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import Database from "better-sqlite3";
+import pg from "pg";
+import { runOrch } from "../helpers/cli.ts";
+import { latestRunStates, schedulerSuite, writeDag } from "../helpers/engine.ts";
+import { pgSkipReason } from "../helpers/pg.ts";
+import { waitFor, withStoreOf } from "../helpers/scheduler-process.ts";
+import { testDialects } from "../helpers/store.ts";
+
+for (const dialect of testDialects()) {
+  describe(`${dialect}: a try whose start the store refuses`, { skip: dialect === "postgres" ? await pgSkipReason() : undefined }, () => {
+    const h = schedulerSuite(dialect === "postgres" ? { postgres: "start_failure" } : {});
+
+    /** The trigger: b may not become running. */
+    async function refuseB(): Promise<void> {
+      if (dialect === "sqlite") {
+        const db = new Database(join(h.home, "orch.db"));
+        db.exec(`create trigger refuse_b before update on task_instance for each row
+          when new.task_id = 'b' and new.state = 'running' begin select raise(abort, 'refused: b may not start (test)'); end`);
+        db.close();
+        return;
+      }
+      const c = new pg.Client({ connectionString: h.db.url });
+      await c.connect();
+      try {
+        await c.query(`create function refuse_b() returns trigger language plpgsql as $$
+          begin raise exception 'refused: b may not start (test)'; end $$`);
+        await c.query(`create trigger refuse_b before update on task_instance for each row
+          when (new.task_id = 'b' and new.state = 'running') execute function refuse_b()`);
+      } finally {
+        await c.end();
+      }
+    }
+
+    it("ends it failed with the store's reason and gives its worker to the other task", async () => {
+      // a -> b, and c on its own. Priorities: a first, then b before c, so the hand-off after a
+      // claims b for the one worker.
+      await writeDag(
+        h.dags,
+        "sf.ts",
+        `import { dag, task, chain } from "orch";
+export default dag({ dag_id: "sf", schedule: null, start_date: "2024-01-01", is_paused_upon_creation: false }, () => {
+  const a = task({ task_id: "a", priority_weight: 10 }, async () => "a")();
+  const b = task({ task_id: "b", priority_weight: 50, retries: 3 }, async () => "b")();
+  chain(a, b);
+  task({ task_id: "c", priority_weight: 1 }, async () => "c")();
+});
+`,
+      );
+      await refuseB();
+      const url = dialect === "postgres" ? h.db.url : undefined;
+      const child = h.start();
+      await waitFor("sf parsed", () => withStoreOf(h.home, (s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", "sf").executeTakeFirst(), url));
+      assert.equal((await runOrch(["dags", "trigger", "sf"], { home: h.home, env: h.env })).code, 0);
+      const done = await waitFor("the run finished", async () => {
+        const r = await latestRunStates(h.home, "sf", url);
+        return r.runState === "success" || r.runState === "failed" ? r : undefined;
+      }).catch((e: Error) => {
+        throw new Error(`${e.message}\n${child.output()}`);
+      });
+      assert.deepEqual(done.states, { a: "success", b: "failed", c: "success" }, child.output());
+      assert.equal(done.runState, "failed");
+      assert.match(done.reasons.b ?? "", /^could not start the try: .*refused: b may not start \(test\)/);
+      // Never started: no try was spent (its retries are for tries that ran).
+      assert.equal(done.tries.b, 0);
+      assert.match(child.output(), /sf\.b .*could not start the try/);
+      assert.equal(child.exitCode, null, `the scheduler exited:\n${child.output()}`);
+    });
+  });
+}
