@@ -367,7 +367,16 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const { task, downstream } = scope;
     const early = ahead.shift();
     if (early) {
-      const next = await startInTransaction(trx, early, run, d);
+      let next: NextTry;
+      try {
+        next = await startInTransaction(trx, early, run, d);
+      } catch (e) {
+        // The transaction rolls back and the outcome is written again alone (recordOutcome): the
+        // claim stands, so the try goes back to the front of the queue for the ordinary start
+        // path. Dropped here, it stayed queued by this job and was never started nor given back.
+        ahead.unshift(early);
+        throw e;
+      }
       return {
         next,
         aborted: () => {

@@ -4,7 +4,9 @@
 // the worker reserved for the try must go back), then the ordinary start path. The try ends failed
 // with the store's reason, and the other task still runs on the one worker: the scheduler used to
 // retry such a start for ever (as it rightly does when the database is down), holding the worker,
-// so nothing else ever ran.
+// so nothing else ever ran. The second case refuses a try claimed ahead for the busy worker, whose
+// start goes into the finished try's own transaction (SQLite) or statement (PostgreSQL): on SQLite
+// the rolled-back hand-off dropped the claimed try, which then stayed queued for ever.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -24,7 +26,7 @@ for (const dialect of testDialects()) {
     async function refuseB(): Promise<void> {
       if (dialect === "sqlite") {
         const db = new Database(join(h.home, "orch.db"));
-        db.exec(`create trigger refuse_b before update on task_instance for each row
+        db.exec(`create trigger if not exists refuse_b before update on task_instance for each row
           when new.task_id = 'b' and new.state = 'running' begin select raise(abort, 'refused: b may not start (test)'); end`);
         db.close();
         return;
@@ -32,8 +34,9 @@ for (const dialect of testDialects()) {
       const c = new pg.Client({ connectionString: h.db.url });
       await c.connect();
       try {
-        await c.query(`create function refuse_b() returns trigger language plpgsql as $$
+        await c.query(`create or replace function refuse_b() returns trigger language plpgsql as $$
           begin raise exception 'refused: b may not start (test)'; end $$`);
+        await c.query("drop trigger if exists refuse_b on task_instance");
         await c.query(`create trigger refuse_b before update on task_instance for each row
           when (new.task_id = 'b' and new.state = 'running') execute function refuse_b()`);
       } finally {
@@ -73,6 +76,38 @@ export default dag({ dag_id: "sf", schedule: null, start_date: "2024-01-01", is_
       // Never started: no try was spent (its retries are for tries that ran).
       assert.equal(done.tries.b, 0);
       assert.match(child.output(), /sf\.b .*could not start the try/);
+      assert.equal(child.exitCode, null, `the scheduler exited:\n${child.output()}`);
+    });
+
+    it("the same for a try claimed ahead while the one before it ran (its start would share the finished try's statement)", async () => {
+      // a0 and a run long enough (>= 10 ms) for the scheduler to claim ahead for the busy worker
+      // once it has seen one long try: while a runs, b, runnable from the start, next by priority. On PostgreSQL a's success and b's start are then
+      // one statement, which the trigger refuses: a's outcome must still be written.
+      await writeDag(
+        h.dags,
+        "sf2.ts",
+        `import { dag, task } from "orch";
+export default dag({ dag_id: "sf2", schedule: null, start_date: "2024-01-01", is_paused_upon_creation: false }, () => {
+  task({ task_id: "a0", priority_weight: 200 }, async () => { await new Promise((r) => setTimeout(r, 300)); return "a0"; })();
+  task({ task_id: "a", priority_weight: 100 }, async () => { await new Promise((r) => setTimeout(r, 300)); return "a"; })();
+  task({ task_id: "b", priority_weight: 50 }, async () => "b")();
+  task({ task_id: "c", priority_weight: 1 }, async () => "c")();
+});
+`,
+      );
+      await refuseB();
+      const url = dialect === "postgres" ? h.db.url : undefined;
+      const child = h.start();
+      await waitFor("sf2 parsed", () => withStoreOf(h.home, (s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", "sf2").executeTakeFirst(), url));
+      assert.equal((await runOrch(["dags", "trigger", "sf2"], { home: h.home, env: h.env })).code, 0);
+      const done = await waitFor("the run finished", async () => {
+        const r = await latestRunStates(h.home, "sf2", url);
+        return r.runState === "success" || r.runState === "failed" ? r : undefined;
+      }).catch((e: Error) => {
+        throw new Error(`${e.message}\n${child.output()}`);
+      });
+      assert.deepEqual(done.states, { a0: "success", a: "success", b: "failed", c: "success" }, child.output());
+      assert.match(done.reasons.b ?? "", /^could not start the try: .*refused: b may not start \(test\)/);
       assert.equal(child.exitCode, null, `the scheduler exited:\n${child.output()}`);
     });
   });
