@@ -5,7 +5,8 @@
 // its successor's start (median, p95), peak RSS, and CPU while idle for 30 s afterwards.
 //
 // Also statements and scheduler CPU per task instance (they depend less on the machine's load),
-// and 100 runs x 10 tasks with 4 workers. "scheduler alone" runs the chain with an executor that
+// the whole machine's CPU per task instance and how busy its CPUs were during each scenario (from
+// /proc/stat: workers, PostgreSQL and the kernel included), and 100 runs x 10 tasks with 4 workers. "scheduler alone" runs the chain with an executor that
 // ends each try at once in this process (no worker process): the scheduler's own share of a hop.
 // "kill" SIGKILLs a real `orch scheduler` process in the middle of the chain and starts a fresh
 // one: how soon the chain goes on, and that no task whose success was committed runs again.
@@ -22,7 +23,7 @@
 //                                      or more: count, median and total ms as Kysely timed them
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { createDagProcessor } from "../../src/dag-processing/processor.ts";
@@ -147,11 +148,13 @@ async function scenario(store: Store, home: string, dagId: string, runs: number,
   const scheduler = createScheduler({ store, config, executor, onlyRunIds: ids, log: () => {}, onRunFinished: () => --left === 0 && done() });
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
+  const machine0 = machineTicks();
   const statements0 = store.stats.statements;
   await scheduler.start();
   await finished;
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const machine1 = machineTicks();
   const statements = store.stats.statements - statements0;
   await scheduler.stop();
   // This scenario's runs only: "100 runs x 10 tasks -p 4" follows the same DAG's "100 runs x 10
@@ -172,7 +175,24 @@ async function scenario(store: Store, home: string, dagId: string, runs: number,
   // With several workers tasks overlap: a hand-off is then meaningful only with one.
   const h = parallelism === 1 ? handoffs(marks) : [];
   if (process.env.ORCH_BENCH_KEEP_MARKS) writeFileSync(process.env.ORCH_BENCH_KEEP_MARKS + "-" + dagId + ".txt", readFileSync(marks));
-  return { tiPerSecond: tiCount / seconds, seconds, tis: tiCount, median: pct(h, 50), p95: pct(h, 95), cpuMsPerTi: (cpu.user + cpu.system) / 1000 / tiCount, statementsPerTi: statements / tiCount };
+  // The whole machine while the scenario ran: how busy its CPUs were, and CPU ms per task instance
+  // (scheduler, workers, PostgreSQL, kernel; and whatever else the machine ran meanwhile).
+  const busy = machine0 && machine1 ? machine1.busy - machine0.busy : NaN;
+  const idle = machine0 && machine1 ? machine1.idle - machine0.idle : NaN;
+  const machine = { busyShare: busy / (busy + idle), cpuMsPerTi: (busy * 10) / tiCount };
+  return { tiPerSecond: tiCount / seconds, seconds, tis: tiCount, median: pct(h, 50), p95: pct(h, 95), cpuMsPerTi: (cpu.user + cpu.system) / 1000 / tiCount, statementsPerTi: statements / tiCount, machine };
+}
+
+/** The machine's CPU time so far (all CPUs, all processes: workers, PostgreSQL, the kernel), from
+ *  /proc/stat in clock ticks: busy and idle. Undefined off Linux. */
+function machineTicks(): { busy: number; idle: number } | undefined {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    return { busy: f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!, idle: f[3]! + f[4]! };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The most intervals open at one instant (touching is not overlapping). */
@@ -371,7 +391,10 @@ for (const dialect of dialects) {
         const r = await scenario(store, home, dagId, runs, parallelism, key === "inline");
         if (store.stats.durations) printStatementTimes(`${dialect} ${name}`, store.stats.durations, r.tis);
         rows.push([dialect, name, r.tis.toString(), r.seconds.toFixed(2), r.tiPerSecond.toFixed(0), (r.tiPerSecond / baseline).toFixed(1) + "x", r.median.toFixed(2), r.p95.toFixed(2), r.cpuMsPerTi.toFixed(2), r.statementsPerTi.toFixed(1)]);
-        console.log(`${dialect} ${name}: ${r.tiPerSecond.toFixed(0)} TI/s; scheduler CPU ${r.cpuMsPerTi.toFixed(2)} ms per TI; ${r.statementsPerTi.toFixed(1)} statements per TI`);
+        console.log(
+          `${dialect} ${name}: ${r.tiPerSecond.toFixed(0)} TI/s; scheduler CPU ${r.cpuMsPerTi.toFixed(2)} ms per TI; ${r.statementsPerTi.toFixed(1)} statements per TI; ` +
+            `the machine's ${cpus().length} CPUs ${(r.machine.busyShare * 100).toFixed(0)} % busy, ${r.machine.cpuMsPerTi.toFixed(2)} ms of CPU per TI in all (workers, PostgreSQL, kernel)`,
+        );
         if (key === "chain") chainRate.set(dialect, r.tiPerSecond);
       }
       if (dialect === "postgres" && scenarios.includes("graphile")) {
