@@ -21,7 +21,7 @@ import { createScheduler } from "../../src/scheduler/scheduler.ts";
 import type { SerializedDag } from "../../src/serialization/serialized-dag.ts";
 import { getBackfill } from "../../src/store/backfills.ts";
 import type { Store } from "../../src/store/index.ts";
-import { withBenchHome } from "./_home.ts";
+import { shippedWorker, withBenchHome } from "./_home.ts";
 
 const DAGS = `import { dag, task, chain } from "orch";
 const sleepy = (id: string) =>
@@ -52,7 +52,7 @@ async function months36(store: Store, home: string) {
   const d = await schedulable(store, "monthly5");
   // Paused, so that only the backfill runs (a backfill runs on a paused DAG, as in Airflow 3).
   await store.db.updateTable("dag").set({ is_paused: 1 }).execute();
-  const executor = createLocalExecutor({ parallelism: 1 });
+  const executor = createLocalExecutor({ parallelism: 1, worker: shippedWorker() });
   let left = 36;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
@@ -129,7 +129,7 @@ function counting(store: Store) {
 /** The first `n` runs of the 3,650-run backfill of daily1 (created by create3650), the rest queued. */
 async function first100(store: Store, home: string, n = 100) {
   const config = loadConfig({ ...process.env, ORCH_HOME: home });
-  const executor = createLocalExecutor({ parallelism: 1 });
+  const executor = createLocalExecutor({ parallelism: 1, worker: shippedWorker() });
   let left = n;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));

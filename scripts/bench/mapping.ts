@@ -16,6 +16,7 @@ import { triggerDagRun } from "../../src/scheduler/run-creation.ts";
 import { createScheduler } from "../../src/scheduler/scheduler.ts";
 import type { SerializedDag } from "../../src/serialization/serialized-dag.ts";
 import { migrate, openStore, type Store } from "../../src/store/index.ts";
+import { shippedWorker } from "./_home.ts";
 
 const N = Number(process.env.ORCH_BENCH_MAPPING_N ?? 1000);
 
@@ -39,7 +40,7 @@ async function scenario(store: Store, home: string, dagId: string, parallelism: 
   const row = await store.db.selectFrom("serialized_dag").selectAll().where("dag_id", "=", dagId).executeTakeFirstOrThrow();
   const d = toSchedulable(JSON.parse(row.data) as SerializedDag, row.dag_hash, row.fileloc);
   const run = await triggerDagRun(store, d, { logicalDate: new Date(Date.UTC(2024, 0, 1) + at * 60_000), triggeredBy: "bench" });
-  const executor = createLocalExecutor({ parallelism });
+  const executor = createLocalExecutor({ parallelism, worker: shippedWorker() });
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
   let state = "";

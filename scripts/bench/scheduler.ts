@@ -10,6 +10,8 @@
 // ends each try at once in this process (no worker process): the scheduler's own share of a hop.
 // "kill" SIGKILLs a real `orch scheduler` process in the middle of the chain and starts a fresh
 // one: how soon the chain goes on, and that no task whose success was committed runs again.
+// Workers (and the killed scheduler) run from dist/, as users run them, built first from the
+// current sources; the scheduler under measurement runs in this process, from source.
 //
 // Baselines, measured in the same run: a fresh Node process per task instance (Airflow's model of a
 // process per task try), i.e. what reusing worker processes buys; on PostgreSQL, graphile-worker
@@ -33,7 +35,7 @@ import { triggerDagRun } from "../../src/scheduler/run-creation.ts";
 import { createScheduler } from "../../src/scheduler/scheduler.ts";
 import type { SerializedDag } from "../../src/serialization/serialized-dag.ts";
 import { migrate, openStore, storeOptions, type Store } from "../../src/store/index.ts";
-import { withBenchHome, type BenchDialect } from "./_home.ts";
+import { shippedWorker, withBenchHome, type BenchDialect } from "./_home.ts";
 import { Logger as GraphileLogger, run as runGraphileWorker, type Task as GraphileTask } from "graphile-worker";
 
 const IDLE_S = Number(process.env.ORCH_BENCH_IDLE_S ?? 30);
@@ -141,7 +143,7 @@ async function scenario(store: Store, home: string, dagId: string, runs: number,
     ids.add(r.id);
   }
   const inlineMarks: string[] = [];
-  const executor = inline ? inlineExecutor(inlineMarks) : createLocalExecutor({ parallelism });
+  const executor = inline ? inlineExecutor(inlineMarks) : createLocalExecutor({ parallelism, worker: shippedWorker() });
   let left = runs;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
@@ -224,7 +226,7 @@ async function twoSchedulers(store: Store, home: string, url: string) {
   const finished = new Promise<void>((r) => (done = r));
   const onRunFinished = () => --left === 0 && done();
   const schedulers = [store, second].map((s) =>
-    createScheduler({ store: s, config, executor: createLocalExecutor({ parallelism: 2 }), onlyRunIds: ids, log: () => {}, onRunFinished }),
+    createScheduler({ store: s, config, executor: createLocalExecutor({ parallelism: 2, worker: shippedWorker() }), onlyRunIds: ids, log: () => {}, onRunFinished }),
   );
   const t0 = performance.now();
   await Promise.all(schedulers.map((x) => x.start()));
@@ -238,10 +240,11 @@ async function twoSchedulers(store: Store, home: string, url: string) {
   return { tis: ok.length, seconds, tiPerSecond: ok.length / seconds, cappedConcurrency: maxOverlap(capped), jobs: new Set(ok.map((t) => t.queued_by_job_id)).size };
 }
 
-const CLI_ENTRY = new URL("../../src/cli/main.ts", import.meta.url).pathname;
+/** The CLI users run (dist/orch.mjs; shippedWorker() builds it from the current sources). */
+const CLI_ENTRY = new URL("../../dist/orch.mjs", import.meta.url).pathname;
 
 /**
- * A SIGKILL of `orch scheduler` (a real process, from source, with its worker) in the middle of the
+ * A SIGKILL of `orch scheduler` (a real process, the built CLI, with its worker) in the middle of the
  * chain of 1,000, then a fresh one: how soon the chain goes on after the kill and after the fresh
  * scheduler's spawn, and whether any task whose success was committed ran again (it must not: the
  * try the kill interrupted runs again as a new try, Airflow's semantics; a finished one never).
@@ -255,7 +258,8 @@ async function killAndResume(store: Store, home: string, url: string, dialect: B
   const env: NodeJS.ProcessEnv = { ...process.env, ORCH_HOME: home, BENCH_MARKS: marks };
   if (dialect === "postgres") env.ORCH_DATABASE_URL = url;
   else delete env.ORCH_DATABASE_URL;
-  const start = () => spawn(process.execPath, ["--import", "tsx", CLI_ENTRY, "scheduler"], { env, stdio: ["ignore", "ignore", "ignore"] });
+  shippedWorker(); // builds dist/
+  const start = () => spawn(process.execPath, [CLI_ENTRY, "scheduler"], { env, stdio: ["ignore", "ignore", "ignore"] });
   const exited = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once("exit", () => r())));
   const lines = () => readFileSync(marks, "utf8").split("\n").filter(Boolean).map((l) => l.split(" ").map(Number) as [number, number]);
   const until = async (what: string, ok: () => Promise<boolean> | boolean, ms = 120_000) => {
@@ -351,7 +355,7 @@ async function idleCpu(seconds: number): Promise<number> {
   const processor = createDagProcessor({ store, dagsFolder: join(home, "dags"), home, importTimeoutSeconds: 60 });
   await processor.processAll();
   processor.start();
-  const executor = createLocalExecutor({ parallelism: 1 });
+  const executor = createLocalExecutor({ parallelism: 1, worker: shippedWorker() });
   const scheduler = createScheduler({ store, config, executor, listen: true, log: () => {} });
   await scheduler.start();
   await new Promise((r) => setTimeout(r, 1000));

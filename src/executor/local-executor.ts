@@ -4,7 +4,7 @@
 // `maxTasksPerWorker` tasks ([core] worker_max_tasks), since every DAG version it imported stays in
 // its memory.
 import type { RunTaskRequest, TaskOutcome } from "../worker/protocol.ts";
-import { spawnWorker, type LogSink, type ReadAnswerer, type WorkerProcess } from "./worker-process.ts";
+import { spawnWorker, type LogSink, type ReadAnswerer, type WorkerEntry, type WorkerProcess } from "./worker-process.ts";
 
 export type { ReadAnswerer } from "./worker-process.ts";
 
@@ -33,7 +33,13 @@ export interface Executor {
   stop(graceMs: number): Promise<void>;
 }
 
-export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.ProcessEnv; maxTasksPerWorker?: number }): Executor {
+export function createLocalExecutor(opts: {
+  parallelism: number;
+  env?: NodeJS.ProcessEnv;
+  maxTasksPerWorker?: number;
+  /** The worker script (default: orch's install's, dist/worker.mjs or, run from source, src/worker/main.ts through tsx). */
+  worker?: WorkerEntry;
+}): Executor {
   const parallelism = Math.max(1, Math.floor(opts.parallelism));
   const maxTasks = Math.max(1, Math.floor(opts.maxTasksPerWorker ?? DEFAULT_WORKER_MAX_TASKS));
   const idle: WorkerProcess[] = [];
@@ -58,7 +64,7 @@ export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.Pr
       if (w.reusable) return w;
       all.delete(w);
     }
-    const w = spawnWorker({ env: opts.env });
+    const w = spawnWorker({ env: opts.env, worker: opts.worker });
     all.add(w);
     return w;
   }
@@ -90,7 +96,7 @@ export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.Pr
       while (all.size < parallelism && !stopping) {
         let w: WorkerProcess;
         try {
-          w = spawnWorker({ env: opts.env });
+          w = spawnWorker({ env: opts.env, worker: opts.worker });
         } catch {
           return; // warming is an optimisation; execute() reports a worker that cannot start
         }
@@ -103,7 +109,7 @@ export function createLocalExecutor(opts: { parallelism: number; env?: NodeJS.Pr
         if (w.tasksRun < spareAfter || succeeded.has(w) || stopping) return;
         succeeded.add(w);
         try {
-          const spare = spawnWorker({ env: opts.env });
+          const spare = spawnWorker({ env: opts.env, worker: opts.worker });
           // It imports the DAG file its predecessor is running: a chain's next task, the likeliest
           // first task of the spare, then pays neither the spawn nor the import (~0.4 s for a
           // 1,000-task DAG file, a stall in the chain at each recycling).

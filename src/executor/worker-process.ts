@@ -60,8 +60,14 @@ export function taskEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
-export function spawnWorker(opts: { env?: NodeJS.ProcessEnv } = {}): WorkerProcess {
-  const entry = orchInstall().worker;
+/** The script a worker process runs and its Node flags (orch's own install by default). */
+export interface WorkerEntry {
+  entry: string;
+  execArgv: string[];
+}
+
+export function spawnWorker(opts: { env?: NodeJS.ProcessEnv; worker?: WorkerEntry } = {}): WorkerProcess {
+  const entry = opts.worker ?? orchInstall().worker;
   const child: ChildProcess = fork(entry.entry, [], {
     execArgv: entry.execArgv,
     stdio: ["ignore", "pipe", "pipe", "ipc"],
