@@ -5,6 +5,7 @@
 // mapped (or static middle) instance starting, and the mapped/static ratio. Goal: within 20%.
 //
 //   npm run bench mapping            ORCH_BENCH_MAPPING_N=200 for a quicker look
+//   ORCH_BENCH_STATEMENTS=1          after each scenario, its costliest statements (count, total ms)
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,15 +47,33 @@ async function scenario(store: Store, home: string, dagId: string, parallelism: 
   let state = "";
   const scheduler = createScheduler({ store, config, executor, onlyRunIds: new Set([run.id]), log: () => {}, onRunFinished: (r) => ((state = r.state), done()) });
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const statements0 = store.stats.statements;
+  if (process.env.ORCH_BENCH_STATEMENTS) store.stats.durations = new Map();
   await scheduler.start();
   await finished;
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const statements = store.stats.statements - statements0;
   await scheduler.stop();
+  if (store.stats.durations) {
+    const hot = [...store.stats.durations].map(([q, t]) => ({ q, n: t.length, total: t.reduce((a, b) => a + b, 0) })).sort((a, b) => b.total - a.total).slice(0, 8);
+    for (const h of hot) console.log(`    ${String(h.n).padStart(6)} ${h.total.toFixed(0).padStart(6)} ms  ${h.q.replace(/\s+/g, " ").slice(0, 110)}`);
+    store.stats.durations = undefined;
+  }
   const tis = await store.db.selectFrom("task_instance").select(["task_id", "state", "start_date", "end_date"]).where("dag_id", "=", dagId).where("run_id", "=", run.run_id).execute();
   const ok = tis.filter((t) => t.state === "success");
   const start = tis.find((t) => t.task_id === "start")!;
   const firstMid = Math.min(...tis.filter((t) => t.task_id !== "start" && t.task_id !== "reduce" && t.start_date).map((t) => Date.parse(t.start_date!)));
-  return { state, tis: ok.length, seconds, tiPerSecond: ok.length / seconds, handoffMs: firstMid - Date.parse(start.end_date!) };
+  return {
+    state,
+    tis: ok.length,
+    seconds,
+    tiPerSecond: ok.length / seconds,
+    handoffMs: firstMid - Date.parse(start.end_date!),
+    statementsPerTi: statements / ok.length,
+    cpuMsPerTi: (cpu.user + cpu.system) / 1000 / ok.length,
+  };
 }
 
 async function main() {
@@ -75,7 +94,10 @@ async function main() {
       const m = await scenario(store, home, "mapped", p, at++);
       for (const [name, r] of [["written", w], ["mapped", m]] as const) {
         if (r.state !== "success") throw new Error(`${name} -p ${p} ended ${r.state}`);
-        console.log(`  -p ${p} ${name.padEnd(8)} ${r.tis} TIs in ${r.seconds.toFixed(1)} s: ${r.tiPerSecond.toFixed(1)} TI/s; upstream end -> first instance start ${r.handoffMs} ms`);
+        console.log(
+          `  -p ${p} ${name.padEnd(8)} ${r.tis} TIs in ${r.seconds.toFixed(1)} s: ${r.tiPerSecond.toFixed(1)} TI/s; upstream end -> first instance start ${r.handoffMs} ms; ` +
+            `${r.statementsPerTi.toFixed(1)} statements and ${r.cpuMsPerTi.toFixed(2)} ms scheduler CPU per TI`,
+        );
       }
       console.log(`  -p ${p} ratio mapped/written TI/s: ${(m.tiPerSecond / w.tiPerSecond).toFixed(2)} (goal >= 0.80)`);
     }
