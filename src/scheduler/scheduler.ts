@@ -310,7 +310,12 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const d2 = c.dag_id === run.dag_id ? d : await bag.get(trx, c.dag_id);
     const run2 = sameRun ? run : (listedRuns.get(runKey(c.dag_id, c.run_id)) ?? (await getDagRun(trx, c.dag_id, c.run_id)));
     const pid = d2 && run2 ? executor.reserve(c.id) : undefined;
-    return { d2, run2, pid };
+    return { id: c.id, d2, run2, pid };
+  }
+
+  /** The transaction a start was prepared in rolls back: the worker reserved for it goes back. */
+  function unprepare(prep: Awaited<ReturnType<typeof prepareStart>> | undefined): void {
+    if (prep?.pid !== undefined) executor.release(prep.id);
   }
 
   /** The next try as a hand-off leaves it: started (its earlier try's XComs cleared), or claimed
@@ -335,8 +340,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       const n = prep.d2 && prep.run2 && prep.pid !== undefined ? await startTry(trx, c.id, { hostname: machineHostname(), pid: prep.pid, jobId }) : null;
       return await startedOrClaimed(trx, c, prep, n);
     } catch (e) {
-      // The transaction rolls back: the worker reserved for the try goes back.
-      if (prep.pid !== undefined) executor.release(c.id);
+      unprepare(prep);
       throw e;
     }
   }
@@ -396,18 +400,15 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     if (executor.freeSlots() > 0) {
       // Started in the claim's own statement when its DAG, run and a worker are at hand.
       let prep: Awaited<ReturnType<typeof prepareStart>> | undefined;
-      let pickedId: number | undefined;
       try {
         const got = await claim(trx, 1, async (picked) => {
-          pickedId = picked.id;
           prep = await prepareStart(trx, picked, run, d);
           return prep.d2 && prep.run2 && prep.pid !== undefined ? { hostname: machineHostname(), pid: prep.pid } : undefined;
         });
         const [c] = got.claimed;
         if (c && prep) next = await startedOrClaimed(trx, c, prep, got.startedTryNumber ?? null);
       } catch (e) {
-        // The transaction rolls back: the worker reserved for the try goes back.
-        if (prep?.pid !== undefined && pickedId !== undefined) executor.release(pickedId);
+        unprepare(prep);
         throw e;
       }
     }

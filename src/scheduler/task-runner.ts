@@ -13,8 +13,8 @@ import type { Store } from "../store/index.ts";
 import type { Database, DagRunRow, TaskInstanceRow } from "../store/schema.ts";
 import type { Kysely } from "kysely";
 import { failUnstartedTry, finishRestartedTry, finishSuccessAndStart, finishTry, releaseClaim, skipTaskInstancesOfRun, startTry } from "../store/task-instances.ts";
-import { isTransientStoreError } from "../store/store-errors.ts";
 import { notifyTriggerer } from "../store/notify.ts";
+import { isTransientStoreError } from "../store/store-errors.ts";
 import { deferTry, rescheduleTry } from "../store/triggers.ts";
 import { clearTaskXcoms, setXcoms, SKIPMIXIN_KEY } from "../store/xcom.ts";
 import type { RunTaskRequest, TaskOutcome } from "../worker/protocol.ts";
@@ -184,7 +184,7 @@ export async function runClaimedTaskInstance(
 ): Promise<TryEnd> {
   const { store, config, executor } = deps;
   const what = `${claimed.dag_id}.${claimed.task_id} (${claimed.run_id})`;
-  const start = () => persist(`starting ${what}`, hooks, async () => {
+  const startOnce = async (): Promise<{ run: DagRunRow; tryNumber: number; pid: number } | null> => {
     // The run as the scheduler listed it this step, when it was running then (a read per try saved);
     // a run deleted since is caught by startTry, whose row went with it.
     const run = listedRun ?? (await getDagRun(store.db, claimed.dag_id, claimed.run_id));
@@ -203,17 +203,15 @@ export async function runClaimedTaskInstance(
       return t;
     });
     return n === null ? null : { run, tryNumber: n, pid };
-  }, true).catch((e: unknown) => {
-    executor.release(claimed.id);
-    throw e;
-  });
-  let started: Awaited<ReturnType<typeof start>>;
+  };
+  let started: Awaited<ReturnType<typeof startOnce>> | undefined;
   try {
-    started = preStarted ?? (await start());
+    started = preStarted ?? (await persist(`starting ${what}`, hooks, startOnce, true));
   } catch (e) {
-    if (isTransientStoreError(e)) throw e;
-    // The store refuses this try's start (a constraint, a trigger): it would refuse every retry,
-    // while the try held its worker. It ends failed, saying why; its worker is free again.
+    // persist gave up at once: the store refuses this try's start for a reason of its row (a
+    // constraint, a trigger), and would refuse every retry while the try held its worker. It ends
+    // failed, saying why; its worker is free again.
+    executor.release(claimed.id);
     const reason = `could not start the try: ${(e as Error).message}`;
     hooks.log(`${what}: ${reason}`);
     await persist(`failing ${what}`, hooks, () => failUnstartedTry(store.db, claimed.id, reason), true).catch((e2: unknown) =>

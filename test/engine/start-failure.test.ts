@@ -11,10 +11,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
-import pg from "pg";
 import { runOrch } from "../helpers/cli.ts";
 import { latestRunStates, schedulerSuite, writeDag } from "../helpers/engine.ts";
-import { pgSkipReason } from "../helpers/pg.ts";
+import { pgSkipReason, withPgClient } from "../helpers/pg.ts";
 import { waitFor, withStoreOf } from "../helpers/scheduler-process.ts";
 import { testDialects } from "../helpers/store.ts";
 
@@ -31,25 +30,38 @@ for (const dialect of testDialects()) {
         db.close();
         return;
       }
-      const c = new pg.Client({ connectionString: h.db.url });
-      await c.connect();
-      try {
+      await withPgClient(h.db.url, async (c) => {
         await c.query(`create or replace function refuse_b() returns trigger language plpgsql as $$
           begin raise exception 'refused: b may not start (test)'; end $$`);
         await c.query("drop trigger if exists refuse_b on task_instance");
         await c.query(`create trigger refuse_b before update on task_instance for each row
           when (new.task_id = 'b' and new.state = 'running') execute function refuse_b()`);
-      } finally {
-        await c.end();
-      }
+      });
+    }
+
+    /** The DAG file `source` (DAG `dagId`) under a fresh scheduler with b refused, triggered and run
+     *  to its end: its states, and the scheduler (still to be checked alive). */
+    async function runToTheEnd(dagId: string, source: string) {
+      await writeDag(h.dags, `${dagId}.ts`, source);
+      await refuseB();
+      const url = dialect === "postgres" ? h.db.url : undefined;
+      const child = h.start();
+      await waitFor(`${dagId} parsed`, () => withStoreOf(h.home, (s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", dagId).executeTakeFirst(), url));
+      assert.equal((await runOrch(["dags", "trigger", dagId], { home: h.home, env: h.env })).code, 0);
+      const done = await waitFor("the run finished", async () => {
+        const r = await latestRunStates(h.home, dagId, url);
+        return r.runState === "success" || r.runState === "failed" ? r : undefined;
+      }).catch((e: Error) => {
+        throw new Error(`${e.message}\n${child.output()}`);
+      });
+      return { done, child };
     }
 
     it("ends it failed with the store's reason and gives its worker to the other task", async () => {
       // a -> b, and c on its own. Priorities: a first, then b before c, so the hand-off after a
       // claims b for the one worker.
-      await writeDag(
-        h.dags,
-        "sf.ts",
+      const { done, child } = await runToTheEnd(
+        "sf",
         `import { dag, task, chain } from "orch";
 export default dag({ dag_id: "sf", schedule: null, start_date: "2024-01-01", is_paused_upon_creation: false }, () => {
   const a = task({ task_id: "a", priority_weight: 10 }, async () => "a")();
@@ -59,17 +71,6 @@ export default dag({ dag_id: "sf", schedule: null, start_date: "2024-01-01", is_
 });
 `,
       );
-      await refuseB();
-      const url = dialect === "postgres" ? h.db.url : undefined;
-      const child = h.start();
-      await waitFor("sf parsed", () => withStoreOf(h.home, (s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", "sf").executeTakeFirst(), url));
-      assert.equal((await runOrch(["dags", "trigger", "sf"], { home: h.home, env: h.env })).code, 0);
-      const done = await waitFor("the run finished", async () => {
-        const r = await latestRunStates(h.home, "sf", url);
-        return r.runState === "success" || r.runState === "failed" ? r : undefined;
-      }).catch((e: Error) => {
-        throw new Error(`${e.message}\n${child.output()}`);
-      });
       assert.deepEqual(done.states, { a: "success", b: "failed", c: "success" }, child.output());
       assert.equal(done.runState, "failed");
       assert.match(done.reasons.b ?? "", /^could not start the try: .*refused: b may not start \(test\)/);
@@ -81,11 +82,11 @@ export default dag({ dag_id: "sf", schedule: null, start_date: "2024-01-01", is_
 
     it("the same for a try claimed ahead while the one before it ran (its start would share the finished try's statement)", async () => {
       // a0 and a run long enough (>= 10 ms) for the scheduler to claim ahead for the busy worker
-      // once it has seen one long try: while a runs, b, runnable from the start, next by priority. On PostgreSQL a's success and b's start are then
-      // one statement, which the trigger refuses: a's outcome must still be written.
-      await writeDag(
-        h.dags,
-        "sf2.ts",
+      // once it has seen one long try: while a runs, b, runnable from the start, next by priority.
+      // On PostgreSQL a's success and b's start are then one statement, which the trigger refuses:
+      // a's outcome must still be written.
+      const { done, child } = await runToTheEnd(
+        "sf2",
         `import { dag, task } from "orch";
 export default dag({ dag_id: "sf2", schedule: null, start_date: "2024-01-01", is_paused_upon_creation: false }, () => {
   task({ task_id: "a0", priority_weight: 200 }, async () => { await new Promise((r) => setTimeout(r, 300)); return "a0"; })();
@@ -95,17 +96,6 @@ export default dag({ dag_id: "sf2", schedule: null, start_date: "2024-01-01", is
 });
 `,
       );
-      await refuseB();
-      const url = dialect === "postgres" ? h.db.url : undefined;
-      const child = h.start();
-      await waitFor("sf2 parsed", () => withStoreOf(h.home, (s) => s.db.selectFrom("dag").select("dag_id").where("dag_id", "=", "sf2").executeTakeFirst(), url));
-      assert.equal((await runOrch(["dags", "trigger", "sf2"], { home: h.home, env: h.env })).code, 0);
-      const done = await waitFor("the run finished", async () => {
-        const r = await latestRunStates(h.home, "sf2", url);
-        return r.runState === "success" || r.runState === "failed" ? r : undefined;
-      }).catch((e: Error) => {
-        throw new Error(`${e.message}\n${child.output()}`);
-      });
       assert.deepEqual(done.states, { a0: "success", a: "success", b: "failed", c: "success" }, child.output());
       assert.match(done.reasons.b ?? "", /^could not start the try: .*refused: b may not start \(test\)/);
       assert.equal(child.exitCode, null, `the scheduler exited:\n${child.output()}`);

@@ -54,29 +54,28 @@ export interface FreshDatabase {
   drop(): Promise<void>;
 }
 
+/** `fn` with a session of its own on `url` (the admin database by default), closed afterwards. */
+export async function withPgClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
 /** A new, empty database on the test server, named for the caller; drop() removes it. */
 export async function freshPgDatabase(label = "t"): Promise<FreshDatabase> {
   const name = `orch_${label.replace(/[^a-z0-9]/gi, "_").toLowerCase().slice(0, 30)}_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await admin.end();
-  }
+  await withPgClient(ADMIN_URL, (c) => c.query(`CREATE DATABASE "${name}"`));
   const u = new URL(ADMIN_URL);
   u.pathname = `/${name}`;
   return {
     url: u.toString(),
     name,
     async drop() {
-      const c = new pg.Client({ connectionString: ADMIN_URL });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
+      await withPgClient(ADMIN_URL, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
 }

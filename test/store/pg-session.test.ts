@@ -14,6 +14,7 @@ import pg from "pg";
 import { loadConfig } from "../../src/config.ts";
 import { openCurrentStore } from "../../src/store/index.ts";
 import { PIPELINED, storePool, type StorePoolOptions } from "../../src/store/pg-session.ts";
+import { withPgClient } from "../helpers/pg.ts";
 import { dialectSkipReason, freshStore, type TestStore } from "../helpers/store.ts";
 
 interface T {
@@ -134,9 +135,10 @@ describe("postgres: named and pipelined statements", { skip: await dialectSkipRe
         (e: { code?: string }) => e.code === "22012", // division_by_zero, not 25P02 (transaction aborted)
       );
       assert.equal(x.stats.pipelined, 2); // begin and the division
-      // The rollback was not spoiled by it: the connection is usable and outside any transaction.
+      // The rollback was not spoiled by it: the connection is usable and outside any transaction
+      // (inside one, now() would be the transaction's start, not this statement's).
       assert.deepEqual(await x.db.selectFrom("t").select("id").where("id", "=", 2).execute(), [{ id: 2 }]);
-      assert.equal((await sql<{ s: boolean }>`select pg_current_xact_id_if_assigned() is null as s`.execute(x.db)).rows[0]!.s, true);
+      assert.equal((await sql<{ s: boolean }>`select now() = statement_timestamp() as s`.execute(x.db)).rows[0]!.s, true);
     } finally {
       await x.close();
     }
@@ -149,13 +151,8 @@ describe("postgres: named and pipelined statements", { skip: await dialectSkipRe
         await sql`insert into t values (${101}, ${"pipelined"})`.execute(trx);
       });
       assert.equal(x.stats.pipelined, 1);
-      const other = new pg.Client({ connectionString: s.url });
-      await other.connect();
-      try {
-        assert.deepEqual((await other.query("select v from t where id = 101")).rows, [{ v: "pipelined" }]);
-      } finally {
-        await other.end();
-      }
+      const seen = await withPgClient(s.url, async (other) => (await other.query("select v from t where id = 101")).rows);
+      assert.deepEqual(seen, [{ v: "pipelined" }]);
     } finally {
       await x.close();
     }
@@ -163,9 +160,7 @@ describe("postgres: named and pipelined statements", { skip: await dialectSkipRe
 
   it("a pipelined lock holds the statement behind it until granted: that statement sees the holder's commit (two processes)", async () => {
     await sql`create table counted (id int)`.execute(s.store.db);
-    const holder = new pg.Client({ connectionString: s.url });
-    await holder.connect();
-    try {
+    await withPgClient(s.url, async (holder) => {
       await holder.query("begin");
       await holder.query("select pg_advisory_xact_lock(4242)");
       await holder.query("insert into counted values (1), (2), (3)");
@@ -176,9 +171,14 @@ describe("postgres: named and pipelined statements", { skip: await dialectSkipRe
       let out = "";
       child.stdout.on("data", (b: Buffer) => (out += b.toString()));
       const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-      // Wait until the child's lock request is queued behind ours (its count not run yet).
+      // Wait until the child's request for this very lock is queued behind ours (its count not run
+      // yet): other test files take advisory locks on the same server. A one-key advisory lock
+      // shows its key's low 32 bits as objid, with objsubid 1.
       for (let i = 0; ; i++) {
-        const r = await holder.query("select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted");
+        const r = await holder.query(
+          `select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted and objid = 4242 and objsubid = 1
+             and database = (select oid from pg_database where datname = current_database())`,
+        );
         if (r.rows[0].n > 0) break;
         assert.ok(i < 600, "the child's lock never waited");
         await new Promise((r) => setTimeout(r, 50));
@@ -187,8 +187,6 @@ describe("postgres: named and pipelined statements", { skip: await dialectSkipRe
       await holder.query("commit");
       assert.equal(await exited, 0);
       assert.deepEqual(JSON.parse(out.trim()), { counted: 3, pipelined: 2 });
-    } finally {
-      await holder.end();
-    }
+    });
   });
 });

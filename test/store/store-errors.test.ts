@@ -8,7 +8,7 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import { isTransientStoreError } from "../../src/store/store-errors.ts";
 import { tempHome, type TempHome } from "../helpers/home.ts";
-import { freshPgDatabase, pgSkipReason, type FreshDatabase } from "../helpers/pg.ts";
+import { freshPgDatabase, pgSkipReason, withPgClient, type FreshDatabase } from "../helpers/pg.ts";
 
 /** The error `fn` throws. */
 async function thrown(fn: () => unknown): Promise<unknown> {
@@ -101,16 +101,11 @@ describe("postgres: which store errors are transient", { skip: await pgSkipReaso
       }
     }, true],
     ["a lock not available (55P03)", async () => {
-      const other = new pg.Client({ connectionString: db.url });
-      await other.connect();
-      try {
+      await withPgClient(db.url, async (other) => {
         await other.query("begin");
         await other.query("select * from t where id = 1 for update");
         await c.query("select * from t where id = 1 for update nowait");
-      } finally {
-        await other.query("rollback");
-        await other.end();
-      }
+      });
     }, true],
     ["the session terminated by the server (57P01)", async () => {
       const victim = new pg.Client({ connectionString: db.url });
